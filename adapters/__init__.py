@@ -1,0 +1,1 @@
+"""Adapters to the outside world: national axis, agency channels, blob storage."""

@@ -1,0 +1,183 @@
+"""One look at a packet: what it is, whether it is valid, and what its signature is worth.
+
+This is what ``edxml inspect`` and ``edxml validate`` print and what the hub records on
+ingest: the facts routing needs, every validation issue, and the signature outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from cryptography import x509
+from pydantic import BaseModel, ConfigDict
+
+from edxml.errors import Issue, PacketError
+from edxml.models import DocumentPacket, Packet
+from edxml.reader import examine, packet_kind
+from edxml.schema import validate as schema_validate
+from edxml.signature import FAST_PATH_MAX, SignatureOutcome, Verification
+from edxml.xmlstream import DEFAULT_LIMITS, Limits, Rereadable, Source
+
+
+class AttachmentSummary(BaseModel):
+    """One attachment as reported: name, declared type, decoded size and hash, zipped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None
+    content_type: str | None
+    size: int
+    sha256: str
+    zipped: bool
+
+
+class SignatureSummary(BaseModel):
+    """The signature outcome as reported."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["valid", "invalid", "absent", "unverifiable"]
+    reason: str | None
+    trusted: bool | None
+
+
+class Inspection(BaseModel):
+    """The summary of one packet (the JSON object of ``edxml inspect --json``)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    kind: Literal["edoc", "status"] | None
+    document_id: str | None
+    from_: str | None = None
+    to: list[str]
+    code: str | None
+    subject: str | None
+    business_type: int | None
+    status_code: str | None
+    attachments: list[AttachmentSummary]
+    signature: SignatureSummary | None
+    valid: bool
+    issues: list[dict[str, object]]
+    warnings: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary with ``from`` spelled as in the packet."""
+        data = self.model_dump()
+        data["from"] = data.pop("from_")
+        ordered = ["kind", "document_id", "from", "to", "code", "subject", "business_type"]
+        ordered += ["status_code", "attachments", "signature", "valid", "issues", "warnings"]
+        return {key: data[key] for key in ordered}
+
+
+def check(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[Packet | None, list[Issue]]:
+    """Read and schema-check a packet: the model when readable, and every issue found."""
+    try:
+        reading = examine(source, limits=limits)
+    except PacketError as exc:
+        return None, [Issue.from_error(exc)]
+    kind = packet_kind(reading.tree)
+    issues = list(reading.issues)
+    issues.extend(schema_validate(reading.tree, kind))
+    return reading.packet, _unique(issues)
+
+
+def _unique(issues: Sequence[Issue]) -> list[Issue]:
+    """Every issue once; a schema issue on an element the reader already faulted is dropped."""
+    faulted = {(i.element, i.line) for i in issues if not i.code.startswith("schema.")}
+    kept: list[Issue] = []
+    for issue in issues:
+        if issue in kept:
+            continue
+        if issue.code.startswith("schema.") and (issue.element, issue.line) in faulted:
+            continue
+        kept.append(issue)
+    return sorted(kept, key=lambda i: i.line or 0)
+
+
+def summarise(
+    packet: Packet | None,
+    issues: Sequence[Issue],
+    signature: SignatureOutcome | None,
+    warnings: Sequence[str] = (),
+) -> Inspection:
+    """The inspection of a read packet."""
+    sig = (
+        SignatureSummary(
+            status=signature.status, reason=signature.reason, trusted=signature.trusted
+        )
+        if signature is not None
+        else None
+    )
+    if packet is None:
+        return Inspection(
+            kind=None, document_id=None, from_=None, to=[], code=None, subject=None,
+            business_type=None, status_code=None, attachments=[], signature=sig,
+            valid=False, issues=[i.as_dict() for i in issues], warnings=list(warnings),
+        )  # fmt: skip
+    if isinstance(packet, DocumentPacket):
+        header = packet.header
+        return Inspection(
+            kind="edoc",
+            document_id=header.document_id,
+            from_=packet.sender,
+            to=list(packet.recipients),
+            code=header.code.display if header.code else None,
+            subject=header.subject,
+            business_type=packet.business_type,
+            status_code=None,
+            attachments=[
+                AttachmentSummary(
+                    name=a.attachment_name,
+                    content_type=a.content_type,
+                    size=a.size,
+                    sha256=a.sha256,
+                    zipped=a.zipped,
+                )
+                for a in packet.attachments
+            ],
+            signature=sig,
+            valid=not issues,
+            issues=[i.as_dict() for i in issues],
+            warnings=list(packet.warnings),
+        )
+    return Inspection(
+        kind="status",
+        document_id=packet.header.response_for.document_id,
+        from_=packet.sender,
+        to=list(packet.recipients),
+        code=packet.header.response_for.code,
+        subject=None,
+        business_type=None,
+        status_code=packet.status_code,
+        attachments=[],
+        signature=sig,
+        valid=not issues,
+        issues=[i.as_dict() for i in issues],
+        warnings=list(packet.warnings),
+    )
+
+
+def inspect(
+    source: Source,
+    *,
+    trust_anchors: Sequence[x509.Certificate] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    verify_signature: bool = True,
+) -> Inspection:
+    """Read, validate and verify a packet in one pass over its bytes.
+
+    Raises :class:`PacketError` only when the input is unsafe or not XML at all; a packet
+    that breaks a rule is reported with ``valid`` false and its issues.
+    """
+    with Rereadable(source, limits, small_max=FAST_PATH_MAX) as packet:
+        check = (
+            Verification(packet, trust_anchors=trust_anchors, limits=limits)
+            if verify_signature
+            else None
+        )
+        reading = examine(packet.open(), limits=limits, sinks=check.sinks if check else ())
+        issues = list(reading.issues)
+        issues.extend(schema_validate(reading.tree, packet_kind(reading.tree)))
+        outcome = check.finish() if check is not None else None
+    return summarise(reading.packet, _unique(issues), outcome, reading.report.warnings)

@@ -1,0 +1,1 @@
+"""The lienthong hub: ingest, route, deliver and track edXML packets between agencies."""

@@ -1,0 +1,313 @@
+"""The ``lienthong`` command: database, directory and agency-token administration.
+
+Exit codes: 0 success, 1 failure (the message says what to fix), 2 wrong usage. Results go to
+standard output, messages and logs to standard error, so output can be piped or redirected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+
+from hub.bootstrap import open_database
+from hub.citygen import CityPlan, generate_city
+from hub.db.engine import database_url, redacted_url
+from hub.db.migrate import (
+    SchemaState,
+    new_revision,
+    schema_status,
+    upgrade,
+    write_upgrade_sql,
+)
+from hub.directory import (
+    DirectoryFormat,
+    children,
+    dump_directory,
+    export_directory,
+    get_agency,
+    import_directory,
+    parse_directory,
+    read_directory_file,
+    sample_directory,
+)
+from hub.errors import ConfigurationError, HubError
+from hub.logging import configure_logging
+from hub.settings import Settings, load_settings
+from hub.tokens import issue_token, list_tokens, revoke_token
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+_Command = Callable[[argparse.Namespace, Settings], int]
+_log = structlog.get_logger("hub.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``lienthong`` command and return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    command: _Command | None = getattr(args, "command", None)
+    if command is None:
+        parser.print_usage(sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"lienthong: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return command(args, settings)
+    except HubError as exc:
+        print(f"lienthong: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lienthong",
+        description="Administer the lienthong edXML interchange hub.",
+        epilog="Configuration comes from LIENTHONG_* environment variables.",
+    )
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    db = groups.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(title="db commands", metavar="COMMAND")
+    cmd = db_commands.add_parser("upgrade", help="apply pending migrations")
+    cmd.add_argument("--revision", default="head", help="target revision (default: head)")
+    cmd.add_argument(
+        "--sql", action="store_true", help="print the SQL instead of running it (for a DBA)"
+    )
+    cmd.set_defaults(command=_db_upgrade)
+    cmd = db_commands.add_parser("current", help="show the schema revision of the database")
+    cmd.set_defaults(command=_db_current)
+    cmd = db_commands.add_parser(
+        "revision", help="(developers) write a migration from the ORM changes"
+    )
+    cmd.add_argument("-m", "--message", required=True, help="what the migration does")
+    cmd.add_argument("--empty", action="store_true", help="write an empty migration")
+    cmd.set_defaults(command=_db_revision)
+
+    directory = groups.add_parser("directory", help="agency directory files")
+    dir_commands = directory.add_subparsers(title="directory commands", metavar="COMMAND")
+    cmd = dir_commands.add_parser("import", help="create or update agencies from a file")
+    source = cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("file", nargs="?", type=Path, help="YAML or CSV file, '-' for stdin")
+    source.add_argument("--sample", metavar="NAME", help="a shipped sample: hanoi")
+    cmd.add_argument("--format", choices=("yaml", "csv"), help="default: from the file name")
+    cmd.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    cmd.set_defaults(command=_directory_import)
+    cmd = dir_commands.add_parser("export", help="write the whole directory")
+    cmd.add_argument("--format", choices=("yaml", "csv"), default="yaml")
+    cmd.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    cmd.set_defaults(command=_directory_export)
+    cmd = dir_commands.add_parser("generate", help="write an illustrative full-size city")
+    cmd.add_argument("--districts", type=_count, default=30)
+    cmd.add_argument("--communes-per-district", type=_count, default=20)
+    cmd.add_argument("--departments", type=_count, default=40)
+    cmd.add_argument("--offices-per-district", type=_count, default=0)
+    cmd.add_argument("--seed", type=int, default=0)
+    cmd.add_argument("--province", default="H99", help="level-1 code part (default: H99)")
+    cmd.add_argument("--format", choices=("yaml", "csv"), default="yaml")
+    cmd.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    cmd.set_defaults(command=_directory_generate)
+
+    agency = groups.add_parser("agency", help="agencies and their API tokens")
+    agency_commands = agency.add_subparsers(title="agency commands", metavar="COMMAND")
+    cmd = agency_commands.add_parser("show", help="an agency and its children")
+    cmd.add_argument("code")
+    cmd.set_defaults(command=_agency_show)
+    cmd = agency_commands.add_parser("token", help="issue an API token (shown once)")
+    cmd.add_argument("code")
+    cmd.add_argument("--label", default="", help="what the token is for, e.g. 'iOffice prod'")
+    cmd.set_defaults(command=_agency_token)
+    cmd = agency_commands.add_parser("tokens", help="list an agency's tokens")
+    cmd.add_argument("code")
+    cmd.set_defaults(command=_agency_tokens)
+    cmd = agency_commands.add_parser("revoke-token", help="revoke one token of an agency")
+    cmd.add_argument("code")
+    cmd.add_argument("token_id", type=int, help="the id shown by `lienthong agency tokens`")
+    cmd.set_defaults(command=_agency_revoke_token)
+    return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative: {value}")
+    return value
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    if args.sql:
+        write_upgrade_sql(settings, sys.stdout, args.revision)
+        return EXIT_OK
+    upgrade(settings, args.revision)
+    with open_database(settings, check_schema=False) as database:
+        status = schema_status(database.engine)
+    _say(f"database {redacted_url(database_url(settings))} is at revision {status.current}")
+    return EXIT_OK
+
+
+def _db_current(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings, check_schema=False) as database:
+        status = schema_status(database.engine)
+    print(f"{status.current or '(empty)'} ({status.state.value}; head is {status.head})")
+    return EXIT_OK if status.state is SchemaState.CURRENT else EXIT_FAILURE
+
+
+def _db_revision(args: argparse.Namespace, settings: Settings) -> int:
+    path = new_revision(args.message, settings, autogenerate=not args.empty)
+    print(path)
+    return EXIT_OK
+
+
+def _directory_import(args: argparse.Namespace, settings: Settings) -> int:
+    file_format: DirectoryFormat | None = args.format
+    if args.sample is not None:
+        directory = read_directory_file(sample_directory(args.sample))
+    elif str(args.file) == "-":
+        if file_format is None:
+            _say("lienthong: reading stdin needs --format yaml or --format csv")
+            return EXIT_USAGE
+        directory = parse_directory(sys.stdin.buffer.read(), file_format, source="<stdin>")
+    else:
+        directory = read_directory_file(args.file, file_format)
+    with (
+        open_database(settings) as database,
+        database.transaction(commit=not args.dry_run) as session,
+    ):
+        report = import_directory(session, directory)
+    verb = "would import" if args.dry_run else "imported"
+    _say(
+        f"{verb} {directory.source}: {len(report.created)} created, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged"
+        + (
+            f"; levels {len(report.levels_created)} created, {len(report.levels_updated)} updated"
+            if report.levels_created or report.levels_updated
+            else ""
+        )
+    )
+    _log.info(
+        "directory.imported",
+        source=directory.source,
+        dry_run=args.dry_run,
+        created=len(report.created),
+        updated=len(report.updated),
+        unchanged=len(report.unchanged),
+    )
+    return EXIT_OK
+
+
+def _directory_export(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        data = export_directory(session)
+    _write(dump_directory(data, args.format), args.output)
+    if args.output is not None:
+        _say(f"exported {len(data.agencies)} agencies to {args.output}")
+    return EXIT_OK
+
+
+def _directory_generate(args: argparse.Namespace, settings: Settings) -> int:
+    plan = CityPlan(
+        districts=args.districts,
+        communes_per_district=args.communes_per_district,
+        departments=args.departments,
+        offices_per_district=args.offices_per_district,
+        seed=args.seed,
+        province=args.province,
+    )
+    try:
+        data = generate_city(plan)
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot generate this city: {exc}") from exc
+    _write(dump_directory(data, args.format), args.output)
+    if args.output is not None:
+        _say(f"wrote {len(data.agencies)} agencies to {args.output}")
+    return EXIT_OK
+
+
+def _agency_show(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        agency = get_agency(session, args.code)
+        below = children(session, args.code)
+    flags = [
+        flag
+        for flag, present in (
+            ("inactive", not agency.active),
+            ("illustrative", agency.illustrative),
+        )
+        if present
+    ]
+    print(f"{agency.code}  {agency.name}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    print(f"  level    {agency.level} ({agency.level_name})")
+    print(f"  parent   {agency.parent_code or '-'}")
+    print(f"  channel  {agency.channel.value} {dict(agency.channel_settings) or ''}".rstrip())
+    print(f"  children {len(below)}")
+    for child in below:
+        print(f"    {child.code}  {child.name}")
+    return EXIT_OK
+
+
+def _agency_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        issued = issue_token(session, args.code, args.label)
+    print(issued.token)
+    _say(f"token {issued.id} issued to {issued.agency_code}; it is shown only once, store it now")
+    _log.info("token.issued", agency=issued.agency_code, token_id=issued.id)
+    return EXIT_OK
+
+
+def _agency_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        tokens = list_tokens(session, args.code)
+    if not tokens:
+        _say(f"{args.code} has no tokens: issue one with `lienthong agency token {args.code}`")
+    for token in tokens:
+        state = "active" if token.active else f"revoked {_when(token.revoked_at)}"
+        used = _when(token.last_used_at) if token.last_used_at else "never used"
+        print(f"{token.id}\t{token.prefix}…\t{state}\t{used}\t{token.label}")
+    return EXIT_OK
+
+
+def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        token = revoke_token(session, args.code, args.token_id)
+    _say(f"token {token.id} of {token.agency_code} revoked at {_when(token.revoked_at)}")
+    _log.info("token.revoked", agency=token.agency_code, token_id=token.id)
+    return EXIT_OK
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else "-"
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HubError(f"cannot write {output}: {exc.strerror}", code="cli.output") from exc
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)

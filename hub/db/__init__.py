@@ -1,0 +1,1 @@
+"""Persistence of the hub: ORM tables, engines and sessions, and schema migrations."""

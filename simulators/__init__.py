@@ -1,0 +1,1 @@
+"""Simulated peers of the hub: agencies, the national axis, scenarios, generated load."""

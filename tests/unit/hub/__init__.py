@@ -1,0 +1,1 @@
+"""Unit tests of the hub: pure logic, no database or broker."""

@@ -1,0 +1,104 @@
+"""Attachments: decoded size and hash, zip detected from bytes, streaming and extraction."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from edxml.attachments import Base64Decoder, extract_inner, folder_opener, safe_filename
+from edxml.compose import FileToAttach
+from edxml.errors import AttachmentError
+from edxml.models import DocumentPacket
+from edxml.reader import parse
+from tests.unit.packets import document, edit
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40
+
+
+def _read(files: tuple[FileToAttach, ...]) -> DocumentPacket:
+    packet = parse(document(files)[1])
+    assert isinstance(packet, DocumentPacket)
+    return packet
+
+
+def test_size_and_sha256_are_of_the_decoded_bytes() -> None:
+    (attachment,) = _read((FileToAttach(PDF, name="a.pdf"),)).attachments
+    assert attachment.size == len(PDF)
+    assert attachment.sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+def test_raw_pdf_is_not_zipped() -> None:
+    (attachment,) = _read((FileToAttach(PDF, name="a.pdf"),)).attachments
+    assert attachment.zipped is False
+    assert attachment.content_type == "application/pdf"
+
+
+def test_zip_is_detected_from_bytes_whatever_the_declared_type() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("quyet-dinh.doc", b"doc body")
+    item = FileToAttach(buffer.getvalue(), name="quyet-dinh.doc", content_type="application/msword")
+    (attachment,) = _read((item,)).attachments
+    assert attachment.content_type == "application/msword"
+    assert attachment.zipped is True
+
+
+def test_base64_split_across_lines_and_chunks_decodes() -> None:
+    encoded = "JVBE\nRi0x\r\nLjcg dGVz\tdA=="
+    decoder = Base64Decoder()
+    for piece in (encoded[:3], encoded[3:11], encoded[11:]):
+        decoder.feed(piece)
+    decoder.close()
+    assert decoder.size == len(b"%PDF-1.7 test")
+    assert decoder.sha256 == hashlib.sha256(b"%PDF-1.7 test").hexdigest()
+
+
+def test_missing_padding_is_tolerated() -> None:
+    decoder = Base64Decoder()
+    decoder.feed("JVBERi0xLjcgdGVzdA")
+    decoder.close()
+    assert decoder.size == 13
+    assert decoder.padding_added
+
+
+def test_invalid_base64_is_refused_naming_the_element() -> None:
+    data = edit(document((FileToAttach(PDF, name="a.pdf"),))[1], "JVBER", "JV*ER")
+    with pytest.raises(AttachmentError) as caught:
+        parse(data)
+    assert caught.value.code == "attachment.bad-base64"
+    assert caught.value.element == "ContentTransferEncoded"
+    assert caught.value.line is not None
+
+
+def test_attachments_stream_to_files(tmp_path: Path) -> None:
+    files = (FileToAttach(PDF, name="a.pdf"), FileToAttach(b"second", name="../../b.txt"))
+    parse(document(files)[1], opener=folder_opener(tmp_path))
+    assert (tmp_path / "a.pdf").read_bytes() == PDF
+    assert (tmp_path / "b.txt").read_bytes() == b"second"
+
+
+def test_file_names_from_packets_cannot_escape_the_folder() -> None:
+    assert safe_filename("../../etc/passwd", 0) == "passwd"
+    assert safe_filename("C:\\temp\\x.pdf", 0) == "x.pdf"
+    assert safe_filename("..", 2) == "attachment-3"
+
+
+def test_inner_file_of_a_zip_is_extracted() -> None:
+    (attachment,) = _read((FileToAttach(PDF, name="to-trinh.pdf", zip=True),)).attachments
+    assert attachment.zipped is True
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("to-trinh.pdf", PDF)
+    out = io.BytesIO()
+    assert extract_inner(io.BytesIO(buffer.getvalue()), out) == "to-trinh.pdf"
+    assert out.getvalue() == PDF
+
+
+def test_extracting_from_a_non_zip_is_a_clear_error() -> None:
+    with pytest.raises(AttachmentError) as caught:
+        extract_inner(io.BytesIO(PDF), io.BytesIO())
+    assert caught.value.code == "attachment.bad-zip"
