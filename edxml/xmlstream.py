@@ -370,6 +370,13 @@ def strip_leading(head: bytes, limits: Limits, report: StreamReport) -> bytes:
     """Drop stray bytes before the XML declaration or root, within the tolerated amount."""
     body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
     lt = body.find(b"<")
+    if lt < 0 and body.strip() and b"\x00" not in body[:4]:
+        raise MalformedXmlError(
+            f"the input is not XML: it starts with {body[:16]!r} and holds no '<'",
+            code="xml.malformed",
+            element=None,
+            line=1,
+        )
     if lt <= 0:
         return head
     junk = body[:lt]
