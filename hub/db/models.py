@@ -3,14 +3,31 @@
 The directory: administrative levels, agencies with their delivery channel, the API tokens
 agencies authenticate with (stored as SHA-256 digests only) and the delegations that let one
 agency send on behalf of another.
+
+Transport: every accepted packet (its bytes live in the blob store under ``sha256``), one
+delivery per recipient with its transport state, every delivery attempt, and the outbox
+rows the relay publishes to RabbitMQ (written in the same transaction as the packet).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.channels import Channel
@@ -23,6 +40,11 @@ __all__ = [
     "AgencyLevel",
     "AgencyToken",
     "Base",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryState",
+    "OutboxMessage",
+    "Packet",
 ]
 
 AGENCY_CODE_LENGTH = 64
@@ -105,3 +127,177 @@ class AgencyDelegation(Base):
         ForeignKey("agencies.code", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- transport -------------------------------------------------------------------------
+
+ID_LENGTH = 26
+"""Length of packet and delivery ids (see hub.ids)."""
+DOCUMENT_ID_LENGTH = 255
+
+
+def _str_enum(enum: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class DeliveryState(StrEnum):
+    """Where one recipient's copy of a packet is on its way (the transport axis)."""
+
+    QUEUED = "queued"
+    """Accepted; waiting for the relay and a worker."""
+    RETRYING = "retrying"
+    """The last attempt failed transiently; waiting in a retry tier."""
+    AVAILABLE = "available"
+    """Inbox channel: waiting for the agency to fetch and acknowledge it."""
+    DELIVERED = "delivered"
+    """Handed over: pushed and accepted, or fetched and acknowledged ``done``."""
+    REFUSED = "refused"
+    """The recipient's system acknowledged it with ``fail``."""
+    PARKED = "parked"
+    """Given up after the last attempt or a permanent error; an operator may replay it."""
+    EXPIRED = "expired"
+    """Given up past the maximum age; an operator may replay it."""
+
+
+TERMINAL_STATES = frozenset(
+    {DeliveryState.DELIVERED, DeliveryState.REFUSED, DeliveryState.PARKED, DeliveryState.EXPIRED}
+)
+"""States a delivery stays in unless an operator replays it."""
+
+
+class Packet(Base):
+    """An accepted packet: routing facts, checks recorded on ingest, where its bytes are."""
+
+    __tablename__ = "packets"
+    __table_args__ = (
+        Index(
+            "uq_packets_new_document",
+            "sender_code",
+            "document_id",
+            unique=True,
+            sqlite_where=text("kind = 'edoc' AND business_type = 0"),
+            postgresql_where=text("kind = 'edoc' AND business_type = 0"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    """``edoc`` or ``status``."""
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the bytes as received: the blob key, and the idempotency key."""
+    size: Mapped[int] = mapped_column(BigInteger)
+    sender_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH), index=True)
+    """``From/OrganId``."""
+    submitted_by: Mapped[str | None] = mapped_column(String(AGENCY_CODE_LENGTH), default=None)
+    """The authenticated agency that posted it (may differ from the sender by delegation)."""
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    """How it arrived: ``api``, ``axis`` or ``hub``."""
+    document_id: Mapped[str] = mapped_column(String(DOCUMENT_ID_LENGTH), index=True)
+    """The document's id; for a status, the id of the document it reports on."""
+    business_type: Mapped[int | None] = mapped_column(Integer, default=None)
+    """0 new, 1 revoke, 2 update, 3 replace; None for a status."""
+    status_code: Mapped[str | None] = mapped_column(String(2), default=None)
+    addressee_code: Mapped[str | None] = mapped_column(String(AGENCY_CODE_LENGTH), default=None)
+    """A status's ``ResponseFor/OrganId``: the original document's sender."""
+    code: Mapped[str | None] = mapped_column(String(128), default=None)
+    """``number/notation`` of a document, or a status's ``ResponseFor/Code``."""
+    subject: Mapped[str | None] = mapped_column(Text, default=None)
+    signature_status: Mapped[str] = mapped_column(String(16))
+    """``valid``, ``invalid``, ``absent`` or ``unverifiable``."""
+    signature_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    signature_trusted: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The edxml inspection of the packet (attachments, trace, warnings…)."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="packet")
+
+
+class Delivery(TimestampMixin, Base):
+    """One recipient's copy of a packet, and where it is on its way (see DeliveryState)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("packet_id", "recipient_code"),
+        Index("ix_deliveries_recipient_code_state", "recipient_code", "state"),
+        Index("ix_deliveries_state_updated_at", "state", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    """The delivery id receivers deduplicate on; kept across retries and replays."""
+    packet_id: Mapped[str] = mapped_column(ForeignKey("packets.id"), index=True)
+    recipient_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH))
+    channel: Mapped[Channel] = mapped_column(
+        Enum(
+            Channel,
+            name="delivery_channel",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda members: [member.value for member in members],
+            validate_strings=True,
+        )
+    )
+    """The channel resolved at ingest (the directory may change later)."""
+    state: Mapped[DeliveryState] = mapped_column(
+        _str_enum(DeliveryState, "delivery_state"), default=DeliveryState.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ack_result: Mapped[str | None] = mapped_column(String(8), default=None)
+    """Inbox acknowledgement: ``done`` or ``fail``."""
+    ack_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    external_ref: Mapped[str | None] = mapped_column(String(128), default=None)
+    """The peer's id for it, e.g. the national axis transaction id."""
+
+    packet: Mapped[Packet] = relationship(back_populates="deliveries")
+
+
+class DeliveryAttempt(Base):
+    """One try at handing a delivery over, whatever came of it."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    """1 for the first attempt; replays continue the count."""
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    outcome: Mapped[str] = mapped_column(String(16))
+    """``delivered``, ``available``, ``transient``, ``permanent``, ``breaker-open``…"""
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    http_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    worker: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class OutboxMessage(Base):
+    """A delivery to publish to RabbitMQ; written with the packet, marked once confirmed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16), default="ingest")
+    """Why it is published: ``ingest`` or ``replay``."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

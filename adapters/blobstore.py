@@ -1,0 +1,135 @@
+"""Content-addressed storage of raw packet bytes: each blob is named by its SHA-256.
+
+The hub stores a packet's bytes once, exactly as received, and passes only the key around
+(claim check). The filesystem store writes through a temporary file and renames, so a
+crash never leaves a half-written blob under a real key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+__all__ = ["BlobNotFoundError", "BlobStore", "BlobStoreError", "FileBlobStore"]
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+class BlobStoreError(Exception):
+    """Raised when the payload store cannot read or write a blob."""
+
+
+class BlobNotFoundError(BlobStoreError):
+    """Raised when no blob has the key asked for."""
+
+
+class BlobStore(Protocol):
+    """Where raw packet bytes live, addressed by their SHA-256 (hex)."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (if not already there) and return its key."""
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        """Store the bytes read from ``stream``; return their key and size."""
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        """The stored bytes of ``key``, for reading."""
+        raise NotImplementedError  # pragma: no cover - protocol
+
+    def read(self, key: str) -> bytes:
+        """All the stored bytes of ``key``."""
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob with this key is stored."""
+
+    def delete(self, key: str) -> None:
+        """Remove a blob (retention); missing blobs are ignored."""
+
+
+class FileBlobStore:
+    """Blobs as files ``<root>/<k[:2]>/<k[2:4]>/<k>`` on a local or mounted filesystem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        """Where the blob of ``key`` lives (whether or not it exists)."""
+        if not _KEY.match(key):
+            raise BlobStoreError(f"not a blob key (64 hex characters): {key!r}")
+        return self.root / key[:2] / key[2:4] / key
+
+    def put(self, data: bytes) -> str:
+        key = hashlib.sha256(data).hexdigest()
+        target = self.path(key)
+        if not target.exists():
+            self._write(target, lambda out: out.write(data))
+        return key
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        digest = hashlib.sha256()
+        size = 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=".in-") as tmp:
+                while chunk := stream.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            key = digest.hexdigest()
+            target = self.path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp.name, target)
+        except OSError as exc:
+            raise BlobStoreError(f"cannot store blob under {self.root}: {exc}") from exc
+        return key, size
+
+    def _write(self, target: Path, write: object) -> None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, prefix=".in-") as tmp:
+                write(tmp)  # type: ignore[operator]
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp.name, target)
+        except OSError as exc:
+            raise BlobStoreError(f"cannot store blob {target.name}: {exc}") from exc
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            handle = open(self.path(key), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError as exc:
+            raise BlobNotFoundError(f"no blob {key}") from exc
+        except OSError as exc:
+            raise BlobStoreError(f"cannot read blob {key}: {exc}") from exc
+        with handle:
+            yield handle
+
+    def read(self, key: str) -> bytes:
+        with self.open(key) as handle:
+            return handle.read()
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        try:
+            self.path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise BlobStoreError(f"cannot delete blob {key}: {exc}") from exc
+
+    def copy_to(self, key: str, out: BinaryIO) -> None:
+        """Stream a blob's bytes into ``out``."""
+        with self.open(key) as handle:
+            shutil.copyfileobj(handle, out, _CHUNK)
