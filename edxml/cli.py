@@ -60,7 +60,8 @@ def _load_mapping(path: str) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from edxml.inspect import inspect
+    from edxml.errors import Issue
+    from edxml.inspect import inspect, summarise
     from edxml.signature import load_certificates
 
     path = _existing(args.file)
@@ -69,7 +70,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         result = inspect(path, trust_anchors=anchors)
     except PacketError as exc:
         if args.json:
-            _print_json({"kind": None, "valid": False, "issues": [exc.as_dict()]})
+            _print_json(summarise(None, [Issue.from_error(exc)], None).as_json())
         else:
             print(f"unreadable packet: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -77,7 +78,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         _print_json(result.as_json())
     else:
         _print_summary(result.as_json())
-    return EXIT_OK if result.kind is not None else EXIT_INVALID
+    return EXIT_OK if result.valid else EXIT_INVALID
 
 
 def _print_summary(data: dict[str, Any]) -> None:
@@ -150,7 +151,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"{outcome.status} ({trust[outcome.trusted]})")
         if outcome.reason:
             print(outcome.reason)
-    return EXIT_OK if outcome.status == "valid" else EXIT_INVALID
+    trusted_enough = not anchors or outcome.trusted is True
+    return EXIT_OK if outcome.status == "valid" and trusted_enough else EXIT_INVALID
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -164,9 +166,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
+def _date(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
     for fmt in ("%Y/%m/%d", "%Y-%m-%d"):
         try:
             return dt.datetime.strptime(value, fmt).date()
@@ -185,7 +187,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         value = getattr(args, name, None)
         return value if value not in (None, []) else meta.get(name)
 
-    sender = pick("sender")
+    sender: str | None = pick("sender") or meta.get("from")
     recipients = pick("to")
     required = {"sender": sender, "to": recipients, "number": pick("number")}
     required.update(notation=pick("notation"), subject=pick("subject"))
@@ -194,7 +196,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         raise UsageError("missing metadata: " + ", ".join(missing))
     files = [FileToAttach(_existing(name), zip=bool(args.zip)) for name in (args.attach or [])]
     packet, contents = new_document(
-        sender=sender,
+        sender=str(sender),
         recipients=[recipients] if isinstance(recipients, str) else list(recipients),
         number=str(pick("number")),
         notation=str(pick("notation")),
@@ -267,7 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sign)
 
     p = sub.add_parser("new", help="build a document packet")
-    p.add_argument("--metadata", help="JSON or YAML file with the fields below")
+    p.add_argument(
+        "--metadata",
+        help="JSON or YAML file with the fields below (from/sender, to, number, notation, …)",
+    )
     p.add_argument("--from", dest="sender", help="sender agency code")
     p.add_argument("--to", action="append", help="recipient agency code (repeat)")
     p.add_argument("--number", help="document number (số)")

@@ -227,9 +227,10 @@ def status_for(
     timestamp: dt.datetime | None = None,
 ) -> StatusPacket:
     """A status packet answering ``document``: from ``reporter`` (default: first recipient)."""
-    if len(status_code) != 2 or not status_code.isdigit():
+    if status_code not in STATUS_DESCRIPTIONS_VI:
+        known = ", ".join(STATUS_DESCRIPTIONS_VI)
         raise BuildError(
-            f"a status code is two digits (01…16), not {status_code!r}",
+            f"{status_code!r} is not a status code a flow defines ({known})",
             code="build.bad-status-code",
             element="StatusCode",
         )

@@ -83,13 +83,20 @@ def check(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[Packet | 
 
 
 def _unique(issues: Sequence[Issue]) -> list[Issue]:
-    """Every issue once; a schema issue on an element the reader already faulted is dropped."""
-    faulted = {(i.element, i.line) for i in issues if not i.code.startswith("schema.")}
+    """Every issue once; a schema issue on an element the reader already faulted is dropped.
+
+    The reader names a path (``To/OrganId``), the schema one element (``To`` or ``OrganId``):
+    they are the same fault when they share the line and a name.
+    """
+    faulted: dict[int | None, set[str]] = {}
+    for issue in issues:
+        if not issue.code.startswith("schema."):
+            faulted.setdefault(issue.line, set()).update((issue.element or "").split("/"))
     kept: list[Issue] = []
     for issue in issues:
         if issue in kept:
             continue
-        if issue.code.startswith("schema.") and (issue.element, issue.line) in faulted:
+        if issue.code.startswith("schema.") and issue.element in faulted.get(issue.line, ()):
             continue
         kept.append(issue)
     return sorted(kept, key=lambda i: i.line or 0)

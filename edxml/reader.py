@@ -103,7 +103,13 @@ class _TreeSink:
         nsmap = {(prefix or None): uri for prefix, uri in nsdecls} if nsdecls else None
         attrib = {attr.clark: value for attr, value in attrs} if attrs else None
         if self.stack:
-            element = etree.SubElement(self.stack[-1], name.clark, attrib, nsmap)  # type: ignore[arg-type]
+            parent = self.stack[-1]
+            element = etree.SubElement(parent, name.clark, attrib, nsmap)  # type: ignore[arg-type]
+            wanted = name.prefix or None
+            if name.uri and element.prefix != wanted:
+                parent.remove(element)
+                nsmap = {**(nsmap or {}), wanted: name.uri}
+                element = etree.SubElement(parent, name.clark, attrib, nsmap)  # type: ignore[arg-type]
         else:
             element = etree.Element(name.clark, attrib, nsmap)  # type: ignore[arg-type]
             self.root = element
@@ -218,21 +224,38 @@ _FAST_PARSER = etree.XMLParser(
     remove_comments=True,
     collect_ids=False,
 )
+_FAST_ENCODINGS = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII", "ISO-8859-1", "LATIN1"})
+"""Declared encodings the fast path reads exactly as expat does; others take the stream."""
 _HAS_PI = etree.XPath("boolean(//processing-instruction())")
 _ELEMENT_COUNT = etree.XPath("count(//*)")
+_ATTRIBUTE_COUNT = etree.XPath("count(//@*)")
 _ATTACHMENT_CONTENT = etree.XPath("//*[local-name()='ContentTransferEncoded']")
 
 
 @functools.lru_cache(maxsize=8)
-def _limit_check(limits: Limits) -> etree.XPath:
-    """An XPath that is true when a tree breaks one of ``limits`` the stream would enforce."""
+def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath]:
+    """XPaths true when a tree is too deep, has an element with too many attributes, or a
+    text (attachment content excepted) longer than ``limits`` allow, as the stream checks."""
     streamed = " or ".join(f"local-name()='{name}'" for name in sorted(limits.streamed_text))
-    return etree.XPath(
-        f"boolean(//*[count(ancestor::*) >= {limits.max_depth}]"
-        f" | //*[count(@*) > {limits.max_attributes}]"
-        f" | //text()[string-length() > {limits.max_text}]"
+    too_deep = etree.XPath("boolean(" + "/*" * (limits.max_depth + 1) + ")")
+    crowded = etree.XPath(f"boolean(//*[count(@*) > {limits.max_attributes}])")
+    long_text = etree.XPath(
+        f"boolean(//text()[string-length() > {limits.max_text}]"
         f"[not(parent::*[{streamed or 'false()'}])])"
     )
+    return too_deep, crowded, long_text
+
+
+def _breaks_limits(root: etree._Element, size: int, limits: Limits) -> bool:
+    """Whether a parsed tree breaks a limit the stream would have refused it for."""
+    too_deep, crowded, long_text = _limit_checks(limits)
+    if too_deep(root.getroottree()):
+        return True
+    attributes = _ATTRIBUTE_COUNT(root)
+    assert isinstance(attributes, float)
+    if attributes > limits.max_attributes and crowded(root):
+        return True
+    return size > limits.max_text and bool(long_text(root))
 
 
 def _read_small(
@@ -244,14 +267,23 @@ def _read_small(
         body = strip_leading(data, limits, report)
     except MalformedXmlError:
         return None
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body or b"\x00" in body[:4]:
+    if b"<!D" in body or b"\x00" in body[:4]:
+        return None
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
         return None
     try:
         root = etree.fromstring(body, _FAST_PARSER)
     except etree.XMLSyntaxError:
         return None
+    encoding = (root.getroottree().docinfo.encoding or "UTF-8").upper()
+    if encoding not in _FAST_ENCODINGS:
+        return None
     elements = int(_ELEMENT_COUNT(root))  # type: ignore[arg-type]
-    if elements > limits.max_elements or _HAS_PI(root.getroottree()) or _limit_check(limits)(root):
+    if (
+        elements > limits.max_elements
+        or _HAS_PI(root.getroottree())
+        or _breaks_limits(root, len(body), limits)
+    ):
         return None
     report.elements = elements
     for sink in sinks:

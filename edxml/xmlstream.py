@@ -355,6 +355,15 @@ class _Pass:
     def feed(self, chunk: bytes, final: bool) -> None:
         try:
             self.parser.Parse(chunk, final)
+        except (ValueError, LookupError) as exc:
+            if self.report.elements:
+                raise
+            raise MalformedXmlError(
+                f"the packet's encoding cannot be read: {exc} (edXML packets are UTF-8)",
+                code="xml.unsupported-encoding",
+                element=None,
+                line=1,
+            ) from exc
         except expat.ExpatError as exc:
             element, _ = self._where()
             message = expat.ErrorString(exc.code) or str(exc)
