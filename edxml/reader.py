@@ -495,7 +495,16 @@ class _Mapper:
         names: dict[str, str],
         nested: dict[str, Callable[[etree._Element], tuple[str, Any]]] | None = None,
     ) -> M:
-        """Map child texts by local name; unknown or repeated children become extensions."""
+        """The model of an element whose children map by local name (see :meth:`values`)."""
+        return model(**self.values(element, names, nested))
+
+    def values(
+        self,
+        element: etree._Element,
+        names: dict[str, str],
+        nested: dict[str, Callable[[etree._Element], tuple[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        """Child texts by field name; unknown or repeated children become extensions."""
         values: dict[str, Any] = {}
         extensions: list[Extension] = []
         nested = nested or {}
@@ -513,7 +522,7 @@ class _Mapper:
                 extensions.append(self.extension(child))
         if extensions:
             values["extensions"] = tuple(extensions)
-        return model(**values)
+        return values
 
     def texts(self, element: etree._Element, local: str) -> tuple[str, ...]:
         return tuple(
@@ -588,8 +597,8 @@ class _Mapper:
     # -- headers ------------------------------------------------------------------------
 
     def organization(self, element: etree._Element, path: str) -> Organization | None:
-        values = self.simple(element, _OrganizationDraft, _ORGANIZATION)
-        if not values.organ_id:
+        values = self.values(element, _ORGANIZATION)
+        if not values.get("organ_id"):
             self.fail(
                 "packet.missing-element",
                 f"{path} has no OrganId (the agency code is required)",
@@ -597,7 +606,7 @@ class _Mapper:
                 _line(element),
             )
             return None
-        return Organization(**values.model_dump())
+        return Organization(**values)
 
     def single(
         self, message: etree._Element, local: str
@@ -933,17 +942,3 @@ class _Mapper:
                 )
             )
         return tuple(found)
-
-
-class _OrganizationDraft(Model):
-    """An organisation before its required code is checked."""
-
-    organ_id: str | None = None
-    organization_in_charge: str | None = None
-    organ_name: str | None = None
-    organ_add: str | None = None
-    email: str | None = None
-    telephone: str | None = None
-    fax: str | None = None
-    website: str | None = None
-    extensions: tuple[Extension, ...] = ()
