@@ -1,25 +1,53 @@
 """The composition root: builds the hub's resources from a settings object, nothing else does.
 
-So far it opens the database (checking or upgrading its schema as the settings allow) and
-runs units of work on it; brokers, blob stores and adapters will be built here too.
+It opens the database (checking or upgrading its schema as the settings allow) and runs
+units of work on it, and builds the payload store and the HTTP API; brokers and adapters are
+built here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from cryptography import x509
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+import edxml
+from adapters.amqp import AgencyQueueHandler, BrokerConnection, WindowedPublisher
+from adapters.blobstore import FileBlobStore
+from adapters.webhook import WebhookHandler, make_http_client
+from hub.api import create_app
+from hub.breaker import CircuitBreaker
+from hub.channels import Channel
 from hub.db.engine import create_engine, make_session_factory, redacted_url
 from hub.db.migrate import ensure_schema
-from hub.errors import StorageError
+from hub.delivery import HandlerRegistry, InboxHandler
+from hub.errors import ConfigurationError, StorageError
+from hub.relay import Relay
+from hub.retries import RetryPolicy
 from hub.settings import Settings
+from hub.topology import Topology
+from hub.worker import Worker, WorkerOptions
 
-__all__ = ["Database", "open_database"]
+__all__ = [
+    "Database",
+    "broker_reachable",
+    "build_api",
+    "build_relay",
+    "build_topology",
+    "load_trust_anchors",
+    "open_blob_store",
+    "open_database",
+    "open_worker",
+]
 
 
 @dataclass(frozen=True)
@@ -68,3 +96,149 @@ def open_database(settings: Settings, *, check_schema: bool = True) -> Iterator[
         yield Database(engine=engine, sessions=make_session_factory(engine))
     finally:
         engine.dispose()
+
+
+# -- payload store and the HTTP API ----------------------------------------------------
+
+_PROBE_TIMEOUT_SECONDS = 2.0
+
+
+def open_blob_store(settings: Settings) -> FileBlobStore:
+    """The content-addressed payload store under ``LIENTHONG_BLOB_DIR``."""
+    return FileBlobStore(settings.blob_dir)
+
+
+def load_trust_anchors(settings: Settings) -> list[x509.Certificate]:
+    """The certificates of ``LIENTHONG_TRUST_ANCHORS``.
+
+    Raises:
+        ConfigurationError: a file cannot be read or holds no certificate.
+    """
+    try:
+        return edxml.load_certificates(settings.trust_anchors)
+    except edxml.EdxmlError as exc:
+        raise ConfigurationError(f"LIENTHONG_TRUST_ANCHORS: {exc.message}") from exc
+
+
+def broker_reachable(settings: Settings) -> Callable[[], None]:
+    """A readiness check that the broker of ``LIENTHONG_AMQP_URL`` accepts TCP connections."""
+    try:
+        url = urlsplit(settings.amqp_url)
+        host = url.hostname or "127.0.0.1"
+        port = url.port or (5671 if url.scheme == "amqps" else 5672)
+    except ValueError as exc:
+        raise ConfigurationError(f"LIENTHONG_AMQP_URL is not a URL: {exc}") from exc
+
+    def check() -> None:
+        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_SECONDS):
+            pass
+
+    return check
+
+
+def build_api(settings: Settings, database: Database) -> FastAPI:
+    """The API app on an open database, with the payload store and readiness checks."""
+    return create_app(
+        settings,
+        database,
+        open_blob_store(settings),
+        trust_anchors=load_trust_anchors(settings),
+        ready_checks={"broker": broker_reachable(settings)},
+    )
+
+
+# -- delivery: broker topology, relay, workers, channel handlers -------------------------
+
+
+def build_topology(settings: Settings) -> Topology:
+    """The broker layout of ``LIENTHONG_AMQP_PREFIX`` and the retry settings."""
+    return Topology.from_settings(settings)
+
+
+def build_relay(settings: Settings, database: Database, stop: threading.Event) -> Relay:
+    """The outbox relay, publishing with windowed asynchronous confirms."""
+    topology = build_topology(settings)
+    publisher = WindowedPublisher(
+        settings.amqp_url,
+        topology,
+        window=settings.relay_window,
+        confirm_timeout=settings.relay_confirm_timeout,
+        heartbeat=settings.amqp_heartbeat,
+        reconnect_timeout=settings.amqp_reconnect_timeout,
+        name=f"lienthong-relay {socket.gethostname()}",
+        stop=stop,
+    )
+    return Relay(
+        database,
+        publisher,
+        topology,
+        batch_size=settings.relay_batch_size,
+        idle_seconds=settings.relay_idle_seconds,
+    )
+
+
+_AGENCY_QUEUE_RECONNECT_SECONDS = 10.0
+"""An ``amqp``-channel attempt waits at most this long for the broker, then is retried."""
+
+
+@contextmanager
+def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
+    """A delivery worker and its channel handlers; the shared HTTP client closes on exit."""
+    topology = build_topology(settings)
+    http = make_http_client(
+        connect_timeout=settings.webhook_connect_timeout,
+        read_timeout=settings.webhook_read_timeout,
+        max_connections=settings.webhook_max_connections,
+    )
+    webhook = WebhookHandler(http)
+
+    def connect(stop: threading.Event, name: str) -> BrokerConnection:
+        return BrokerConnection(
+            settings.amqp_url,
+            topology,
+            heartbeat=settings.amqp_heartbeat,
+            reconnect_timeout=settings.amqp_reconnect_timeout,
+            name=f"lienthong-worker {name}",
+            stop=stop,
+        )
+
+    def agency_queues() -> BrokerConnection:
+        return BrokerConnection(
+            settings.amqp_url,
+            topology,
+            heartbeat=settings.amqp_heartbeat,
+            reconnect_timeout=min(settings.amqp_reconnect_timeout, _AGENCY_QUEUE_RECONNECT_SECONDS),
+            name="lienthong-amqp-channel",
+        )
+
+    def handlers() -> HandlerRegistry:
+        return HandlerRegistry(
+            {
+                Channel.INBOX: InboxHandler(),
+                Channel.WEBHOOK: webhook,
+                Channel.AMQP: AgencyQueueHandler(agency_queues, topology),
+            }
+        )
+
+    try:
+        yield Worker(
+            database=database,
+            blobs=open_blob_store(settings),
+            topology=topology,
+            policy=RetryPolicy.from_settings(settings),
+            breaker=CircuitBreaker(
+                threshold=settings.breaker_threshold,
+                cooldown=settings.breaker_cooldown,
+                max_cooldown=settings.breaker_max_cooldown,
+                probe_timeout=settings.delivery_attempt_timeout,
+            ),
+            connect=connect,
+            handlers=handlers,
+            options=WorkerOptions(
+                threads=settings.worker_threads,
+                prefetch=settings.worker_prefetch,
+                attempt_timeout=settings.delivery_attempt_timeout,
+            ),
+        )
+    finally:
+        http.close()

@@ -1,4 +1,4 @@
-"""The ``lienthong`` command: database, directory and agency-token administration.
+"""The ``lienthong`` command: database, directory, tokens, the API server, replay and audit.
 
 Exit codes: 0 success, 1 failure (the message says what to fix), 2 wrong usage. Results go to
 standard output, messages and logs to standard error, so output can be piped or redirected.
@@ -7,14 +7,18 @@ standard output, messages and logs to standard error, so output can be piped or 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+import uvicorn
 
-from hub.bootstrap import open_database
+from hub import audit, processes
+from hub.access import issue_operator_token, list_operator_tokens, revoke_operator_token
+from hub.bootstrap import build_api, open_database
 from hub.citygen import CityPlan, generate_city
 from hub.db.engine import database_url, redacted_url
 from hub.db.migrate import (
@@ -37,6 +41,7 @@ from hub.directory import (
 )
 from hub.errors import ConfigurationError, HubError
 from hub.logging import configure_logging
+from hub.replay import MAX_REPLAY, ReplayFilter, replay
 from hub.settings import Settings, load_settings
 from hub.tokens import issue_token, list_tokens, revoke_token
 
@@ -142,6 +147,54 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("code")
     cmd.add_argument("token_id", type=int, help="the id shown by `lienthong agency tokens`")
     cmd.set_defaults(command=_agency_revoke_token)
+
+    operator = groups.add_parser("operator", help="operators and their API tokens")
+    operator_commands = operator.add_subparsers(title="operator commands", metavar="COMMAND")
+    cmd = operator_commands.add_parser("token", help="issue an operator API token (shown once)")
+    cmd.add_argument("name", help="the operator's name, recorded in the audit log")
+    cmd.add_argument("--label", default="", help="what the token is for")
+    cmd.set_defaults(command=_operator_token)
+    cmd = operator_commands.add_parser("tokens", help="list operator tokens")
+    cmd.add_argument("name", nargs="?", help="only this operator's tokens")
+    cmd.set_defaults(command=_operator_tokens)
+    cmd = operator_commands.add_parser("revoke-token", help="revoke an operator token")
+    cmd.add_argument("token_id", type=int, help="the id shown by `lienthong operator tokens`")
+    cmd.set_defaults(command=_operator_revoke_token)
+
+    cmd = groups.add_parser("serve", help="run the HTTP API (LIENTHONG_HOST:LIENTHONG_PORT)")
+    cmd.set_defaults(command=_serve)
+
+    cmd = groups.add_parser("replay", help="re-queue parked or expired deliveries (audited)")
+    cmd.add_argument("--state", choices=("parked", "expired"), required=True)
+    cmd.add_argument("--recipient", metavar="CODE", help="only deliveries to this agency")
+    cmd.add_argument(
+        "--since", type=_moment, metavar="T", help="only those in the state since T (ISO 8601)"
+    )
+    cmd.add_argument("--id", dest="ids", action="append", default=[], help="a delivery id")
+    cmd.add_argument("--reason", default="", help="why (required unless --dry-run)")
+    cmd.add_argument("--limit", type=_count, default=MAX_REPLAY)
+    cmd.add_argument("--actor", help="who replays (default: cli:<login name>)")
+    cmd.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    cmd.set_defaults(command=_replay)
+
+    audit_parser = groups.add_parser("audit", help="the hash-chained audit log")
+    audit_commands = audit_parser.add_subparsers(title="audit commands", metavar="COMMAND")
+    cmd = audit_commands.add_parser("verify", help="check every entry's hash and link")
+    cmd.set_defaults(command=_audit_verify)
+    cmd = audit_commands.add_parser("list", help="the newest entries")
+    cmd.add_argument("--limit", type=_count, default=20)
+    cmd.set_defaults(command=_audit_list)
+
+    cmd = groups.add_parser(
+        "worker", help="deliver queued packets (LIENTHONG_WORKER_THREADS at a time)"
+    )
+    cmd.add_argument("--threads", type=int, help="consumers (default: LIENTHONG_WORKER_THREADS)")
+    cmd.set_defaults(command=_worker)
+    cmd = groups.add_parser("relay", help="publish the outbox to RabbitMQ")
+    cmd.set_defaults(command=_relay)
+    cmd = groups.add_parser("run", help="relay, worker and API server together on this machine")
+    cmd.add_argument("--port", type=int, help="port of the API (default: LIENTHONG_PORT)")
+    cmd.set_defaults(command=_run)
     return parser
 
 
@@ -153,6 +206,14 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"cannot be negative: {value}")
     return value
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -295,6 +356,129 @@ def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _operator_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        issued = issue_operator_token(session, args.name, args.label)
+        audit.append(
+            session,
+            actor=_cli_actor(),
+            action="operator.token-issued",
+            subject=f"operator:{issued.operator}",
+            details={"token_id": issued.id, "label": issued.label},
+        )
+    print(issued.token)
+    _say(f"operator token {issued.id} issued to {issued.operator}; it is shown only once")
+    _log.info("operator_token.issued", operator=issued.operator, token_id=issued.id)
+    return EXIT_OK
+
+
+def _operator_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        tokens = list_operator_tokens(session, args.name)
+    if not tokens:
+        _say("no operator tokens: issue one with `lienthong operator token NAME`")
+    for token in tokens:
+        state = "active" if token.active else f"revoked {_when(token.revoked_at)}"
+        used = _when(token.last_used_at) if token.last_used_at else "never used"
+        print(f"{token.id}\t{token.operator}\t{token.prefix}…\t{state}\t{used}\t{token.label}")
+    return EXIT_OK
+
+
+def _operator_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        token = revoke_operator_token(session, args.token_id)
+        audit.append(
+            session,
+            actor=_cli_actor(),
+            action="operator.token-revoked",
+            subject=f"operator:{token.operator}",
+            details={"token_id": token.id},
+        )
+    _say(f"operator token {token.id} of {token.operator} revoked at {_when(token.revoked_at)}")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database:
+        app = build_api(settings, database)
+        _say(f"lienthong API on http://{settings.host}:{settings.port} (OpenAPI: /openapi.json)")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    selection = ReplayFilter(
+        state=args.state,
+        recipient=args.recipient,
+        since=args.since,
+        delivery_ids=tuple(args.ids),
+        limit=max(1, min(args.limit, MAX_REPLAY)),
+    )
+    with (
+        open_database(settings) as database,
+        database.transaction(commit=not args.dry_run) as session,
+    ):
+        report = replay(
+            session,
+            selection,
+            actor=args.actor or _cli_actor(),
+            reason=args.reason,
+            dry_run=args.dry_run,
+        )
+    for item in report.deliveries:
+        error = (item.last_error or "").replace("\n", " ")[:120]
+        print(
+            f"{item.delivery_id}\t{item.recipient}\t{item.channel.value}\t{item.state.value}"
+            f"\t{item.attempts}\t{_when(item.since)}\t{error}"
+        )
+    verb = "would replay" if report.dry_run else "replayed"
+    entry = f" (audit entry {report.audit_entry_id})" if report.audit_entry_id else ""
+    _say(f"{verb} {len(report.deliveries)} {args.state} deliveries{entry}")
+    return EXIT_OK
+
+
+def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        result = audit.verify(session)
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+        return EXIT_OK
+    print(f"audit log BROKEN at entry {result.first_broken_id}: {result.problem}")
+    print(f"{result.entries} entries before it verify")
+    return EXIT_FAILURE
+
+
+def _audit_list(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        entries = audit.latest(session, max(args.limit, 1))
+    for entry in entries:
+        reason = f"\t{entry.reason}" if entry.reason else ""
+        print(
+            f"{entry.id}\t{_when(entry.at)}\t{entry.actor}\t{entry.action}\t{entry.subject}"
+            f"{reason}\t{entry.hash[:16]}"
+        )
+    return EXIT_OK
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    return processes.run_worker(settings, threads=args.threads)
+
+
+def _relay(args: argparse.Namespace, settings: Settings) -> int:
+    return processes.run_relay(settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    return processes.run_all(settings, port=args.port)
+
+
 def _when(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment is not None else "-"
 
@@ -311,3 +495,7 @@ def _write(text: str, output: Path | None) -> None:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

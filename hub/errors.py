@@ -8,35 +8,57 @@ are translated into these at the boundary with ``raise ... from exc``.
     ├── ConfigurationError          a setting is missing or invalid
     ├── NotFoundError               a named agency, token or record does not exist
     ├── ConflictError               the request contradicts what is already stored
+    │   └── DuplicateDocumentError  another new document already has this sender and DocumentId
     ├── UnauthorizedError           credentials are missing, unknown or revoked
     ├── ForbiddenError              the caller is known but may not do this
+    ├── InvalidRequestError         a request's arguments are missing or contradict each other
+    ├── RejectedPacketError         ingest refuses a packet for what it is
+    │   ├── OversizePacketError     the packet is larger than LIENTHONG_MAX_PACKET_BYTES
+    │   ├── MalformedPacketError    unsafe, not XML, not edXML, or breaks a schema/routing rule
+    │   └── UnroutablePacketError   a recipient is unknown to the directory or inactive
     ├── DirectoryError              a directory file cannot be imported (lists every issue)
     ├── StorageError                the database or the payload store failed
     │   └── SchemaOutOfDateError    the database schema is not at this version's revision
+    ├── BrokerError                 the message broker failed or refused a message
+    │   ├── BrokerUnavailableError  the broker cannot be reached, or the connection was lost
+    │   ├── UnroutableError         a message published as mandatory matched no queue
+    │   ├── TopologyError           a queue or exchange exists with other arguments
+    │   └── MalformedMessageError   a message on a hub queue breaks the broker contract
     └── DeliveryError               a delivery attempt failed
         ├── TransientDeliveryError  worth retrying; carries the delay asked for, if any
+        │   └── CircuitOpenError    not attempted: the peer's circuit breaker is open
         └── PermanentDeliveryError  retrying cannot help; the delivery is parked
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "BrokerError",
+    "BrokerUnavailableError",
+    "CircuitOpenError",
     "ConfigurationError",
     "ConflictError",
     "DeliveryError",
     "DirectoryError",
     "DirectoryIssue",
+    "DuplicateDocumentError",
     "ForbiddenError",
     "HubError",
+    "InvalidRequestError",
+    "MalformedMessageError",
+    "MalformedPacketError",
     "NotFoundError",
+    "OversizePacketError",
     "PermanentDeliveryError",
+    "RejectedPacketError",
     "SchemaOutOfDateError",
     "StorageError",
     "TransientDeliveryError",
     "UnauthorizedError",
+    "UnroutablePacketError",
 ]
 
 
@@ -45,15 +67,23 @@ class HubError(Exception):
 
     code = "hub.error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        self.details: dict[str, object] = dict(details or {})
+        """Facts a program can act on (the codes at fault, the existing packet id, ...)."""
 
     def as_dict(self) -> dict[str, object]:
         """The error as the JSON object the API and the CLI report."""
-        return {"code": self.code, "message": self.message}
+        return {"code": self.code, "message": self.message, **self.details}
 
     def __str__(self) -> str:
         return self.message
@@ -77,6 +107,15 @@ class ConflictError(HubError):
     code = "conflict"
 
 
+class DuplicateDocumentError(ConflictError):
+    """Raised when a different new-document packet already has this sender and DocumentId.
+
+    ``details`` names the ``document_id`` and the ``packet_id`` of the packet accepted first.
+    """
+
+    code = "packet.duplicate-document"
+
+
 class UnauthorizedError(HubError):
     """Raised when credentials are missing, unknown, revoked or belong to an inactive agency."""
 
@@ -87,6 +126,69 @@ class ForbiddenError(HubError):
     """Raised when an authenticated agency asks for something it may not do."""
 
     code = "forbidden"
+
+
+class InvalidRequestError(HubError):
+    """Raised when a request's arguments are missing or contradict each other."""
+
+    code = "request.invalid"
+
+
+class RejectedPacketError(HubError):
+    """Raised when ingest refuses a packet for what it is (size, content, recipients).
+
+    ``element`` and ``line`` locate the fault in the packet where one applies.
+    """
+
+    code = "packet.rejected"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        element: str | None = None,
+        line: int | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.element = element
+        self.line = line
+
+    def as_dict(self) -> dict[str, object]:
+        """The error with the element and line at fault (None where none applies)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "element": self.element,
+            "line": self.line,
+            **self.details,
+        }
+
+
+class OversizePacketError(RejectedPacketError):
+    """Raised when a packet is larger than ``LIENTHONG_MAX_PACKET_BYTES``."""
+
+    code = "packet.too-large"
+
+
+class MalformedPacketError(RejectedPacketError):
+    """Raised when a packet is unsafe, not XML, not edXML, or breaks a schema or routing rule.
+
+    ``code``, ``element`` and ``line`` are those of the first issue; ``details["issues"]``
+    lists every issue found.
+    """
+
+    code = "packet.invalid"
+
+
+class UnroutablePacketError(RejectedPacketError):
+    """Raised when a recipient is not in the directory (and the axis route is off) or inactive.
+
+    ``details["codes"]`` lists the recipient codes at fault.
+    """
+
+    code = "packet.unknown-recipient"
 
 
 @dataclass(frozen=True)
@@ -164,10 +266,49 @@ class SchemaOutOfDateError(StorageError):
     code = "storage.schema_out_of_date"
 
 
+class BrokerError(HubError):
+    """Raised when the message broker fails or refuses a message."""
+
+    code = "broker.error"
+
+
+class BrokerUnavailableError(BrokerError):
+    """Raised when the broker cannot be reached or the connection to it was lost."""
+
+    code = "broker.unavailable"
+
+
+class UnroutableError(BrokerError):
+    """Raised when a message published as mandatory matched no queue (it was returned)."""
+
+    code = "broker.unroutable"
+
+
+class TopologyError(BrokerError):
+    """Raised when a queue or exchange already exists with other arguments than configured."""
+
+    code = "broker.topology"
+
+
+class MalformedMessageError(BrokerError):
+    """Raised when a message taken from a hub queue does not follow the broker contract."""
+
+    code = "broker.malformed_message"
+
+
 class DeliveryError(HubError):
-    """Raised when one delivery attempt to a recipient fails."""
+    """Raised when one delivery attempt to a recipient fails.
+
+    ``http_status`` is the status the peer answered, when it answered over HTTP.
+    """
 
     code = "delivery.failed"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, http_status: int | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.http_status = http_status
 
 
 class TransientDeliveryError(DeliveryError):
@@ -180,10 +321,21 @@ class TransientDeliveryError(DeliveryError):
     code = "delivery.transient"
 
     def __init__(
-        self, message: str, *, delay: float | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        delay: float | None = None,
+        code: str | None = None,
+        http_status: int | None = None,
     ) -> None:
-        super().__init__(message, code=code)
+        super().__init__(message, code=code, http_status=http_status)
         self.delay = delay
+
+
+class CircuitOpenError(TransientDeliveryError):
+    """Raised instead of an attempt while the circuit breaker of the recipient's peer is open."""
+
+    code = "delivery.circuit_open"
 
 
 class PermanentDeliveryError(DeliveryError):

@@ -12,7 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hub.errors import ConfigurationError
@@ -124,6 +130,185 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- ingest and the agency API ------------------------------------------------------
+    axis_route: bool = Field(
+        default=False,
+        description=(
+            "LIENTHONG_AXIS_ROUTE: send packets for recipient codes the directory does not "
+            "hold to the national axis (a delivery on channel 'axis') instead of refusing "
+            "them with 422 packet.unknown-recipient. Off by default: outside agencies are "
+            "listed in the directory with channel 'axis', so a mistyped code is reported to "
+            "the sender at once. Default: false"
+        ),
+    )
+    trust_anchors: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "LIENTHONG_TRUST_ANCHORS: PEM or DER certificate files (comma-separated) that "
+            "packet signatures are checked against; the outcome is recorded with each packet, "
+            "never fatal. Default: none (signatures are verified, trust is not judged)"
+        ),
+    )
+
+    # -- delivery: broker, relay, workers, channels -------------------------------------
+    amqp_prefix: str = Field(
+        default="lienthong",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description=(
+            "LIENTHONG_AMQP_PREFIX: first part of the name of every exchange and queue the hub "
+            "declares, so several hubs (or test runs) can share one broker. Default: lienthong"
+        ),
+    )
+    amqp_heartbeat: int = Field(
+        default=60,
+        ge=0,
+        description=(
+            "LIENTHONG_AMQP_HEARTBEAT: AMQP heartbeat timeout in seconds asked of the broker; "
+            "0 turns heartbeats off. Default: 60"
+        ),
+    )
+    amqp_reconnect_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AMQP_RECONNECT_TIMEOUT: how long, in seconds, a process keeps trying to "
+            "(re)connect to the broker, with growing pauses, before it gives up and exits "
+            "with an error. Default: 120"
+        ),
+    )
+    relay_batch_size: int = Field(
+        default=200,
+        ge=1,
+        description=(
+            "LIENTHONG_RELAY_BATCH_SIZE: outbox rows a relay takes (and locks) per round. "
+            "Default: 200"
+        ),
+    )
+    relay_window: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "LIENTHONG_RELAY_WINDOW: most messages a relay has published and not yet seen "
+            "confirmed by the broker. Default: 100"
+        ),
+    )
+    relay_confirm_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_RELAY_CONFIRM_TIMEOUT: seconds a relay waits for the broker to confirm "
+            "a round before it drops the connection and publishes the rest again later. "
+            "Default: 30"
+        ),
+    )
+    relay_idle_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description=(
+            "LIENTHONG_RELAY_IDLE_SECONDS: pause of a relay that found nothing to publish. "
+            "Default: 0.5"
+        ),
+    )
+    worker_threads: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "LIENTHONG_WORKER_THREADS: deliveries one `lienthong worker` process attempts at "
+            "once (one broker connection each). Default: 4"
+        ),
+    )
+    worker_prefetch: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "LIENTHONG_WORKER_PREFETCH: messages the broker hands each worker thread ahead of "
+            "the one it is delivering; 1 keeps every waiting message free for another thread. "
+            "Default: 1"
+        ),
+    )
+    delivery_attempt_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "LIENTHONG_DELIVERY_ATTEMPT_TIMEOUT: longest a worker waits for one attempt of any "
+            "channel before it counts the attempt as failed (retried). Default: 300"
+        ),
+    )
+    retry_jitter: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description=(
+            "LIENTHONG_RETRY_JITTER: random extra wait added to each retry delay, as a fraction "
+            "of it (0.2: a 30 s delay becomes 30 to 36 s). Default: 0.2"
+        ),
+    )
+    breaker_threshold: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "LIENTHONG_BREAKER_THRESHOLD: consecutive failed attempts to one peer (webhook "
+            "host) that open its circuit: its deliveries are then not attempted but sent to "
+            "their next retry until a probe succeeds. Default: 5"
+        ),
+    )
+    breaker_cooldown: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_BREAKER_COOLDOWN: seconds an opened circuit waits before one probe "
+            "attempt; doubled after each failed probe. Default: 30"
+        ),
+    )
+    breaker_max_cooldown: float = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "LIENTHONG_BREAKER_MAX_COOLDOWN: longest wait between probes of a dead peer, in "
+            "seconds. Default: 600"
+        ),
+    )
+    webhook_connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "LIENTHONG_WEBHOOK_CONNECT_TIMEOUT: seconds to open a connection to an agency's "
+            "webhook. Default: 5"
+        ),
+    )
+    webhook_read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_WEBHOOK_READ_TIMEOUT: seconds a webhook may stay silent while the hub "
+            "sends the packet or waits for the answer. Default: 30"
+        ),
+    )
+    webhook_max_connections: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "LIENTHONG_WEBHOOK_MAX_CONNECTIONS: open HTTP connections a worker process keeps "
+            "to webhooks, all hosts together. Default: 20"
+        ),
+    )
+    parking_max_length: int = Field(
+        default=100_000,
+        ge=1,
+        description=(
+            "LIENTHONG_PARKING_MAX_LENGTH: messages the parking queue keeps for inspection; the "
+            "oldest are dropped beyond it (the database keeps every parked delivery). "
+            "Default: 100000"
+        ),
+    )
+
+    @field_validator("trust_anchors", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -144,6 +329,14 @@ class Settings(BaseSettings):
     def _positive_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(delay < 0 for delay in value):
             raise ValueError("retry delays must not be negative")
+        return value
+
+    @field_validator("breaker_max_cooldown")
+    @classmethod
+    def _not_below_cooldown(cls, value: float, info: ValidationInfo) -> float:
+        cooldown = info.data.get("breaker_cooldown")
+        if isinstance(cooldown, float) and value < cooldown:
+            raise ValueError(f"must not be shorter than LIENTHONG_BREAKER_COOLDOWN ({cooldown})")
         return value
 
     @model_validator(mode="before")

@@ -7,6 +7,9 @@ agency send on behalf of another.
 Transport: every accepted packet (its bytes live in the blob store under ``sha256``), one
 delivery per recipient with its transport state, every delivery attempt, and the outbox
 rows the relay publishes to RabbitMQ (written in the same transaction as the packet).
+
+Receipts: every status event as received, and the business state of each (document,
+recipient) pair. Operations: the hash-chained audit log and the API tokens of operators.
 """
 
 from __future__ import annotations
@@ -39,12 +42,18 @@ __all__ = [
     "AgencyDelegation",
     "AgencyLevel",
     "AgencyToken",
+    "AuditEntry",
     "Base",
+    "ChangeRequest",
+    "ChangeState",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryState",
+    "DocumentRecipient",
+    "OperatorToken",
     "OutboxMessage",
     "Packet",
+    "StatusEvent",
 ]
 
 AGENCY_CODE_LENGTH = 64
@@ -301,3 +310,124 @@ class OutboxMessage(Base):
     """Why it is published: ``ingest`` or ``replay``."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+# -- receipts ----------------------------------------------------------------------------
+
+
+class ChangeRequest(StrEnum):
+    """A change the sender asked for after sending a document."""
+
+    REVOKE = "revoke"
+    """A revoke packet (business type 1); answered 03 (agree) or 02 (refuse)."""
+    UPDATE = "update"
+    """An update packet (business type 2); answered 15 (agree) or 16 (refuse)."""
+    TAKE_BACK = "take-back"
+    """A status 13 from the sender; answered 15 (agree) or 16 (refuse)."""
+
+
+class ChangeState(StrEnum):
+    """Where the last change request stands."""
+
+    REQUESTED = "requested"
+    AGREED = "agreed"
+    REFUSED = "refused"
+
+
+class DocumentRecipient(TimestampMixin, Base):
+    """The business state of one document at one recipient, from the statuses it reported."""
+
+    __tablename__ = "document_recipients"
+    __table_args__ = (UniqueConstraint("sender_code", "document_id", "recipient_code"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sender_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH))
+    """The document's sender (``From/OrganId`` of the document packet)."""
+    document_id: Mapped[str] = mapped_column(String(DOCUMENT_ID_LENGTH), index=True)
+    recipient_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH), index=True)
+    packet_id: Mapped[str] = mapped_column(ForeignKey("packets.id"), index=True)
+    """The new-document (or replacing) packet that addressed the document to the recipient."""
+    status: Mapped[str | None] = mapped_column(String(2), default=None)
+    """Highest of 01, 03, 04, 05, 06 reported so far, or 02 (refused, final); None before."""
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When the hub received the status that set ``status``."""
+    change_request: Mapped[ChangeRequest | None] = mapped_column(
+        _str_enum(ChangeRequest, "change_request"), default=None
+    )
+    change_state: Mapped[ChangeState | None] = mapped_column(
+        _str_enum(ChangeState, "change_state"), default=None
+    )
+    change_packet_id: Mapped[str | None] = mapped_column(ForeignKey("packets.id"), default=None)
+    """The revoke or update packet, or the status 13, that asked for the change."""
+    change_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    change_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    change_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    replaced_by: Mapped[str | None] = mapped_column(String(DOCUMENT_ID_LENGTH), default=None)
+    """DocumentId of the document that replaced this one (business type 3)."""
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class StatusEvent(Base):
+    """One status packet as received: kept even when repeated, late or about no known document."""
+
+    __tablename__ = "status_events"
+    __table_args__ = (Index("ix_status_events_document", "document_sender_code", "document_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    packet_id: Mapped[str] = mapped_column(ForeignKey("packets.id"), index=True)
+    document_sender_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH))
+    """The original document's sender: ``ResponseFor/OrganId``, or ``From`` for a 13."""
+    document_id: Mapped[str] = mapped_column(String(DOCUMENT_ID_LENGTH))
+    recipient_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH))
+    """The document's recipient the status is about: ``From``, or ``ResponseFor`` for a 13."""
+    reporter_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH))
+    """``From/OrganId`` of the status packet."""
+    status_code: Mapped[str] = mapped_column(String(2))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    reported_at_text: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The packet's ``Timestamp`` as written (local time, no zone)."""
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """``Timestamp`` read as Asia/Ho_Chi_Minh time; None when it does not parse."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    document_known: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether the hub carried the document to this recipient (a business state exists)."""
+    effect: Mapped[str] = mapped_column(String(24))
+    """What the status did to the business state (``advanced``, ``unchanged``, ...)."""
+
+
+# -- operations --------------------------------------------------------------------------
+
+
+class AuditEntry(Base):
+    """One operator action, chained to the previous entry by SHA-256 (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    """1, 2, 3, ... without gaps; assigned under the chain lock."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class OperatorToken(Base):
+    """An API token of a hub operator (replays, every packet and timeline); digest only."""
+
+    __tablename__ = "operator_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator: Mapped[str] = mapped_column(String(64), index=True)
+    """The operator's name, recorded as the actor of what the token does."""
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,0 +1,243 @@
+"""The ``webhook`` channel: the raw packet POSTed to the agency's endpoint, signed with HMAC.
+
+Request: ``POST <channel_settings.url>``, body = the packet bytes exactly as received,
+``Content-Type: application/xml``, and the headers ``X-Lienthong-Delivery-Id`` (stable across
+retries: deduplicate on it), ``X-Lienthong-Packet-Id``, ``X-Lienthong-Kind`` (``edoc`` or
+``status``), ``X-Lienthong-Attempt``, ``X-Lienthong-Timestamp`` (Unix seconds) and
+``X-Lienthong-Signature``.
+
+Signature: for each secret of the agency (``channel_settings.secret``, a string or a list),
+``sha256=`` followed by the lowercase hex HMAC-SHA256, under the secret (UTF-8), of the bytes
+``<timestamp>.<body>`` — the timestamp header's text, one ``.``, then the body. Several
+signatures are separated by commas, in the order of the secrets, so a secret is rotated
+without downtime: list the new secret first and the old one second, let the agency switch to
+the new one, then drop the old one. A receiver accepts the request when any signature matches
+any secret it holds, and should refuse timestamps more than a few minutes old. Without a
+secret no signature header is sent.
+
+Outcome: 2xx delivered; 408, 429, 5xx, timeouts and connection failures are transient (a
+``Retry-After`` header sets the delay); redirects and other 4xx are permanent (the status and
+the start of the answer are recorded). One ``httpx.Client`` per worker process pools the
+connections; redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from hub.db.models import DeliveryState
+from hub.delivery import DeliveryJob, HandOver, delivery_headers
+from hub.errors import PermanentDeliveryError, TransientDeliveryError
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "WebhookHandler",
+    "classify_status",
+    "make_http_client",
+    "parse_retry_after",
+    "sign",
+    "signature_header",
+    "verify_signature",
+    "webhook_secrets",
+]
+
+SIGNATURE_HEADER = "X-Lienthong-Signature"
+_SNIPPET_BYTES = 300
+_DRAIN_BYTES = 64 * 1024
+"""Answers up to this size are read to the end, so the connection can be reused."""
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of ``<timestamp>.<body>`` under ``secret``."""
+    message = timestamp.encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def signature_header(secrets: Sequence[str], timestamp: str, body: bytes) -> str:
+    """The ``X-Lienthong-Signature`` value: one ``sha256=<hex>`` per secret, comma-separated."""
+    return ",".join(f"sha256={sign(secret, timestamp, body)}" for secret in secrets)
+
+
+def verify_signature(header: str, secrets: Sequence[str], timestamp: str, body: bytes) -> bool:
+    """Whether any signature of ``header`` was made with any of ``secrets`` (receiver side)."""
+    offered = [
+        part.strip().removeprefix("sha256=")
+        for part in header.split(",")
+        if part.strip().startswith("sha256=")
+    ]
+    expected = [sign(secret, timestamp, body) for secret in secrets]
+    return any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in offered)
+
+
+def webhook_secrets(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The agency's signing secrets, first one first (``secret``: a string or a list).
+
+    Raises:
+        PermanentDeliveryError: the setting is neither a string nor a list of strings.
+    """
+    value = settings.get("secret")
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(item, str) and item for item in value):
+        return tuple(value)
+    raise PermanentDeliveryError(
+        "channel setting 'secret' must be a string or a list of strings",
+        code="delivery.webhook_settings",
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), if readable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
+
+
+def classify_status(
+    status: int, *, retry_after: float | None, snippet: str, location: str | None = None
+) -> None:
+    """Return on 2xx; raise the error a webhook's answer amounts to otherwise.
+
+    Raises:
+        TransientDeliveryError: 408, 425, 429 or 5xx (with the delay of ``Retry-After``).
+        PermanentDeliveryError: a redirect, another 4xx, or anything else.
+    """
+    if 200 <= status < 300:
+        return
+    if status in _TRANSIENT_STATUSES or 500 <= status < 600:
+        raise TransientDeliveryError(
+            f"webhook answered {status}" + (f": {snippet}" if snippet else ""),
+            delay=retry_after,
+            code="delivery.webhook_status",
+            http_status=status,
+        )
+    if 300 <= status < 400:
+        raise PermanentDeliveryError(
+            f"webhook answered a redirect ({status}) to {location or 'nowhere'}; the hub does "
+            "not follow redirects: put the final URL in the agency's channel settings",
+            code="delivery.webhook_redirect",
+            http_status=status,
+        )
+    raise PermanentDeliveryError(
+        f"webhook refused the packet with {status}" + (f": {snippet}" if snippet else ""),
+        code="delivery.webhook_refused",
+        http_status=status,
+    )
+
+
+def make_http_client(
+    *, connect_timeout: float, read_timeout: float, max_connections: int
+) -> httpx.Client:
+    """The pooled HTTP client a worker process shares between its threads."""
+    return httpx.Client(
+        timeout=httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        ),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        follow_redirects=False,
+        headers={"User-Agent": "lienthong-hub"},
+    )
+
+
+class WebhookHandler:
+    """Pushes packets to agencies' webhooks; the breaker key is the endpoint's origin."""
+
+    needs_payload = True
+
+    def __init__(self, client: httpx.Client, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self._clock = clock
+
+    def peer(self, job: DeliveryJob) -> str | None:
+        try:
+            url = httpx.URL(self._url(job))
+        except (PermanentDeliveryError, httpx.InvalidURL):
+            return None
+        return f"{url.scheme}://{url.host}:{url.port or _default_port(url.scheme)}"
+
+    @staticmethod
+    def _url(job: DeliveryJob) -> str:
+        url = job.settings.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PermanentDeliveryError(
+                f"agency {job.recipient} has no webhook URL (channel setting 'url', "
+                f"http:// or https://): {url!r}",
+                code="delivery.webhook_settings",
+            )
+        return url
+
+    def deliver(self, job: DeliveryJob, payload: bytes) -> HandOver:
+        url = self._url(job)
+        timestamp = str(int(self._clock()))
+        headers = delivery_headers(job, int(timestamp))
+        headers["Content-Type"] = "application/xml"
+        secrets = webhook_secrets(job.settings)
+        if secrets:
+            headers[SIGNATURE_HEADER] = signature_header(secrets, timestamp, payload)
+        try:
+            with self._client.stream("POST", url, content=payload, headers=headers) as response:
+                snippet = _snippet(response)
+                status = response.status_code
+                retry_after = parse_retry_after(
+                    response.headers.get("Retry-After"), datetime.now(UTC)
+                )
+                location = response.headers.get("Location")
+        except httpx.TimeoutException as exc:
+            raise TransientDeliveryError(
+                f"webhook {url} timed out ({type(exc).__name__})", code="delivery.webhook_timeout"
+            ) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise PermanentDeliveryError(
+                f"webhook URL {url} cannot be used: {exc}", code="delivery.webhook_settings"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise TransientDeliveryError(
+                f"webhook {url} unreachable: {type(exc).__name__}: {exc}",
+                code="delivery.webhook_unreachable",
+            ) from exc
+        classify_status(status, retry_after=retry_after, snippet=snippet, location=location)
+        return HandOver(DeliveryState.DELIVERED, http_status=status)
+
+    def close(self) -> None:
+        return None
+
+
+def _snippet(response: httpx.Response) -> str:
+    """The start of the answer, as one line; the rest is read (up to a limit) and dropped."""
+    start = b""
+    read = 0
+    for chunk in response.iter_bytes():
+        if len(start) < _SNIPPET_BYTES:
+            start += chunk[: _SNIPPET_BYTES - len(start)]
+        read += len(chunk)
+        if read > _DRAIN_BYTES:
+            break
+    if 200 <= response.status_code < 300:
+        return ""
+    return " ".join(start.decode("utf-8", errors="replace").split())
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80

@@ -1,0 +1,68 @@
+"""The FastAPI application of the hub, built from resources the composition root opened."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from adapters.blobstore import BlobStore
+from hub.api import inbox, operations, packets
+from hub.api.context import ApiContext, ReadinessCheck
+from hub.api.errors import install_error_handlers
+from hub.api.metrics import ApiMetrics
+from hub.db.models import Delivery
+from hub.ingest import IngestService
+from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Database
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """\
+Agencies post edXML packets (QCVN 102:2016) and take delivery of what is addressed to them;
+senders and recipients follow each document; operators replay what could not be delivered.
+Authenticate with `Authorization: Bearer <token>`. Errors answer
+`{"error": {"code", "message", "element", "line"}}`.
+"""
+
+
+def create_app(
+    settings: Settings,
+    database: Database,
+    blobs: BlobStore,
+    *,
+    trust_anchors: Sequence[x509.Certificate] = (),
+    ready_checks: Mapping[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """The API app serving ``database`` and ``blobs``; ``ready_checks`` join ``/readyz``."""
+
+    def count_deliveries() -> dict[str, int]:
+        with database.transaction() as session:
+            rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+            return {state.value: count for state, count in rows}
+
+    app = FastAPI(
+        title="lienthong hub API",
+        version="1",
+        description=_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.context = ApiContext(
+        settings=settings,
+        database=database,
+        blobs=blobs,
+        ingest=IngestService(settings, database, blobs, trust_anchors=trust_anchors),
+        metrics=ApiMetrics(count_deliveries),
+        ready_checks=dict(ready_checks or {}),
+    )
+    install_error_handlers(app)
+    app.include_router(packets.router)
+    app.include_router(inbox.router)
+    app.include_router(operations.router)
+    return app

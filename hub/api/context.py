@@ -1,0 +1,96 @@
+"""What every request handler gets: the hub's resources and the authenticated caller.
+
+Callers authenticate with ``Authorization: Bearer <token>``: an agency token (``lt_…``) or an
+operator token (``lto_…``). Missing, unknown and revoked tokens answer 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from adapters.blobstore import BlobStore
+from hub.access import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
+from hub.api.metrics import ApiMetrics
+from hub.errors import ForbiddenError, UnauthorizedError
+from hub.ingest import IngestService
+from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Database
+
+__all__ = [
+    "AgencyDep",
+    "ApiContext",
+    "CallerDep",
+    "ContextDep",
+    "OperatorDep",
+    "ReadinessCheck",
+]
+
+ReadinessCheck = Callable[[], None]
+"""Returns when a dependency is usable; raises (any exception) with the reason otherwise."""
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """The resources one API app serves from."""
+
+    settings: Settings
+    database: Database
+    blobs: BlobStore
+    ingest: IngestService
+    metrics: ApiMetrics
+    ready_checks: Mapping[str, ReadinessCheck]
+
+
+def _context(request: Request) -> ApiContext:
+    context = request.app.state.context
+    assert isinstance(context, ApiContext)
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(_context)]
+
+
+def _caller(request: Request, context: ContextDep) -> Caller:
+    header = request.headers.get("authorization")
+    if not header:
+        raise UnauthorizedError(
+            "this API needs an 'Authorization: Bearer <token>' header", code="auth.missing"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError(
+            "the Authorization header must read 'Bearer <token>'", code="auth.malformed"
+        )
+    with context.database.transaction() as session:
+        return authenticate_bearer(session, token.strip())
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def _agency(caller: CallerDep) -> AuthenticatedAgency:
+    if not isinstance(caller, AuthenticatedAgency):
+        raise ForbiddenError(
+            "this endpoint serves agencies; operator tokens cannot post packets or hold an inbox",
+            code="auth.agency-only",
+        )
+    return caller
+
+
+def _operator(caller: CallerDep) -> AuthenticatedOperator:
+    if not isinstance(caller, AuthenticatedOperator):
+        raise ForbiddenError(
+            "this endpoint needs an operator token (`lienthong operator token NAME`)",
+            code="auth.operator-only",
+        )
+    return caller
+
+
+AgencyDep = Annotated[AuthenticatedAgency, Depends(_agency)]
+OperatorDep = Annotated[AuthenticatedOperator, Depends(_operator)]

@@ -1,0 +1,106 @@
+"""Operating the hub over HTTP: replays (operators only), health, readiness and metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import structlog
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from hub.api.context import ContextDep, OperatorDep
+from hub.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
+
+__all__ = ["ReplayRequest", "router"]
+
+router = APIRouter(tags=["operations"])
+
+_log = structlog.get_logger(__name__)
+
+
+class ReplayRequest(BaseModel):
+    """Which parked or expired deliveries to replay, why, and whether only to look."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: Literal["parked", "expired"]
+    recipient: str | None = None
+    since: datetime | None = None
+    delivery_ids: list[str] = Field(default_factory=list, max_length=MAX_REPLAY)
+    reason: str = Field(default="", max_length=2000)
+    dry_run: bool = False
+    limit: int = Field(default=MAX_REPLAY, ge=1, le=MAX_REPLAY)
+
+
+@router.post(
+    "/api/v1/replays",
+    response_model=ReplayReport,
+    summary="Replay parked or expired deliveries (operators)",
+    responses={
+        403: {"description": "not an operator token"},
+        422: {"description": "a real replay needs a reason"},
+    },
+)
+def post_replay(body: ReplayRequest, operator: OperatorDep, context: ContextDep) -> ReplayReport:
+    """Dry run: what would be replayed. Otherwise: replayed, same delivery ids, audited."""
+    selection = ReplayFilter(
+        state=body.state,
+        recipient=body.recipient,
+        since=body.since,
+        delivery_ids=tuple(body.delivery_ids),
+        limit=body.limit,
+    )
+    with context.database.transaction(commit=not body.dry_run) as session:
+        return replay(
+            session, selection, actor=operator.actor, reason=body.reason, dry_run=body.dry_run
+        )
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    """Always 200 while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database and the broker are reachable",
+    responses={503: {"description": "a dependency is not reachable; reasons given"}},
+)
+def readyz(context: ContextDep) -> JSONResponse:
+    """200 when every dependency answers, 503 naming the ones that do not."""
+    checks: dict[str, str] = {}
+    try:
+        with context.database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = _reason(exc)
+    for name, check in context.ready_checks.items():
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = _reason(exc)
+    ready = all(value == "ok" for value in checks.values())
+    if not ready:
+        _log.warning("api.not_ready", checks=checks)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(context: ContextDep) -> Response:
+    """Counters, the ingest latency histogram and deliveries by state."""
+    return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _reason(exc: Exception) -> str:
+    detail = getattr(exc, "orig", None) or exc
+    return f"{type(exc).__name__}: {detail}"

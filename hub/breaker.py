@@ -1,0 +1,123 @@
+"""Per-peer circuit breakers, so that one dead peer does not hold the workers up.
+
+Pure logic and a lock, no I/O; a peer is whatever key the channel names (a webhook's
+scheme://host:port). States:
+
+- **closed**: attempts go ahead; ``threshold`` consecutive failures open the circuit;
+- **open**: attempts are refused (the worker sends the delivery to its next retry without
+  trying) until ``cooldown`` seconds have passed;
+- **half-open**: one probe attempt is let through; its success closes the circuit, its
+  failure opens it again for twice the previous cool-down (up to ``max_cooldown``). A probe
+  that never reports back is replaced by another after ``probe_timeout``.
+
+A success in any state closes the circuit. Each worker process keeps its own breakers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["BreakerState", "CircuitBreaker"]
+
+
+class BreakerState(StrEnum):
+    """Whether attempts to a peer go ahead."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+@dataclass
+class _Peer:
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    cooldown: float = 0.0
+    reopen_at: float = 0.0
+    probe_started: float | None = None
+
+
+class CircuitBreaker:
+    """The breakers of every peer a worker process talks to."""
+
+    def __init__(
+        self,
+        *,
+        threshold: int,
+        cooldown: float,
+        max_cooldown: float,
+        probe_timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if threshold < 1:
+            raise ValueError("threshold must be at least 1")
+        if cooldown <= 0 or max_cooldown < cooldown:
+            raise ValueError("need 0 < cooldown <= max_cooldown")
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.max_cooldown = max_cooldown
+        self.probe_timeout = probe_timeout if probe_timeout is not None else max_cooldown
+        self._clock = clock
+        self._peers: dict[str, _Peer] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, peer: str) -> bool:
+        """Whether an attempt to ``peer`` may be made now (an admitted probe is reserved)."""
+        with self._lock:
+            state = self._peers.get(peer)
+            if state is None or state.state is BreakerState.CLOSED:
+                return True
+            now = self._clock()
+            if state.state is BreakerState.OPEN:
+                if now < state.reopen_at:
+                    return False
+                state.state = BreakerState.HALF_OPEN
+                state.probe_started = now
+                return True
+            if state.probe_started is None or now - state.probe_started >= self.probe_timeout:
+                state.probe_started = now
+                return True
+            return False
+
+    def succeeded(self, peer: str) -> None:
+        """Record an attempt the peer answered; the circuit closes."""
+        with self._lock:
+            self._peers.pop(peer, None)
+
+    def failed(self, peer: str) -> None:
+        """Record an attempt the peer failed (unreachable, timed out, 5xx...)."""
+        with self._lock:
+            state = self._peers.setdefault(peer, _Peer())
+            now = self._clock()
+            if state.state is BreakerState.HALF_OPEN:
+                state.cooldown = min(state.cooldown * 2, self.max_cooldown)
+                self._open(state, now)
+                return
+            state.failures += 1
+            if state.state is BreakerState.CLOSED and state.failures >= self.threshold:
+                state.cooldown = self.cooldown
+                self._open(state, now)
+
+    def state(self, peer: str) -> BreakerState:
+        """The peer's state as last recorded (an elapsed cool-down shows as open until used)."""
+        with self._lock:
+            state = self._peers.get(peer)
+            return BreakerState.CLOSED if state is None else state.state
+
+    def retry_in(self, peer: str) -> float:
+        """Seconds until an attempt to ``peer`` may be made (0 when it may now)."""
+        with self._lock:
+            state = self._peers.get(peer)
+            if state is None or state.state is not BreakerState.OPEN:
+                return 0.0
+            return max(0.0, state.reopen_at - self._clock())
+
+    @staticmethod
+    def _open(state: _Peer, now: float) -> None:
+        state.state = BreakerState.OPEN
+        state.reopen_at = now + state.cooldown
+        state.probe_started = None

@@ -1,0 +1,457 @@
+"""Ingest: the one way a packet enters the hub, whichever door it came through.
+
+Steps, in order: size limit; identical bytes already accepted are answered as before, without
+reading them again (once the caller is known to be allowed to send them); one safe read that
+schema-checks the packet and verifies its signature (outcome recorded, never fatal);
+authorisation (``From`` must be the caller or an agency it may send for); a different new
+document with an accepted sender and DocumentId is a conflict; every recipient is routed
+through the directory. The raw bytes are then stored once in the blob store under their
+SHA-256, and one transaction writes the packet, a delivery and an outbox row per recipient,
+and the receipts bookkeeping. The blob is written before that transaction: when the
+transaction fails the blob stays as an orphan, which is harmless (content-addressed, the same
+bytes posted again reuse it) and can be swept by retention.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+from cryptography import x509
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import edxml
+from adapters.blobstore import BlobStore, BlobStoreError
+from hub.access import AuthenticatedAgency
+from hub.channels import Channel
+from hub.db.base import utcnow
+from hub.db.models import (
+    AGENCY_CODE_LENGTH,
+    DOCUMENT_ID_LENGTH,
+    Delivery,
+    DeliveryState,
+    OutboxMessage,
+    Packet,
+)
+from hub.directory import resolve
+from hub.directory.store import may_send_for
+from hub.errors import (
+    DuplicateDocumentError,
+    ForbiddenError,
+    HubError,
+    MalformedPacketError,
+    OversizePacketError,
+    StorageError,
+    UnroutablePacketError,
+)
+from hub.ids import new_id
+from hub.receipts import (
+    DocumentNotice,
+    Replacement,
+    StatusNotice,
+    record_document,
+    record_status,
+)
+from hub.settings import Settings
+from hub.tracking import in_address_order
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Database
+
+__all__ = ["DeliveryReceipt", "IngestResult", "IngestService", "PacketKind", "Source"]
+
+PacketKind = Literal["edoc", "status"]
+Source = Literal["api", "axis", "hub"]
+
+_CODE_LENGTH = 128
+_log = structlog.get_logger(__name__)
+
+
+class DeliveryReceipt(BaseModel):
+    """One recipient's delivery as ingest created it (and as it stands on a repeat)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipient: str
+    delivery_id: str
+    channel: Channel
+    state: DeliveryState
+
+
+class IngestResult(BaseModel):
+    """What the hub answers for an accepted packet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    packet_id: str
+    kind: PacketKind
+    document_id: str
+    deliveries: list[DeliveryReceipt]
+    created: bool
+    """False when identical bytes had already been accepted (nothing new was written)."""
+
+
+@dataclass(frozen=True)
+class _Route:
+    recipient: str
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What one read of a packet established."""
+
+    inspection: edxml.Inspection
+    kind: PacketKind
+    sender: str
+    recipients: tuple[str, ...]
+    document_id: str
+    document: DocumentNotice | None
+    status: StatusNotice | None
+
+
+class IngestService:
+    """Accepts packets for the hub; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        blobs: BlobStore,
+        *,
+        trust_anchors: Sequence[x509.Certificate] = (),
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._blobs = blobs
+        self._trust_anchors = tuple(trust_anchors)
+        self._limits = edxml.Limits(max_bytes=settings.max_packet_bytes)
+
+    def accept(
+        self, raw: bytes, agency: AuthenticatedAgency, *, source: Source = "api"
+    ) -> IngestResult:
+        """Accept one packet posted by ``agency`` (see the module docstring for the steps).
+
+        Raises:
+            OversizePacketError: over ``LIENTHONG_MAX_PACKET_BYTES``.
+            MalformedPacketError: unsafe, not edXML, or breaking a schema or routing rule.
+            ForbiddenError: ``From`` is neither the agency nor one it may send for.
+            DuplicateDocumentError: another new document has this sender and DocumentId.
+            UnroutablePacketError: a recipient is unknown (axis route off) or inactive.
+            StorageError: the database or the blob store failed.
+        """
+        log = _log.bind(submitted_by=agency.code, source=source, size=len(raw))
+        try:
+            result = self._accept(raw, agency, source)
+        except HubError as exc:
+            if not isinstance(exc, StorageError):
+                log.info("packet.rejected", code=exc.code)
+            raise
+        log.info(
+            "packet.accepted" if result.created else "packet.repeated",
+            packet_id=result.packet_id,
+            kind=result.kind,
+            recipients=[delivery.recipient for delivery in result.deliveries],
+            delivery_ids=[delivery.delivery_id for delivery in result.deliveries],
+        )
+        return result
+
+    def _accept(self, raw: bytes, agency: AuthenticatedAgency, source: Source) -> IngestResult:
+        limit = self._settings.max_packet_bytes
+        if len(raw) > limit:
+            raise OversizePacketError(
+                f"the packet is {len(raw)} bytes; this hub accepts at most {limit}",
+                details={"limit": limit},
+            )
+        sha256 = hashlib.sha256(raw).hexdigest()
+        with self._database.transaction() as session:
+            stored = _stored_answer(session, sha256, agency)
+            if stored is not None:
+                return stored
+        facts = self._read(raw)
+        with self._database.transaction() as session:
+            _authorise(session, agency, facts.sender)
+            _refuse_duplicate_document(session, facts)
+            routes = self._route(session, facts.recipients)
+        self._store_blob(raw, sha256)
+        try:
+            with self._database.transaction() as session:
+                return _record(session, raw, sha256, facts, routes, agency, source)
+        except StorageError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            with self._database.transaction() as session:
+                stored = _stored_answer(session, sha256, agency)
+                if stored is not None:
+                    return stored
+                _refuse_duplicate_document(session, facts)
+            raise
+
+    def _read(self, raw: bytes) -> _Facts:
+        try:
+            inspection = edxml.inspect(raw, trust_anchors=self._trust_anchors, limits=self._limits)
+        except edxml.EdxmlError as exc:
+            raise MalformedPacketError(
+                exc.message,
+                code=exc.code,
+                element=exc.element,
+                line=exc.line,
+                details={"issues": [exc.as_dict()]},
+            ) from exc
+        if not inspection.valid or inspection.kind is None:
+            first = inspection.issues[0] if inspection.issues else {}
+            line = first.get("line")
+            raise MalformedPacketError(
+                str(first.get("message") or "the packet is not a valid edXML packet"),
+                code=str(first.get("code") or "packet.invalid"),
+                element=str(first["element"]) if first.get("element") else None,
+                line=line if isinstance(line, int) else None,
+                details={"issues": inspection.issues},
+            )
+        sender = inspection.from_ or ""
+        recipients = tuple(inspection.to)
+        document_id = inspection.document_id or ""
+        _check_lengths(sender, recipients, document_id)
+        document: DocumentNotice | None = None
+        status: StatusNotice | None = None
+        if inspection.kind == "status":
+            status = self._status_notice(raw, inspection)
+        else:
+            document = self._document_notice(raw, inspection)
+        return _Facts(
+            inspection=inspection,
+            kind=inspection.kind,
+            sender=sender,
+            recipients=recipients,
+            document_id=document_id,
+            document=document,
+            status=status,
+        )
+
+    def _document_notice(self, raw: bytes, inspection: edxml.Inspection) -> DocumentNotice:
+        business_type = inspection.business_type or 0
+        reason: str | None = None
+        replacements: tuple[Replacement, ...] = ()
+        if business_type != 0:
+            packet = self._parse(raw)
+            business = packet.trace.business if packet.trace is not None else None
+            if isinstance(packet, edxml.DocumentPacket) and business is not None:
+                reason = business.business_doc_reason
+                replacements = tuple(
+                    Replacement(item.document_id, tuple(item.organ_ids or ()))
+                    for item in business.replacements or ()
+                    if item.document_id
+                )
+        return DocumentNotice(
+            sender=inspection.from_ or "",
+            document_id=inspection.document_id or "",
+            recipients=tuple(inspection.to),
+            business_type=business_type,
+            reason=reason,
+            replacements=replacements,
+        )
+
+    def _status_notice(self, raw: bytes, inspection: edxml.Inspection) -> StatusNotice:
+        packet = self._parse(raw)
+        header = packet.header if isinstance(packet, edxml.StatusPacket) else None
+        return StatusNotice(
+            reporter=inspection.from_ or "",
+            addressee=inspection.to[0] if inspection.to else "",
+            document_id=inspection.document_id or "",
+            code=inspection.status_code or "",
+            description=header.description if header is not None else None,
+            timestamp=header.timestamp if header is not None else None,
+        )
+
+    def _parse(self, raw: bytes) -> edxml.Packet:
+        try:
+            return edxml.parse(raw, limits=self._limits)
+        except edxml.EdxmlError as exc:
+            raise MalformedPacketError(
+                exc.message, code=exc.code, element=exc.element, line=exc.line
+            ) from exc
+
+    def _route(self, session: Session, recipients: Sequence[str]) -> list[_Route]:
+        resolution = resolve(session, recipients)
+        if resolution.inactive:
+            codes = list(resolution.inactive)
+            raise UnroutablePacketError(
+                f"recipient(s) {', '.join(codes)} are switched off in the hub's directory",
+                code="packet.inactive-recipient",
+                element="To/OrganId",
+                details={"codes": codes},
+            )
+        if resolution.unknown and not self._settings.axis_route:
+            codes = list(resolution.unknown)
+            raise UnroutablePacketError(
+                f"recipient(s) {', '.join(codes)} are not in the hub's directory; check the "
+                "codes, or ask the hub's operators to add the agencies",
+                element="To/OrganId",
+                details={"codes": codes},
+            )
+        return [
+            _Route(
+                code,
+                resolution.found[code].channel if code in resolution.found else Channel.AXIS,
+            )
+            for code in dict.fromkeys(recipients)
+        ]
+
+    def _store_blob(self, raw: bytes, sha256: str) -> None:
+        try:
+            key = self._blobs.put(raw)
+        except BlobStoreError as exc:
+            raise StorageError(f"the payload store failed: {exc}") from exc
+        if key != sha256:
+            raise StorageError(f"the payload store named the packet {key}, not {sha256}")
+
+
+def _check_lengths(sender: str, recipients: Sequence[str], document_id: str) -> None:
+    too_long = [
+        (element, value, limit)
+        for element, value, limit in (
+            ("From/OrganId", sender, AGENCY_CODE_LENGTH),
+            *(("To/OrganId", code, AGENCY_CODE_LENGTH) for code in recipients),
+            ("DocumentId", document_id, DOCUMENT_ID_LENGTH),
+        )
+        if len(value) > limit
+    ]
+    if too_long:
+        element, value, limit = too_long[0]
+        raise MalformedPacketError(
+            f"{element} has {len(value)} characters; the hub accepts at most {limit}",
+            code="packet.value-too-long",
+            element=element,
+        )
+
+
+def _authorise(session: Session, agency: AuthenticatedAgency, sender: str) -> None:
+    if not may_send_for(session, agency.code, sender):
+        raise ForbiddenError(
+            f"the packet's From/OrganId is {sender}, but the token belongs to {agency.code}, "
+            "which may not send on its behalf",
+            code="packet.sender-mismatch",
+            details={"element": "From/OrganId", "sender": sender, "agency": agency.code},
+        )
+
+
+def _stored_answer(
+    session: Session, sha256: str, agency: AuthenticatedAgency
+) -> IngestResult | None:
+    """The answer given to identical bytes before, if the agency may send them; no re-read."""
+    packet = session.scalars(select(Packet).where(Packet.sha256 == sha256)).one_or_none()
+    if packet is None:
+        return None
+    _authorise(session, agency, packet.sender_code)
+    rows = session.scalars(select(Delivery).where(Delivery.packet_id == packet.id))
+    return _result(packet, in_address_order(packet, rows), created=False)
+
+
+def _refuse_duplicate_document(session: Session, facts: _Facts) -> None:
+    if facts.document is None or facts.document.business_type != 0:
+        return
+    existing = session.scalars(
+        select(Packet.id).where(
+            Packet.sender_code == facts.sender,
+            Packet.document_id == facts.document_id,
+            Packet.kind == "edoc",
+            Packet.business_type == 0,
+        )
+    ).first()
+    if existing is not None:
+        raise DuplicateDocumentError(
+            f"document {facts.document_id} from {facts.sender} was already accepted as packet "
+            f"{existing}; a revoke, update or replacement says so in its Bussiness block "
+            "(BussinessDocType 1, 2 or 3), a new document needs a new DocumentId",
+            details={
+                "element": "DocumentId",
+                "document_id": facts.document_id,
+                "packet_id": existing,
+            },
+        )
+
+
+def _record(
+    session: Session,
+    raw: bytes,
+    sha256: str,
+    facts: _Facts,
+    routes: Sequence[_Route],
+    agency: AuthenticatedAgency,
+    source: Source,
+) -> IngestResult:
+    now = utcnow()
+    inspection = facts.inspection
+    signature = inspection.signature
+    packet = Packet(
+        id=new_id(),
+        kind=facts.kind,
+        sha256=sha256,
+        size=len(raw),
+        sender_code=facts.sender,
+        submitted_by=agency.code,
+        source=source,
+        document_id=facts.document_id,
+        business_type=inspection.business_type if facts.kind == "edoc" else None,
+        status_code=inspection.status_code,
+        addressee_code=facts.status.addressee if facts.status is not None else None,
+        code=inspection.code[:_CODE_LENGTH] if inspection.code else None,
+        subject=inspection.subject,
+        signature_status=signature.status if signature is not None else "absent",
+        signature_reason=signature.reason if signature is not None else None,
+        signature_trusted=signature.trusted if signature is not None else None,
+        summary=inspection.as_json(),
+        received_at=now,
+    )
+    session.add(packet)
+    session.flush()
+    deliveries = [
+        Delivery(
+            id=new_id(),
+            packet_id=packet.id,
+            recipient_code=route.recipient,
+            channel=route.channel,
+            state=DeliveryState.QUEUED,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        for route in routes
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    session.add_all(
+        OutboxMessage(delivery_id=delivery.id, reason="ingest", created_at=now)
+        for delivery in deliveries
+    )
+    session.flush()
+    if facts.document is not None:
+        record_document(session, packet.id, facts.document, now)
+    if facts.status is not None:
+        record_status(session, packet.id, facts.status, now)
+    session.flush()
+    return _result(packet, deliveries, created=True)
+
+
+def _result(packet: Packet, deliveries: Sequence[Delivery], *, created: bool) -> IngestResult:
+    return IngestResult(
+        packet_id=packet.id,
+        kind="status" if packet.kind == "status" else "edoc",
+        document_id=packet.document_id,
+        deliveries=[
+            DeliveryReceipt(
+                recipient=row.recipient_code,
+                delivery_id=row.id,
+                channel=row.channel,
+                state=row.state,
+            )
+            for row in deliveries
+        ],
+        created=created,
+    )

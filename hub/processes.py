@@ -1,0 +1,129 @@
+"""The long-running processes: delivery workers, the outbox relay, and ``run`` for one machine.
+
+Each process stops gracefully on SIGTERM or SIGINT: it stops taking work, finishes the
+attempts in flight, closes its connections and exits 0. A second signal of the same kind
+ends it at once. ``run`` starts a relay, a worker and (when the API is installed) the API
+server as child processes, forwards the stop to them, and stops them all when one of them
+ends by itself (a supervisor such as systemd restarts the whole set).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+import structlog
+
+from hub.bootstrap import build_relay, open_database, open_worker
+from hub.errors import ConfigurationError
+from hub.settings import Settings
+
+__all__ = ["run_all", "run_relay", "run_worker", "stop_on_signals"]
+
+_log = structlog.get_logger(__name__)
+
+_POLL_SECONDS = 0.5
+_SHUTDOWN_MARGIN = 15.0
+
+
+def stop_on_signals(
+    signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
+) -> threading.Event:
+    """An event set by the first SIGTERM or SIGINT; the second of a kind is not caught."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        _log.info("process.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)
+
+    for kind in signals:
+        signal.signal(kind, handle)
+    return stop
+
+
+def run_worker(settings: Settings, *, threads: int | None = None) -> int:
+    """Deliver until stopped.
+
+    Raises:
+        BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
+    """
+    if threads is not None:
+        if threads < 1:
+            raise ConfigurationError("--threads must be at least 1")
+        settings = settings.model_copy(update={"worker_threads": threads})
+    stop = stop_on_signals()
+    with open_database(settings) as database, open_worker(settings, database) as worker:
+        worker.run(stop)
+    return 0
+
+
+def run_relay(settings: Settings) -> int:
+    """Publish the outbox until stopped.
+
+    Raises:
+        BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
+    """
+    stop = stop_on_signals()
+    with open_database(settings) as database:
+        relay = build_relay(settings, database, stop)
+        _log.info("relay.started", batch=settings.relay_batch_size, window=settings.relay_window)
+        relay.run(stop)
+    _log.info("relay.stopped")
+    return 0
+
+
+def api_installed() -> bool:
+    """Whether this installation has the HTTP API (``hub.api``)."""
+    return importlib.util.find_spec("hub.api") is not None
+
+
+def run_all(settings: Settings, *, port: int | None = None) -> int:
+    """Run a relay, a worker and the API server as children until stopped or one ends."""
+    with open_database(settings):
+        pass
+    environment = dict(os.environ)
+    if port is not None:
+        environment["LIENTHONG_PORT"] = str(port)
+    commands = ["relay", "worker", *(["serve"] if api_installed() else [])]
+    stop = stop_on_signals()
+    children = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", name], env=environment, start_new_session=True
+        )
+        for name in commands
+    }
+    if "serve" in children:
+        print(f"lienthong: API on http://{settings.host}:{port or settings.port}", flush=True)
+    _log.info("run.started", children={name: child.pid for name, child in children.items()})
+    ended: tuple[str, int] | None = None
+    while ended is None and not stop.wait(_POLL_SECONDS):
+        for name, child in children.items():
+            code = child.poll()
+            if code is not None:
+                ended = (name, code)
+                break
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    grace = settings.webhook_connect_timeout + settings.webhook_read_timeout + _SHUTDOWN_MARGIN
+    deadline = time.monotonic() + grace
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _log.warning("run.killed", child=name, grace=grace)
+            child.kill()
+            child.wait()
+    if ended is not None:
+        _log.error("run.child_ended", child=ended[0], exit_code=ended[1])
+        return 1
+    _log.info("run.stopped")
+    return 0

@@ -1,0 +1,344 @@
+"""Receipts: the business state of each document at each recipient, from status packets.
+
+Status packets travel like any packet (ingest routes them to ``ResponseFor/OrganId``); here
+they are also recorded. Every status becomes a :class:`~hub.db.models.StatusEvent`, repeats,
+late arrivals and statuses about unknown documents included, and moves the state of its
+(document sender, DocumentId, recipient) pair by the pure rules of :func:`apply_status`:
+
+- 01 → 03 → 04 → 05 → 06 only moves forward; a lower code arriving later changes nothing;
+- 02 (refused) is final;
+- a change request (revoke: business type 1; update: type 2; take-back: status 13 from the
+  sender) is answered 03/02 for a revoke and 15/16 otherwise; the first answer stands;
+- a replacing document (type 3) marks the documents it names as replaced.
+
+A status about a document the hub never carried to that recipient is kept with
+``document_known`` false; if the document arrives later its earlier statuses are applied then.
+Everything here runs inside the ingest transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edxml.compose import LOCAL_TZ
+from edxml.models import parse_timestamp
+from hub.db.models import ChangeRequest, ChangeState, DocumentRecipient, StatusEvent
+
+__all__ = [
+    "PROGRESSION",
+    "BusinessState",
+    "DocumentNotice",
+    "Effect",
+    "Replacement",
+    "StatusNotice",
+    "Transition",
+    "apply_status",
+    "record_document",
+    "record_status",
+    "request_change",
+]
+
+PROGRESSION = ("01", "03", "04", "05", "06")
+"""Arrived, accepted, assigned, in progress, completed: the monotone progression."""
+REFUSED = "02"
+TAKE_BACK = "13"
+CHANGE_AGREED = "15"
+CHANGE_REFUSED = "16"
+
+_CHANGE_BY_BUSINESS_TYPE = {1: ChangeRequest.REVOKE, 2: ChangeRequest.UPDATE}
+_NEW_DOCUMENT_TYPES = frozenset({0, 3})
+
+_log = structlog.get_logger(__name__)
+
+
+class Effect(StrEnum):
+    """What one status did to the business state it concerns."""
+
+    ADVANCED = "advanced"
+    """The progression moved forward."""
+    REFUSED = "refused"
+    """02: the recipient refused the document (final)."""
+    UNCHANGED = "unchanged"
+    """Kept as an event only: a repeat, a late lower code, anything after a refusal."""
+    CHANGE_REQUESTED = "change-requested"
+    CHANGE_AGREED = "change-agreed"
+    CHANGE_REFUSED = "change-refused"
+    UNKNOWN_DOCUMENT = "unknown-document"
+    """The hub did not carry this document to this recipient (yet)."""
+
+
+@dataclass(frozen=True)
+class BusinessState:
+    """The business state of one document at one recipient."""
+
+    status: str | None = None
+    change_request: ChangeRequest | None = None
+    change_state: ChangeState | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A new state and what changed."""
+
+    state: BusinessState
+    effect: Effect
+
+
+def apply_status(state: BusinessState, code: str) -> Transition:
+    """The state after status ``code`` arrives (pure; codes outside the table change nothing)."""
+    if code == TAKE_BACK:
+        return request_change(state, ChangeRequest.TAKE_BACK)
+    if code in (CHANGE_AGREED, CHANGE_REFUSED):
+        return _answer(
+            state, code == CHANGE_AGREED, (ChangeRequest.UPDATE, ChangeRequest.TAKE_BACK)
+        )
+    pending_revoke = (
+        state.change_request is ChangeRequest.REVOKE and state.change_state is ChangeState.REQUESTED
+    )
+    if pending_revoke and code in ("03", REFUSED):
+        return _answer(state, code == "03", (ChangeRequest.REVOKE,))
+    if state.status == REFUSED:
+        return Transition(state, Effect.UNCHANGED)
+    if code == REFUSED:
+        return Transition(replace(state, status=REFUSED), Effect.REFUSED)
+    if code in PROGRESSION and (
+        state.status is None or PROGRESSION.index(code) > PROGRESSION.index(state.status)
+    ):
+        return Transition(replace(state, status=code), Effect.ADVANCED)
+    return Transition(state, Effect.UNCHANGED)
+
+
+def request_change(state: BusinessState, kind: ChangeRequest) -> Transition:
+    """The state after the sender asks for a change (pure).
+
+    Asking again for a change still awaiting its answer changes nothing; an answer that
+    arrived before its request (out of order) is kept and the request attached to it.
+    """
+    if state.change_request is kind and state.change_state is ChangeState.REQUESTED:
+        return Transition(state, Effect.UNCHANGED)
+    if state.change_request is None and state.change_state is not None:
+        return Transition(replace(state, change_request=kind), Effect.CHANGE_REQUESTED)
+    return Transition(
+        replace(state, change_request=kind, change_state=ChangeState.REQUESTED),
+        Effect.CHANGE_REQUESTED,
+    )
+
+
+def _answer(
+    state: BusinessState, agreed: bool, answers_to: tuple[ChangeRequest, ...]
+) -> Transition:
+    answer = ChangeState.AGREED if agreed else ChangeState.REFUSED
+    effect = Effect.CHANGE_AGREED if agreed else Effect.CHANGE_REFUSED
+    if state.change_request in answers_to and state.change_state is ChangeState.REQUESTED:
+        return Transition(replace(state, change_state=answer), effect)
+    if state.change_request is None and state.change_state is None:
+        return Transition(replace(state, change_state=answer), effect)
+    return Transition(state, Effect.UNCHANGED)
+
+
+# -- recording, inside the ingest transaction --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A document a replacing packet supersedes, at some recipients (all when empty)."""
+
+    document_id: str
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentNotice:
+    """What receipts need from an accepted document packet."""
+
+    sender: str
+    document_id: str
+    recipients: tuple[str, ...]
+    business_type: int
+    reason: str | None = None
+    replacements: tuple[Replacement, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusNotice:
+    """What receipts need from an accepted status packet."""
+
+    reporter: str
+    """``From/OrganId``."""
+    addressee: str
+    """``ResponseFor/OrganId``."""
+    document_id: str
+    code: str
+    description: str | None = None
+    timestamp: str | None = None
+
+    @property
+    def document_sender(self) -> str:
+        """The original document's sender: the sender itself asks to take back (13)."""
+        return self.reporter if self.code == TAKE_BACK else self.addressee
+
+    @property
+    def recipient(self) -> str:
+        """The document's recipient the status is about."""
+        return self.addressee if self.code == TAKE_BACK else self.reporter
+
+
+def record_document(
+    session: Session, packet_id: str, notice: DocumentNotice, now: datetime
+) -> None:
+    """Create the recipients' business states of a new or replacing document, or record a
+    revoke/update request against the original document."""
+    change = _CHANGE_BY_BUSINESS_TYPE.get(notice.business_type)
+    if change is not None:
+        for row in _rows(session, notice.sender, notice.document_id, notice.recipients):
+            transition = request_change(_state(row), change)
+            _store(row, transition, now)
+            if transition.effect is Effect.CHANGE_REQUESTED:
+                row.change_packet_id = packet_id
+                row.change_reason = notice.reason
+                row.change_requested_at = now
+        return
+    if notice.business_type not in _NEW_DOCUMENT_TYPES:
+        return
+    existing = {
+        row.recipient_code: row
+        for row in _rows(session, notice.sender, notice.document_id, notice.recipients)
+    }
+    for recipient in notice.recipients:
+        if recipient not in existing:
+            row = DocumentRecipient(
+                sender_code=notice.sender,
+                document_id=notice.document_id,
+                recipient_code=recipient,
+                packet_id=packet_id,
+            )
+            session.add(row)
+            existing[recipient] = row
+    session.flush()
+    _apply_earlier_statuses(session, notice, existing)
+    for replaced in notice.replacements:
+        for row in _rows(session, notice.sender, replaced.document_id, replaced.recipients):
+            row.replaced_by = notice.document_id
+            row.replaced_at = now
+
+
+def record_status(session: Session, packet_id: str, notice: StatusNotice, now: datetime) -> Effect:
+    """Keep the status as an event and apply it to its business state, if the hub knows it."""
+    row = session.scalars(
+        select(DocumentRecipient)
+        .where(
+            DocumentRecipient.sender_code == notice.document_sender,
+            DocumentRecipient.document_id == notice.document_id,
+            DocumentRecipient.recipient_code == notice.recipient,
+        )
+        .with_for_update()
+    ).one_or_none()
+    effect = Effect.UNKNOWN_DOCUMENT
+    if row is not None:
+        transition = apply_status(_state(row), notice.code)
+        _store(row, transition, now)
+        if transition.effect is Effect.CHANGE_REQUESTED:
+            row.change_packet_id = packet_id
+            row.change_reason = notice.description
+            row.change_requested_at = now
+        effect = transition.effect
+    session.add(
+        StatusEvent(
+            packet_id=packet_id,
+            document_sender_code=notice.document_sender,
+            document_id=notice.document_id,
+            recipient_code=notice.recipient,
+            reporter_code=notice.reporter,
+            status_code=notice.code,
+            description=notice.description,
+            reported_at_text=notice.timestamp[:64] if notice.timestamp else None,
+            reported_at=_local_time(notice.timestamp),
+            received_at=now,
+            document_known=row is not None,
+            effect=effect.value,
+        )
+    )
+    if row is None:
+        _log.info(
+            "status.unknown_document",
+            packet_id=packet_id,
+            document_sender=notice.document_sender,
+            recipient=notice.recipient,
+            status=notice.code,
+        )
+    return effect
+
+
+def _apply_earlier_statuses(
+    session: Session, notice: DocumentNotice, rows: dict[str, DocumentRecipient]
+) -> None:
+    earlier = session.scalars(
+        select(StatusEvent)
+        .where(
+            StatusEvent.document_sender_code == notice.sender,
+            StatusEvent.document_id == notice.document_id,
+            StatusEvent.document_known.is_(False),
+        )
+        .order_by(StatusEvent.id)
+    )
+    for event in earlier:
+        row = rows.get(event.recipient_code)
+        if row is None:
+            continue
+        transition = apply_status(_state(row), event.status_code)
+        _store(row, transition, event.received_at)
+        if transition.effect is Effect.CHANGE_REQUESTED:
+            row.change_packet_id = event.packet_id
+            row.change_reason = event.description
+            row.change_requested_at = event.received_at
+        event.document_known = True
+        event.effect = transition.effect.value
+
+
+def _rows(
+    session: Session, sender: str, document_id: str, recipients: Sequence[str]
+) -> list[DocumentRecipient]:
+    query = (
+        select(DocumentRecipient)
+        .where(
+            DocumentRecipient.sender_code == sender,
+            DocumentRecipient.document_id == document_id,
+        )
+        .order_by(DocumentRecipient.id)
+        .with_for_update()
+    )
+    if recipients:
+        query = query.where(DocumentRecipient.recipient_code.in_(list(recipients)))
+    return list(session.scalars(query))
+
+
+def _state(row: DocumentRecipient) -> BusinessState:
+    return BusinessState(
+        status=row.status, change_request=row.change_request, change_state=row.change_state
+    )
+
+
+def _store(row: DocumentRecipient, transition: Transition, now: datetime) -> None:
+    state = transition.state
+    if state.status != row.status:
+        row.status = state.status
+        row.status_at = now
+    if state.change_state != row.change_state:
+        answered = state.change_state in (ChangeState.AGREED, ChangeState.REFUSED)
+        row.change_answered_at = now if answered else None
+    row.change_request = state.change_request
+    row.change_state = state.change_state
+
+
+def _local_time(text: str | None) -> datetime | None:
+    moment = parse_timestamp(text)
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=LOCAL_TZ).astimezone(UTC)

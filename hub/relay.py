@@ -1,0 +1,220 @@
+"""The outbox relay: publishes outbox rows to the work exchange, marks them once confirmed.
+
+Ingest (and replay) write an outbox row in the same transaction as the delivery; the relay
+turns each row into a delivery message (see :mod:`hub.messages`) and sets ``published_at``
+only for rows whose message the broker confirmed. A crash between the publish and the commit
+publishes those rows again: delivery is at least once, and workers drop the duplicates (the
+attempt number in the message no longer matches the delivery).
+
+Each round takes up to ``batch_size`` unpublished rows, oldest first. On PostgreSQL the rows
+are locked ``FOR UPDATE SKIP LOCKED`` until the round commits, so several relays share the
+work and never publish the same row in the same round. SQLite has no row locks: run a single
+relay there; its round reads, publishes, then marks in a second short transaction, so an
+ingest writing meanwhile is never blocked or refused.
+
+Rows whose delivery has already left ``queued`` (its message went out before a crash lost the
+mark) are marked without publishing again. When a round finds less than a full batch the
+relay sleeps ``idle_seconds`` before the next.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hub.db.base import utcnow
+from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
+from hub.errors import StorageError
+from hub.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
+from hub.topology import WORK_ROUTING_KEY, Topology
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Database
+
+__all__ = ["ConfirmingPublisher", "Relay", "RelayRound"]
+
+_log = structlog.get_logger(__name__)
+
+_LONGEST_ERROR_PAUSE = 30.0
+
+
+class ConfirmingPublisher(Protocol):
+    """Publishes messages and reports, for each, whether the broker confirmed it."""
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
+        """The result of each message, in order."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+@dataclass(frozen=True)
+class RelayRound:
+    """What one round did."""
+
+    taken: int
+    """Rows read (and, on PostgreSQL, locked)."""
+    published: int
+    """Rows published, confirmed and marked."""
+    skipped: int
+    """Rows marked without publishing: their delivery was already under way."""
+    unconfirmed: int
+    """Rows left unpublished for a later round (no confirm, refused or unroutable)."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    outbox_id: int
+    message: OutgoingMessage | None
+
+
+class Relay:
+    """Moves outbox rows to the broker, one round at a time."""
+
+    def __init__(
+        self,
+        database: Database,
+        publisher: ConfirmingPublisher,
+        topology: Topology,
+        *,
+        batch_size: int = 200,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self._database = database
+        self._publisher = publisher
+        self._topology = topology
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._locks_rows = database.engine.dialect.name != "sqlite"
+
+    def run_once(self) -> RelayRound:
+        """Publish one batch.
+
+        Raises:
+            BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
+            StorageError: the database failed (nothing is marked).
+        """
+        if self._locks_rows:
+            with self._database.transaction() as session:
+                rows = self._take(session)
+                results = self._publish(rows)
+                return self._mark(session, rows, results)
+        with self._database.transaction() as session:
+            rows = self._take(session)
+        results = self._publish(rows)
+        with self._database.transaction() as session:
+            return self._mark(session, rows, results)
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set; database failures are retried with growing pauses.
+
+        Raises:
+            BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
+        """
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    outcome = self.run_once()
+                except StorageError as exc:
+                    failures += 1
+                    pause = min(self._idle_seconds * 2**failures, _LONGEST_ERROR_PAUSE)
+                    _log.error("relay.database_failed", error=str(exc), pause=pause)
+                    stop.wait(pause)
+                    continue
+                failures = 0
+                if outcome.published or outcome.unconfirmed:
+                    _log.debug(
+                        "relay.round",
+                        published=outcome.published,
+                        skipped=outcome.skipped,
+                        unconfirmed=outcome.unconfirmed,
+                    )
+                if outcome.taken < self._batch_size or outcome.unconfirmed:
+                    stop.wait(self._idle_seconds)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the broker connection."""
+        self._publisher.close()
+
+    def _take(self, session: Session) -> list[_Row]:
+        query = (
+            select(OutboxMessage, Delivery, Packet.sha256)
+            .join(Delivery, Delivery.id == OutboxMessage.delivery_id)
+            .join(Packet, Packet.id == Delivery.packet_id)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(self._batch_size)
+        )
+        if self._locks_rows:
+            query = query.with_for_update(of=OutboxMessage, skip_locked=True)
+        rows = []
+        for outbox, delivery, sha256 in session.execute(query):
+            message = None
+            if delivery.state is DeliveryState.QUEUED:
+                message = self._message(outbox, delivery, sha256)
+            rows.append(_Row(outbox.id, message))
+        return rows
+
+    def _message(self, outbox: OutboxMessage, delivery: Delivery, sha256: str) -> OutgoingMessage:
+        body = DeliveryMessage(
+            delivery_id=delivery.id,
+            packet_id=delivery.packet_id,
+            recipient=delivery.recipient_code,
+            channel=delivery.channel.value,
+            blob=sha256,
+        )
+        attempt = delivery.attempts + 1
+        return OutgoingMessage(
+            exchange=self._topology.work_exchange.name,
+            routing_key=WORK_ROUTING_KEY,
+            body=body.encode(),
+            message_id=delivery.id,
+            headers=Round(attempt, attempt, outbox.created_at).headers(),
+            type="delivery",
+        )
+
+    def _publish(self, rows: Sequence[_Row]) -> list[PublishResult | None]:
+        sending = [row.message for row in rows if row.message is not None]
+        results = iter(self._publisher.publish(sending))
+        return [None if row.message is None else next(results) for row in rows]
+
+    def _mark(
+        self, session: Session, rows: Sequence[_Row], results: Sequence[PublishResult | None]
+    ) -> RelayRound:
+        done: list[int] = []
+        published = skipped = 0
+        for row, result in zip(rows, results, strict=True):
+            if result is None:
+                skipped += 1
+                done.append(row.outbox_id)
+            elif result is PublishResult.CONFIRMED:
+                published += 1
+                done.append(row.outbox_id)
+            elif result is not PublishResult.UNCONFIRMED:
+                _log.error("relay.not_accepted", outbox_id=row.outbox_id, result=result.value)
+        if any(result is PublishResult.UNROUTABLE for result in results):
+            self._publisher.close()
+        if done:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(done))
+                .values(published_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+        unconfirmed = len(rows) - len(done)
+        if unconfirmed:
+            _log.warning("relay.unconfirmed", rows=unconfirmed, published=published)
+        return RelayRound(
+            taken=len(rows), published=published, skipped=skipped, unconfirmed=unconfirmed
+        )

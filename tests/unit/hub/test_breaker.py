@@ -1,0 +1,113 @@
+"""Circuit breakers: open after repeated failures, one probe after the cool-down, recovery."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.breaker import BreakerState, CircuitBreaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def breaker(clock: Clock) -> CircuitBreaker:
+    return CircuitBreaker(threshold=3, cooldown=10, max_cooldown=40, probe_timeout=60, clock=clock)
+
+
+def fail(breaker: CircuitBreaker, peer: str, times: int) -> None:
+    for _ in range(times):
+        assert breaker.admit(peer)
+        breaker.failed(peer)
+
+
+def test_a_peer_stays_closed_below_the_threshold(breaker: CircuitBreaker) -> None:
+    fail(breaker, "a", 2)
+
+    assert breaker.state("a") is BreakerState.CLOSED
+    assert breaker.admit("a")
+
+
+def test_consecutive_failures_open_the_circuit(breaker: CircuitBreaker) -> None:
+    fail(breaker, "a", 3)
+
+    assert breaker.state("a") is BreakerState.OPEN
+    assert not breaker.admit("a")
+    assert breaker.retry_in("a") == 10
+
+
+def test_a_success_resets_the_count_of_failures(breaker: CircuitBreaker) -> None:
+    fail(breaker, "a", 2)
+    breaker.succeeded("a")
+    fail(breaker, "a", 2)
+
+    assert breaker.state("a") is BreakerState.CLOSED
+
+
+def test_peers_have_their_own_circuits(breaker: CircuitBreaker) -> None:
+    fail(breaker, "a", 3)
+
+    assert breaker.admit("b")
+    assert breaker.state("b") is BreakerState.CLOSED
+
+
+def test_after_the_cooldown_exactly_one_probe_is_let_through(
+    breaker: CircuitBreaker, clock: Clock
+) -> None:
+    fail(breaker, "a", 3)
+    clock.now += 10
+
+    assert breaker.admit("a")
+    assert breaker.state("a") is BreakerState.HALF_OPEN
+    assert not breaker.admit("a")
+
+
+def test_a_successful_probe_closes_the_circuit(breaker: CircuitBreaker, clock: Clock) -> None:
+    fail(breaker, "a", 3)
+    clock.now += 10
+    breaker.admit("a")
+    breaker.succeeded("a")
+
+    assert breaker.state("a") is BreakerState.CLOSED
+    assert breaker.admit("a")
+    assert breaker.admit("a")
+
+
+def test_a_failed_probe_opens_it_again_for_twice_as_long_up_to_the_maximum(
+    breaker: CircuitBreaker, clock: Clock
+) -> None:
+    fail(breaker, "a", 3)
+    waits = []
+    for _ in range(4):
+        clock.now += breaker.retry_in("a")
+        assert breaker.admit("a")
+        breaker.failed("a")
+        waits.append(breaker.retry_in("a"))
+
+    assert waits == [20, 40, 40, 40]
+
+
+def test_a_probe_that_never_reports_back_is_replaced(breaker: CircuitBreaker, clock: Clock) -> None:
+    fail(breaker, "a", 3)
+    clock.now += 10
+    assert breaker.admit("a")
+    clock.now += 59
+    assert not breaker.admit("a")
+    clock.now += 1
+
+    assert breaker.admit("a")
+
+
+def test_the_cooldowns_must_be_in_order(clock: Clock) -> None:
+    with pytest.raises(ValueError, match="cooldown"):
+        CircuitBreaker(threshold=1, cooldown=10, max_cooldown=5, clock=clock)
