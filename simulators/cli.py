@@ -1,7 +1,8 @@
 """The ``lienthong-sim`` command: simulated peers and generated traffic.
 
-For now it generates packet traffic to files; the simulated axis, agencies and scenarios
-arrive with the simulator issue.
+``packets`` writes generated packet traffic to files; ``axis`` serves a simulated national
+axis node (see :mod:`simulators.axis`). Simulated agencies and scenarios arrive with the
+simulator issue.
 """
 
 from __future__ import annotations
@@ -34,6 +35,24 @@ def cmd_packets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_axis(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from simulators.axis import AxisSimulator, load_systems
+
+    systems = load_systems(Path(args.systems))
+    simulator = AxisSimulator(
+        systems,
+        max_clock_skew=args.max_clock_skew,
+        refusals_as_200=args.refusals_as_200,
+    )
+    ids = ", ".join(system.id for system in systems) or "none"
+    print(f"simulated axis node on http://{args.host}:{args.port} (systems: {ids})", flush=True)
+    print(f"operator endpoints: http://{args.host}:{args.port}/_sim/docs", flush=True)
+    uvicorn.run(simulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="lienthong-sim", description=__doc__)
@@ -46,6 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--statuses", action="store_true", help="also write 01 and 03 replies")
     p.add_argument("--out", required=True, help="folder to write to")
     p.set_defaults(func=cmd_packets)
+    a = sub.add_parser("axis", help="serve a simulated national axis (VXP) node")
+    a.add_argument("--systems", required=True, help="YAML/JSON file of systems and secrets")
+    a.add_argument("--port", type=int, default=8090)
+    a.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")
+    a.add_argument(
+        "--max-clock-skew",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="refuse signed timestamps further than this from the clock (default: unchecked)",
+    )
+    a.add_argument(
+        "--refusals-as-200",
+        action="store_true",
+        help="answer FAIL with HTTP 200, as some gateways do (default: 4xx)",
+    )
+    a.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    a.set_defaults(func=cmd_axis)
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)

@@ -1,0 +1,58 @@
+"""The national document interchange axis (VXP): a client, and the upstream interface.
+
+- :mod:`adapters.axis.protocol` — the wire: operations, signed headers, lenient answers;
+- :mod:`adapters.axis.client` — :class:`AxisClient`, one system's account at a node;
+- :mod:`adapters.axis.upstream` — :class:`Upstream`, what the hub depends on;
+- :mod:`adapters.axis.errors` — the exception tree; :mod:`adapters.axis.hub_errors` maps it
+  onto the hub's delivery errors.
+"""
+
+from __future__ import annotations
+
+from adapters.axis.client import AxisClient, AxisConfig
+from adapters.axis.errors import (
+    AxisAuthError,
+    AxisBusyError,
+    AxisError,
+    AxisPermanentError,
+    AxisProtocolError,
+    AxisRefusedError,
+    AxisTransientError,
+    AxisUnavailableError,
+)
+from adapters.axis.models import (
+    AckStatus,
+    AxisAgency,
+    MessageType,
+    ReceivedItem,
+    SendResult,
+    SentItem,
+)
+from adapters.axis.protocol import ErrorCode, Operation, ProtocolOptions
+from adapters.axis.upstream import Upstream, UpstreamConfig, VxpUpstream, open_upstream
+
+__all__ = [
+    "AckStatus",
+    "AxisAgency",
+    "AxisAuthError",
+    "AxisBusyError",
+    "AxisClient",
+    "AxisConfig",
+    "AxisError",
+    "AxisPermanentError",
+    "AxisProtocolError",
+    "AxisRefusedError",
+    "AxisTransientError",
+    "AxisUnavailableError",
+    "ErrorCode",
+    "MessageType",
+    "Operation",
+    "ProtocolOptions",
+    "ReceivedItem",
+    "SendResult",
+    "SentItem",
+    "Upstream",
+    "UpstreamConfig",
+    "VxpUpstream",
+    "open_upstream",
+]
