@@ -2,7 +2,7 @@
 
 It opens the database (checking or upgrading its schema as the settings allow) and runs
 units of work on it, and builds the payload store and the HTTP API; brokers and adapters are
-built here too.
+built here too, the national axis upstream among them (when ``LIENTHONG_AXIS_URL`` is set).
 """
 
 from __future__ import annotations
@@ -16,21 +16,26 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import edxml
 from adapters.amqp import AgencyQueueHandler, BrokerConnection, WindowedPublisher
+from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
 from adapters.blobstore import FileBlobStore
 from adapters.webhook import WebhookHandler, make_http_client
 from hub.api import create_app
+from hub.axis_delivery import AxisDeliveryHandler
+from hub.axis_poller import AxisPoller
 from hub.breaker import CircuitBreaker
 from hub.channels import Channel
 from hub.db.engine import create_engine, make_session_factory, redacted_url
 from hub.db.migrate import ensure_schema
-from hub.delivery import HandlerRegistry, InboxHandler
+from hub.delivery import ChannelHandler, HandlerRegistry, InboxHandler
 from hub.errors import ConfigurationError, StorageError
+from hub.ingest import IngestService
 from hub.relay import Relay
 from hub.retries import RetryPolicy
 from hub.settings import Settings
@@ -39,13 +44,16 @@ from hub.worker import Worker, WorkerOptions
 
 __all__ = [
     "Database",
+    "axis_config",
     "broker_reachable",
     "build_api",
     "build_relay",
     "build_topology",
     "load_trust_anchors",
+    "open_axis_poller",
     "open_blob_store",
     "open_database",
+    "open_upstream_of",
     "open_worker",
 ]
 
@@ -211,14 +219,27 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
             name="lienthong-amqp-channel",
         )
 
-    def handlers() -> HandlerRegistry:
-        return HandlerRegistry(
-            {
-                Channel.INBOX: InboxHandler(),
-                Channel.WEBHOOK: webhook,
-                Channel.AMQP: AgencyQueueHandler(agency_queues, topology),
-            }
+    upstream = open_upstream_of(settings)
+    axis = (
+        AxisDeliveryHandler(
+            upstream,
+            database,
+            lease=_claim_lease(settings),
+            wait=settings.delivery_attempt_timeout / 2,
         )
+        if upstream is not None
+        else None
+    )
+
+    def handlers() -> HandlerRegistry:
+        registered: dict[Channel, ChannelHandler] = {
+            Channel.INBOX: InboxHandler(),
+            Channel.WEBHOOK: webhook,
+            Channel.AMQP: AgencyQueueHandler(agency_queues, topology),
+        }
+        if axis is not None:
+            registered[Channel.AXIS] = axis
+        return HandlerRegistry(registered)
 
     try:
         yield Worker(
@@ -242,3 +263,93 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
         )
     finally:
         http.close()
+        if upstream is not None:
+            upstream.close()
+
+
+# -- the national axis ----------------------------------------------------------------------
+
+_CLAIM_MARGIN_SECONDS = 30.0
+
+
+def axis_config(settings: Settings) -> UpstreamConfig | None:
+    """The upstream account of the ``LIENTHONG_AXIS_*`` settings; None when no axis is set.
+
+    Raises:
+        ConfigurationError: a setting cannot be used (the message names it).
+    """
+    if not settings.axis_configured:
+        return None
+    try:
+        options = ProtocolOptions.model_validate(settings.axis_protocol)
+    except ValidationError as exc:
+        raise ConfigurationError(f"LIENTHONG_AXIS_PROTOCOL: {_problems(exc)}") from exc
+    try:
+        return UpstreamConfig(
+            kind=settings.upstream_kind,
+            url=settings.axis_url,
+            system_id=settings.axis_system_id,
+            secret=settings.axis_secret,
+            organ_id=settings.axis_organ_id or None,
+            connect_timeout=settings.axis_connect_timeout,
+            read_timeout=settings.axis_read_timeout,
+            http_attempts=settings.axis_http_attempts,
+            verify_tls=settings.axis_verify_tls,
+            ca_bundle=str(settings.axis_ca_bundle) if settings.axis_ca_bundle else None,
+            options=options,
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(f"LIENTHONG_AXIS_URL: {_problems(exc)}") from exc
+
+
+def open_upstream_of(settings: Settings) -> Upstream | None:
+    """The upstream of the settings (``LIENTHONG_UPSTREAM_KIND``), or None when no axis is set.
+
+    Nothing connects before the first call; the caller closes it.
+
+    Raises:
+        ConfigurationError: a setting cannot be used.
+    """
+    config = axis_config(settings)
+    return open_upstream(config) if config is not None else None
+
+
+@contextmanager
+def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPoller]:
+    """The receive loops of the configured upstream; its connections close on exit.
+
+    Raises:
+        ConfigurationError: no axis is configured, or a setting cannot be used.
+    """
+    upstream = open_upstream_of(settings)
+    if upstream is None:
+        raise ConfigurationError("no national axis is configured: set LIENTHONG_AXIS_URL")
+    blobs = open_blob_store(settings)
+    try:
+        yield AxisPoller(
+            upstream,
+            IngestService(settings, database, blobs, trust_anchors=load_trust_anchors(settings)),
+            database,
+            blobs,
+            periods={
+                "edoc": settings.axis_poll_edoc_seconds,
+                "status": settings.axis_poll_status_seconds,
+            },
+        )
+    finally:
+        upstream.close()
+
+
+def _claim_lease(settings: Settings) -> float:
+    """Longer than any one send can last: the attempt timeout, or every try of the call."""
+    one_call = settings.axis_http_attempts * (
+        settings.axis_connect_timeout + settings.axis_read_timeout
+    )
+    return max(settings.delivery_attempt_timeout, one_call) + _CLAIM_MARGIN_SECONDS
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+        for error in exc.errors()
+    )

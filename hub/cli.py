@@ -1,4 +1,5 @@
-"""The ``lienthong`` command: database, directory, tokens, the API server, replay and audit.
+"""The ``lienthong`` command: database, directory, tokens, the API server, replay and audit,
+and the national axis (agency sync, receive loops).
 
 Exit codes: 0 success, 1 failure (the message says what to fix), 2 wrong usage. Results go to
 standard output, messages and logs to standard error, so output can be piped or redirected.
@@ -16,9 +17,12 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from adapters.axis import AxisError, MessageType
 from hub import audit, processes
 from hub.access import issue_operator_token, list_operator_tokens, revoke_operator_token
-from hub.bootstrap import build_api, open_database
+from hub.axis_poller import MESSAGE_TYPES
+from hub.axis_sync import LevelRule, own_root, sync_axis_agencies
+from hub.bootstrap import build_api, open_axis_poller, open_database, open_upstream_of
 from hub.citygen import CityPlan, generate_city
 from hub.db.engine import database_url, redacted_url
 from hub.db.migrate import (
@@ -130,6 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--format", choices=("yaml", "csv"), default="yaml")
     cmd.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     cmd.set_defaults(command=_directory_generate)
+    cmd = dir_commands.add_parser(
+        "sync-axis", help="create or update the agencies the national axis lists (channel axis)"
+    )
+    cmd.add_argument(
+        "--central-level", type=_level, default=1, help="level of ministries, Gxx (default: 1)"
+    )
+    cmd.add_argument(
+        "--provincial-level",
+        type=_level,
+        default=2,
+        help="level of other provinces' committees and councils (default: 2)",
+    )
+    cmd.add_argument(
+        "--default-level", type=_level, default=1, help="level of non-QCVN codes (default: 1)"
+    )
+    cmd.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    cmd.set_defaults(command=_directory_sync_axis)
 
     agency = groups.add_parser("agency", help="agencies and their API tokens")
     agency_commands = agency.add_subparsers(title="agency commands", metavar="COMMAND")
@@ -192,7 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_worker)
     cmd = groups.add_parser("relay", help="publish the outbox to RabbitMQ")
     cmd.set_defaults(command=_relay)
-    cmd = groups.add_parser("run", help="relay, worker and API server together on this machine")
+    axis = groups.add_parser("axis", help="the national axis (LIENTHONG_AXIS_*)")
+    axis_commands = axis.add_subparsers(title="axis commands", metavar="COMMAND")
+    cmd = axis_commands.add_parser(
+        "poll", help="receive what the axis holds for the city (edoc and status loops)"
+    )
+    cmd.add_argument("--once", action="store_true", help="one round of each loop, then exit")
+    cmd.add_argument(
+        "--kind", choices=MESSAGE_TYPES, action="append", help="only this loop (repeatable)"
+    )
+    cmd.set_defaults(command=_axis_poll)
+    cmd = groups.add_parser(
+        "run", help="relay, worker, API server (and the axis poller) together on this machine"
+    )
     cmd.add_argument("--port", type=int, help="port of the API (default: LIENTHONG_PORT)")
     cmd.set_defaults(command=_run)
     return parser
@@ -205,6 +238,13 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"cannot be negative: {value}")
+    return value
+
+
+def _level(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("levels start at 1")
     return value
 
 
@@ -302,6 +342,49 @@ def _directory_generate(args: argparse.Namespace, settings: Settings) -> int:
     _write(dump_directory(data, args.format), args.output)
     if args.output is not None:
         _say(f"wrote {len(data.agencies)} agencies to {args.output}")
+    return EXIT_OK
+
+
+def _directory_sync_axis(args: argparse.Namespace, settings: Settings) -> int:
+    upstream = open_upstream_of(settings)
+    if upstream is None:
+        _say("lienthong: no national axis is configured: set LIENTHONG_AXIS_URL")
+        return EXIT_FAILURE
+    try:
+        agencies = upstream.list_agencies()
+    except AxisError as exc:
+        _say(f"lienthong: {exc}")
+        return EXIT_FAILURE
+    finally:
+        upstream.close()
+    rule = LevelRule(
+        central=args.central_level, provincial=args.provincial_level, default=args.default_level
+    )
+    with (
+        open_database(settings) as database,
+        database.transaction(commit=not args.dry_run) as session,
+    ):
+        report = sync_axis_agencies(
+            session,
+            agencies,
+            rule=rule,
+            city_root=own_root(settings.axis_organ_id),
+            settings={"system": settings.upstream_kind},
+        )
+    for label, codes in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("local", report.local),
+        ("invalid", report.invalid),
+    ):
+        for code in codes:
+            print(f"{label}\t{code}")
+    verb = "would sync" if args.dry_run else "synced"
+    _say(
+        f"{verb} {len(agencies)} agencies of the national axis: {len(report.created)} created, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.local)} left to the local directory, {len(report.invalid)} invalid codes"
+    )
     return EXIT_OK
 
 
@@ -475,8 +558,34 @@ def _relay(args: argparse.Namespace, settings: Settings) -> int:
     return processes.run_relay(settings)
 
 
+def _axis_poll(args: argparse.Namespace, settings: Settings) -> int:
+    kinds = tuple(dict.fromkeys(args.kind or MESSAGE_TYPES))
+    if args.once:
+        return _axis_poll_once(settings, kinds)
+    stop = processes.stop_on_signals()
+    with open_database(settings) as database, open_axis_poller(settings, database) as poller:
+        poller.run(stop, kinds)
+    return EXIT_OK
+
+
+def _axis_poll_once(settings: Settings, kinds: Sequence[MessageType]) -> int:
+    failed = False
+    with open_database(settings) as database, open_axis_poller(settings, database) as poller:
+        for kind in kinds:
+            report = poller.poll(kind)
+            print(
+                f"{kind}\tlisted {report.listed}\taccepted {report.accepted}\t"
+                f"repeated {report.repeated}\trejected {report.rejected}\tleft {report.left}"
+            )
+            if report.error is not None:
+                _say(f"lienthong: {kind}: {report.error}")
+                failed = True
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    return processes.run_all(settings, port=args.port)
+    extra = {"axis-poll": ["axis", "poll"]} if settings.axis_configured else {}
+    return processes.run_all(settings, port=args.port, extra=extra)
 
 
 def _when(moment: datetime | None) -> str:

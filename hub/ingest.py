@@ -10,13 +10,20 @@ SHA-256, and one transaction writes the packet, a delivery and an outbox row per
 and the receipts bookkeeping. The blob is written before that transaction: when the
 transaction fails the blob stays as an orphan, which is harmless (content-addressed, the same
 bytes posted again reuse it) and can be swept by retention.
+
+Packets the national axis holds for the city come in with ``source="axis"``, submitted by the
+hub's axis poller on behalf of senders outside the city. The axis is trusted for those
+senders only: ``From`` must not be one of the city's own agencies (an agency whose channel
+is not ``axis`` or ``hub``). Only the city's agencies among the recipients get deliveries
+(the axis itself serves the others); a packet naming none of them is refused with
+``packet.no-local-recipient``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import structlog
@@ -39,7 +46,7 @@ from hub.db.models import (
     OutboxMessage,
     Packet,
 )
-from hub.directory import resolve
+from hub.directory import find_agency, resolve
 from hub.directory.store import may_send_for
 from hub.errors import (
     DuplicateDocumentError,
@@ -70,6 +77,8 @@ PacketKind = Literal["edoc", "status"]
 Source = Literal["api", "axis", "hub"]
 
 _CODE_LENGTH = 128
+_OUTSIDE_CHANNELS = frozenset({Channel.AXIS, Channel.HUB})
+"""Agencies reached through these channels are outside the city."""
 _log = structlog.get_logger(__name__)
 
 
@@ -141,9 +150,11 @@ class IngestService:
         Raises:
             OversizePacketError: over ``LIENTHONG_MAX_PACKET_BYTES``.
             MalformedPacketError: unsafe, not edXML, or breaking a schema or routing rule.
-            ForbiddenError: ``From`` is neither the agency nor one it may send for.
+            ForbiddenError: ``From`` is neither the agency nor one it may send for (from the
+                axis: ``From`` is an agency of the city).
             DuplicateDocumentError: another new document has this sender and DocumentId.
-            UnroutablePacketError: a recipient is unknown (axis route off) or inactive.
+            UnroutablePacketError: a recipient is unknown (axis route off) or inactive;
+                from the axis: no recipient is an agency of the city.
             StorageError: the database or the blob store failed.
         """
         log = _log.bind(submitted_by=agency.code, source=source, size=len(raw))
@@ -171,14 +182,21 @@ class IngestService:
             )
         sha256 = hashlib.sha256(raw).hexdigest()
         with self._database.transaction() as session:
-            stored = _stored_answer(session, sha256, agency)
+            stored = _stored_answer(session, sha256, agency, source)
             if stored is not None:
                 return stored
         facts = self._read(raw)
         with self._database.transaction() as session:
-            _authorise(session, agency, facts.sender)
+            _authorise(session, agency, facts.sender, source)
             _refuse_duplicate_document(session, facts)
-            routes = self._route(session, facts.recipients)
+            routes = (
+                _local_routes(session, facts.recipients)
+                if source == "axis"
+                else self._route(session, facts.recipients)
+            )
+        if source == "axis" and facts.document is not None:
+            local = tuple(route.recipient for route in routes)
+            facts = replace(facts, document=replace(facts.document, recipients=local))
         self._store_blob(raw, sha256)
         try:
             with self._database.transaction() as session:
@@ -187,7 +205,7 @@ class IngestService:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
             with self._database.transaction() as session:
-                stored = _stored_answer(session, sha256, agency)
+                stored = _stored_answer(session, sha256, agency, source)
                 if stored is not None:
                     return stored
                 _refuse_duplicate_document(session, facts)
@@ -331,7 +349,41 @@ def _check_lengths(sender: str, recipients: Sequence[str], document_id: str) -> 
         )
 
 
-def _authorise(session: Session, agency: AuthenticatedAgency, sender: str) -> None:
+def _local_routes(session: Session, recipients: Sequence[str]) -> list[_Route]:
+    """Routes to the city's own agencies among a packet from the axis (at least one)."""
+    resolution = resolve(session, recipients)
+    inactive = [
+        code for code, info in resolution.inactive.items() if info.channel not in _OUTSIDE_CHANNELS
+    ]
+    if inactive:
+        raise UnroutablePacketError(
+            f"recipient(s) {', '.join(inactive)} are switched off in the hub's directory",
+            code="packet.inactive-recipient",
+            element="To/OrganId",
+            details={"codes": inactive},
+        )
+    local = [
+        _Route(code, resolution.found[code].channel)
+        for code in dict.fromkeys(recipients)
+        if code in resolution.found and resolution.found[code].channel not in _OUTSIDE_CHANNELS
+    ]
+    if not local:
+        codes = list(dict.fromkeys(recipients))
+        raise UnroutablePacketError(
+            f"none of the recipients ({', '.join(codes) or 'none'}) is an agency of this hub",
+            code="packet.no-local-recipient",
+            element="To/OrganId",
+            details={"codes": codes},
+        )
+    return local
+
+
+def _authorise(
+    session: Session, agency: AuthenticatedAgency, sender: str, source: Source = "api"
+) -> None:
+    if source == "axis":
+        _authorise_axis(session, agency, sender)
+        return
     if not may_send_for(session, agency.code, sender):
         raise ForbiddenError(
             f"the packet's From/OrganId is {sender}, but the token belongs to {agency.code}, "
@@ -341,14 +393,26 @@ def _authorise(session: Session, agency: AuthenticatedAgency, sender: str) -> No
         )
 
 
+def _authorise_axis(session: Session, agency: AuthenticatedAgency, sender: str) -> None:
+    """The axis submits for senders outside the city only."""
+    found = find_agency(session, sender)
+    if found is not None and found.channel not in _OUTSIDE_CHANNELS:
+        raise ForbiddenError(
+            f"the packet's From/OrganId is {sender}, an agency of this city: the national axis "
+            f"({agency.code}) may only submit packets of senders outside the city",
+            code="packet.sender-mismatch",
+            details={"element": "From/OrganId", "sender": sender, "agency": agency.code},
+        )
+
+
 def _stored_answer(
-    session: Session, sha256: str, agency: AuthenticatedAgency
+    session: Session, sha256: str, agency: AuthenticatedAgency, source: Source = "api"
 ) -> IngestResult | None:
     """The answer given to identical bytes before, if the agency may send them; no re-read."""
     packet = session.scalars(select(Packet).where(Packet.sha256 == sha256)).one_or_none()
     if packet is None:
         return None
-    _authorise(session, agency, packet.sender_code)
+    _authorise(session, agency, packet.sender_code, source)
     rows = session.scalars(select(Delivery).where(Delivery.packet_id == packet.id))
     return _result(packet, in_address_order(packet, rows), created=False)
 

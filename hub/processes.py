@@ -2,9 +2,10 @@
 
 Each process stops gracefully on SIGTERM or SIGINT: it stops taking work, finishes the
 attempts in flight, closes its connections and exits 0. A second signal of the same kind
-ends it at once. ``run`` starts a relay, a worker and (when the API is installed) the API
-server as child processes, forwards the stop to them, and stops them all when one of them
-ends by itself (a supervisor such as systemd restarts the whole set).
+ends it at once. ``run`` starts a relay, a worker, (when the API is installed) the API
+server and any extra command asked for (the axis poller) as child processes, forwards the
+stop to them, and stops them all when one of them ends by itself (a supervisor such as
+systemd restarts the whole set).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 
 import structlog
@@ -85,20 +86,31 @@ def api_installed() -> bool:
     return importlib.util.find_spec("hub.api") is not None
 
 
-def run_all(settings: Settings, *, port: int | None = None) -> int:
-    """Run a relay, a worker and the API server as children until stopped or one ends."""
+def run_all(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> int:
+    """Run a relay, a worker, the API server and ``extra`` children until stopped or one ends.
+
+    ``extra`` names more ``lienthong`` commands to run, each by its arguments.
+    """
     with open_database(settings):
         pass
     environment = dict(os.environ)
     if port is not None:
         environment["LIENTHONG_PORT"] = str(port)
-    commands = ["relay", "worker", *(["serve"] if api_installed() else [])]
+    commands: dict[str, list[str]] = {"relay": ["relay"], "worker": ["worker"]}
+    if api_installed():
+        commands["serve"] = ["serve"]
+    commands.update((name, list(arguments)) for name, arguments in (extra or {}).items())
     stop = stop_on_signals()
     children = {
         name: subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", name], env=environment, start_new_session=True
+            [sys.executable, "-m", "hub.cli", *arguments], env=environment, start_new_session=True
         )
-        for name in commands
+        for name, arguments in commands.items()
     }
     if "serve" in children:
         print(f"lienthong: API on http://{settings.host}:{port or settings.port}", flush=True)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -302,6 +303,110 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- the national axis (upstream) --------------------------------------------------
+    upstream_kind: Literal["vxp"] = Field(
+        default="vxp",
+        description=(
+            "LIENTHONG_UPSTREAM_KIND: which kind of upstream LIENTHONG_AXIS_URL points at: "
+            "'vxp' (the national document interchange axis). Default: vxp"
+        ),
+    )
+    axis_url: str = Field(
+        default="",
+        description=(
+            "LIENTHONG_AXIS_URL: base URL of the national axis node (https://host[:port][/path]); "
+            "empty = no axis: deliveries on channel 'axis' wait and are parked with "
+            "delivery.no_adapter, and nothing is polled. Default: empty"
+        ),
+    )
+    axis_system_id: str = Field(
+        default="",
+        validate_default=True,
+        description=(
+            "LIENTHONG_AXIS_SYSTEM_ID: the hub's system id at the axis node (required with "
+            "LIENTHONG_AXIS_URL). Default: empty"
+        ),
+    )
+    axis_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validate_default=True,
+        description=(
+            "LIENTHONG_AXIS_SECRET: the secret of that system, signing every call (required "
+            "with LIENTHONG_AXIS_URL; never logged). Default: empty"
+        ),
+    )
+    axis_organ_id: str = Field(
+        default="",
+        description=(
+            "LIENTHONG_AXIS_ORGAN_ID: the city's root agency code (e.g. 000.00.00.H26): the "
+            "axis 'from' of calls that name no sender, and the province whose codes "
+            "`lienthong directory sync-axis` leaves to the local directory. Default: empty"
+        ),
+    )
+    axis_poll_edoc_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AXIS_POLL_EDOC_SECONDS: pause between two polls of the axis for "
+            "document packets (30 s to 15 min are seen in the field). Default: 60"
+        ),
+    )
+    axis_poll_status_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AXIS_POLL_STATUS_SECONDS: pause between two polls of the axis for "
+            "status packets. Default: 60"
+        ),
+    )
+    axis_connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AXIS_CONNECT_TIMEOUT: seconds to open a connection to the axis node. "
+            "Default: 5"
+        ),
+    )
+    axis_read_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AXIS_READ_TIMEOUT: seconds the axis node may stay silent while a packet "
+            "is sent or an answer awaited (packets of tens of MB are normal). Default: 60"
+        ),
+    )
+    axis_http_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description=(
+            "LIENTHONG_AXIS_HTTP_ATTEMPTS: tries of one request inside one call when the node "
+            "is unreachable or answers 5xx (a sendEdoc only when the packet surely did not "
+            "arrive); longer waits are left to the retry schedule. Default: 3"
+        ),
+    )
+    axis_verify_tls: bool = Field(
+        default=True,
+        description=(
+            "LIENTHONG_AXIS_VERIFY_TLS: check the axis node's TLS certificate. Default: true"
+        ),
+    )
+    axis_ca_bundle: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_AXIS_CA_BUNDLE: PEM file of the certificate authorities to trust for "
+            "the axis node instead of the system's. Default: the system's"
+        ),
+    )
+    axis_protocol: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "LIENTHONG_AXIS_PROTOCOL: JSON object of overrides of the wire choices "
+            "(adapters.axis.ProtocolOptions: paths, header_prefix, service_type, "
+            "timestamp_style, error codes...). Default: {}"
+        ),
+    )
+
     @field_validator("trust_anchors", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
@@ -339,6 +444,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must not be shorter than LIENTHONG_BREAKER_COOLDOWN ({cooldown})")
         return value
 
+    @field_validator("axis_system_id", "axis_secret")
+    @classmethod
+    def _axis_account(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if str(info.data.get("axis_url") or "").strip() and not text.strip():
+            raise ValueError("required when LIENTHONG_AXIS_URL is set")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _derive_paths(cls, data: Any) -> Any:
@@ -350,6 +463,11 @@ class Settings(BaseSettings):
         if not data.get("blob_dir"):
             data["blob_dir"] = data_dir / "blobs"
         return data
+
+    @property
+    def axis_configured(self) -> bool:
+        """Whether the hub has an axis upstream (``LIENTHONG_AXIS_URL`` is set)."""
+        return bool(self.axis_url.strip())
 
     @property
     def max_delivery_attempts(self) -> int:
