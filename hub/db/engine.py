@@ -82,4 +82,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A transaction that begins as a reader cannot become a writer once another connection
+    # has committed: SQLite fails it at once ("database is locked") without waiting out the
+    # busy timeout. Taking the write lock first makes every unit of work wait its turn
+    # instead; WAL readers outside transactions are not blocked.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
