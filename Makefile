@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test lint types unit demo bench-edxml bench-schema bench-signature clean
+.PHONY: install test lint types unit demo bench bench-edxml bench-schema bench-signature faults clean
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ test: lint types unit
 
 demo: install
 	$(PY) scripts/demo.py $(ARGS)
+
+bench: install
+	$(PY) bench/bench_hub.py $(ARGS)
+
+faults: install
+	$(VENV)/bin/pytest tests/integration/faults -q
 
 bench-edxml: install
 	$(PY) bench/bench_edxml.py $(ARGS)
