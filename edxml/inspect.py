@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from edxml.errors import Issue, PacketError
 from edxml.models import DocumentPacket, Packet
-from edxml.reader import examine, packet_kind
+from edxml.reader import Reading, examine, packet_kind
 from edxml.schema import validate as schema_validate
 from edxml.signature import FAST_PATH_MAX, SignatureOutcome, Verification
 from edxml.xmlstream import DEFAULT_LIMITS, Limits, Rereadable, Source
@@ -76,10 +76,12 @@ def check(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[Packet | 
         reading = examine(source, limits=limits)
     except PacketError as exc:
         return None, [Issue.from_error(exc)]
-    kind = packet_kind(reading.tree)
-    issues = list(reading.issues)
-    issues.extend(schema_validate(reading.tree, kind))
-    return reading.packet, _unique(issues)
+    return reading.packet, _issues(reading)
+
+
+def _issues(reading: Reading) -> list[Issue]:
+    """The reader's rule violations and the schema's findings, each fault once."""
+    return _unique([*reading.issues, *schema_validate(reading.tree, packet_kind(reading.tree))])
 
 
 def _unique(issues: Sequence[Issue]) -> list[Issue]:
@@ -184,7 +186,6 @@ def inspect(
             else None
         )
         reading = examine(packet.open(), limits=limits, sinks=check.sinks if check else ())
-        issues = list(reading.issues)
-        issues.extend(schema_validate(reading.tree, packet_kind(reading.tree)))
+        issues = _issues(reading)
         outcome = check.finish() if check is not None else None
-    return summarise(reading.packet, _unique(issues), outcome, reading.report.warnings)
+    return summarise(reading.packet, issues, outcome, reading.report.warnings)

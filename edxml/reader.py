@@ -122,15 +122,7 @@ class _TreeSink:
     def _open_attachment(self, element: etree._Element, line: int) -> None:
         out = None
         if self.opener is not None:
-            parent = element.getparent()
-            name = None
-            if parent is not None:
-                for sibling in parent:
-                    if isinstance(sibling.tag, str) and etree.QName(sibling).localname == (
-                        "AttachmentName"
-                    ):
-                        name = (sibling.text or "").strip() or None
-            out = self.opener(self.attachment_index, name)
+            out = self.opener(self.attachment_index, _attachment_name(element))
         self.attachment_index += 1
         self.current = _AttachmentState(Base64Decoder(out, line=line), out)
 
@@ -293,8 +285,7 @@ def _read_small(
         assert isinstance(element, etree._Element)
         out = None
         if opener is not None:
-            name_element = _descendant_sibling(element, "AttachmentName")
-            out = opener(index, _text(name_element) if name_element is not None else None)
+            out = opener(index, _attachment_name(element))
         decoder = Base64Decoder(out, line=_line(element))
         try:
             decoder.feed(element.text or "")
@@ -307,13 +298,14 @@ def _read_small(
     return root, decoded, report
 
 
-def _descendant_sibling(element: etree._Element, local: str) -> etree._Element | None:
-    parent = element.getparent()
+def _attachment_name(content: etree._Element) -> str | None:
+    """The ``AttachmentName`` beside an attachment's ``ContentTransferEncoded``."""
+    parent = content.getparent()
     if parent is None:
         return None
     for sibling in parent:
-        if isinstance(sibling.tag, str) and _local(sibling) == local:
-            return sibling
+        if isinstance(sibling.tag, str) and _local(sibling) == "AttachmentName":
+            return _text(sibling)
     return None
 
 
