@@ -22,7 +22,7 @@ from edxml.errors import (
     SigningError,
     UnsafeXmlError,
 )
-from edxml.inspect import Inspection, check, inspect
+from edxml.inspect import Inspection, check, inspect, inspect_packet
 from edxml.models import (
     Attachment,
     DocumentPacket,
@@ -64,6 +64,7 @@ __all__ = [
     "extract_inner",
     "folder_opener",
     "inspect",
+    "inspect_packet",
     "is_qcvn_code",
     "level_of",
     "load_certificates",

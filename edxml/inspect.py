@@ -179,6 +179,19 @@ def inspect(
     Raises :class:`PacketError` only when the input is unsafe or not XML at all; a packet
     that breaks a rule is reported with ``valid`` false and its issues.
     """
+    return inspect_packet(
+        source, trust_anchors=trust_anchors, limits=limits, verify_signature=verify_signature
+    )[0]
+
+
+def inspect_packet(
+    source: Source,
+    *,
+    trust_anchors: Sequence[x509.Certificate] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    verify_signature: bool = True,
+) -> tuple[Inspection, Packet | None]:
+    """As :func:`inspect`, with the packet model the same pass built (None if it broke a rule)."""
     with Rereadable(source, limits, small_max=FAST_PATH_MAX) as packet:
         check = (
             Verification(packet, trust_anchors=trust_anchors, limits=limits)
@@ -188,4 +201,5 @@ def inspect(
         reading = examine(packet.open(), limits=limits, sinks=check.sinks if check else ())
         issues = _issues(reading)
         outcome = check.finish() if check is not None else None
-    return summarise(reading.packet, issues, outcome, reading.report.warnings)
+    inspection = summarise(reading.packet, issues, outcome, reading.report.warnings)
+    return inspection, reading.packet

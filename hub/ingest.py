@@ -213,7 +213,9 @@ class IngestService:
 
     def _read(self, raw: bytes) -> _Facts:
         try:
-            inspection = edxml.inspect(raw, trust_anchors=self._trust_anchors, limits=self._limits)
+            inspection, packet = edxml.inspect_packet(
+                raw, trust_anchors=self._trust_anchors, limits=self._limits
+            )
         except edxml.EdxmlError as exc:
             raise MalformedPacketError(
                 exc.message,
@@ -222,7 +224,7 @@ class IngestService:
                 line=exc.line,
                 details={"issues": [exc.as_dict()]},
             ) from exc
-        if not inspection.valid or inspection.kind is None:
+        if not inspection.valid or inspection.kind is None or packet is None:
             first = inspection.issues[0] if inspection.issues else {}
             line = first.get("line")
             raise MalformedPacketError(
@@ -239,9 +241,9 @@ class IngestService:
         document: DocumentNotice | None = None
         status: StatusNotice | None = None
         if inspection.kind == "status":
-            status = self._status_notice(raw, inspection)
+            status = _status_notice(packet, inspection)
         else:
-            document = self._document_notice(raw, inspection)
+            document = _document_notice(packet, inspection)
         return _Facts(
             inspection=inspection,
             kind=inspection.kind,
@@ -251,49 +253,6 @@ class IngestService:
             document=document,
             status=status,
         )
-
-    def _document_notice(self, raw: bytes, inspection: edxml.Inspection) -> DocumentNotice:
-        business_type = inspection.business_type or 0
-        reason: str | None = None
-        replacements: tuple[Replacement, ...] = ()
-        if business_type != 0:
-            packet = self._parse(raw)
-            business = packet.trace.business if packet.trace is not None else None
-            if isinstance(packet, edxml.DocumentPacket) and business is not None:
-                reason = business.business_doc_reason
-                replacements = tuple(
-                    Replacement(item.document_id, tuple(item.organ_ids or ()))
-                    for item in business.replacements or ()
-                    if item.document_id
-                )
-        return DocumentNotice(
-            sender=inspection.from_ or "",
-            document_id=inspection.document_id or "",
-            recipients=tuple(inspection.to),
-            business_type=business_type,
-            reason=reason,
-            replacements=replacements,
-        )
-
-    def _status_notice(self, raw: bytes, inspection: edxml.Inspection) -> StatusNotice:
-        packet = self._parse(raw)
-        header = packet.header if isinstance(packet, edxml.StatusPacket) else None
-        return StatusNotice(
-            reporter=inspection.from_ or "",
-            addressee=inspection.to[0] if inspection.to else "",
-            document_id=inspection.document_id or "",
-            code=inspection.status_code or "",
-            description=header.description if header is not None else None,
-            timestamp=header.timestamp if header is not None else None,
-        )
-
-    def _parse(self, raw: bytes) -> edxml.Packet:
-        try:
-            return edxml.parse(raw, limits=self._limits)
-        except edxml.EdxmlError as exc:
-            raise MalformedPacketError(
-                exc.message, code=exc.code, element=exc.element, line=exc.line
-            ) from exc
 
     def _route(self, session: Session, recipients: Sequence[str]) -> list[_Route]:
         resolution = resolve(session, recipients)
@@ -518,4 +477,38 @@ def _result(packet: Packet, deliveries: Sequence[Delivery], *, created: bool) ->
             for row in deliveries
         ],
         created=created,
+    )
+
+
+def _document_notice(packet: edxml.Packet, inspection: edxml.Inspection) -> DocumentNotice:
+    business_type = inspection.business_type or 0
+    reason: str | None = None
+    replacements: tuple[Replacement, ...] = ()
+    business = packet.trace.business if packet.trace is not None else None
+    if business_type != 0 and isinstance(packet, edxml.DocumentPacket) and business is not None:
+        reason = business.business_doc_reason
+        replacements = tuple(
+            Replacement(item.document_id, tuple(item.organ_ids or ()))
+            for item in business.replacements or ()
+            if item.document_id
+        )
+    return DocumentNotice(
+        sender=inspection.from_ or "",
+        document_id=inspection.document_id or "",
+        recipients=tuple(inspection.to),
+        business_type=business_type,
+        reason=reason,
+        replacements=replacements,
+    )
+
+
+def _status_notice(packet: edxml.Packet, inspection: edxml.Inspection) -> StatusNotice:
+    header = packet.header if isinstance(packet, edxml.StatusPacket) else None
+    return StatusNotice(
+        reporter=inspection.from_ or "",
+        addressee=inspection.to[0] if inspection.to else "",
+        document_id=inspection.document_id or "",
+        code=inspection.status_code or "",
+        description=header.description if header is not None else None,
+        timestamp=header.timestamp if header is not None else None,
     )
