@@ -12,6 +12,7 @@ from typing import Any, Literal
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict
 
+from edxml.attachments import AttachmentOpener
 from edxml.errors import Issue, PacketError
 from edxml.models import DocumentPacket, Packet
 from edxml.reader import Reading, examine, packet_kind
@@ -190,15 +191,21 @@ def inspect_packet(
     trust_anchors: Sequence[x509.Certificate] = (),
     limits: Limits = DEFAULT_LIMITS,
     verify_signature: bool = True,
+    opener: AttachmentOpener | None = None,
 ) -> tuple[Inspection, Packet | None]:
-    """As :func:`inspect`, with the packet model the same pass built (None if it broke a rule)."""
+    """As :func:`inspect`, with the packet model the same pass built (None if it broke a rule).
+
+    ``opener``, when given, receives each attachment's decoded content on the same pass.
+    """
     with Rereadable(source, limits, small_max=FAST_PATH_MAX) as packet:
         check = (
             Verification(packet, trust_anchors=trust_anchors, limits=limits)
             if verify_signature
             else None
         )
-        reading = examine(packet.open(), limits=limits, sinks=check.sinks if check else ())
+        reading = examine(
+            packet.open(), limits=limits, opener=opener, sinks=check.sinks if check else ()
+        )
         issues = _issues(reading)
         outcome = check.finish() if check is not None else None
     inspection = summarise(reading.packet, issues, outcome, reading.report.warnings)

@@ -49,6 +49,7 @@ __all__ = [
     "build_api",
     "build_relay",
     "build_topology",
+    "load_pdf_trust_roots",
     "load_trust_anchors",
     "open_axis_poller",
     "open_blob_store",
@@ -128,6 +129,18 @@ def load_trust_anchors(settings: Settings) -> list[x509.Certificate]:
         raise ConfigurationError(f"LIENTHONG_TRUST_ANCHORS: {exc.message}") from exc
 
 
+def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
+    """The certificates of ``LIENTHONG_PDF_TRUST_ROOTS``.
+
+    Raises:
+        ConfigurationError: a file cannot be read or holds no certificate.
+    """
+    try:
+        return edxml.load_certificates(settings.pdf_trust_roots)
+    except edxml.EdxmlError as exc:
+        raise ConfigurationError(f"LIENTHONG_PDF_TRUST_ROOTS: {exc.message}") from exc
+
+
 def broker_reachable(settings: Settings) -> Callable[[], None]:
     """A readiness check that the broker of ``LIENTHONG_AMQP_URL`` accepts TCP connections."""
     try:
@@ -151,6 +164,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         database,
         open_blob_store(settings),
         trust_anchors=load_trust_anchors(settings),
+        pdf_trust_roots=load_pdf_trust_roots(settings),
         ready_checks={"broker": broker_reachable(settings)},
     )
 
@@ -328,7 +342,13 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
     try:
         yield AxisPoller(
             upstream,
-            IngestService(settings, database, blobs, trust_anchors=load_trust_anchors(settings)),
+            IngestService(
+                settings,
+                database,
+                blobs,
+                trust_anchors=load_trust_anchors(settings),
+                pdf_trust_roots=load_pdf_trust_roots(settings),
+            ),
             database,
             blobs,
             periods={

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from cryptography import x509
@@ -58,6 +58,7 @@ from hub.errors import (
     UnroutablePacketError,
 )
 from hub.ids import new_id
+from hub.pdfsignatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
 from hub.receipts import (
     DocumentNotice,
     Replacement,
@@ -123,6 +124,8 @@ class _Facts:
     document_id: str
     document: DocumentNotice | None
     status: StatusNotice | None
+    pdfs: PacketPdfReport | None
+    """The digital signatures in a document's PDF attachments (None for a status)."""
 
 
 class IngestService:
@@ -135,11 +138,13 @@ class IngestService:
         blobs: BlobStore,
         *,
         trust_anchors: Sequence[x509.Certificate] = (),
+        pdf_trust_roots: Sequence[x509.Certificate] = (),
     ) -> None:
         self._settings = settings
         self._database = database
         self._blobs = blobs
         self._trust_anchors = tuple(trust_anchors)
+        self._pdf_trust_roots = tuple(pdf_trust_roots)
         self._limits = edxml.Limits(max_bytes=settings.max_packet_bytes)
 
     def accept(
@@ -212,9 +217,10 @@ class IngestService:
             raise
 
     def _read(self, raw: bytes) -> _Facts:
+        pdfs = PdfAttachmentCollector(trust_roots=self._pdf_trust_roots)
         try:
             inspection, packet = edxml.inspect_packet(
-                raw, trust_anchors=self._trust_anchors, limits=self._limits
+                raw, trust_anchors=self._trust_anchors, limits=self._limits, opener=pdfs.opener
             )
         except edxml.EdxmlError as exc:
             raise MalformedPacketError(
@@ -252,6 +258,7 @@ class IngestService:
             document_id=document_id,
             document=document,
             status=status,
+            pdfs=pdfs.report() if document is not None else None,
         )
 
     def _route(self, session: Session, recipients: Sequence[str]) -> list[_Route]:
@@ -431,6 +438,7 @@ def _record(
         signature_trusted=signature.trusted if signature is not None else None,
         summary=inspection.as_json(),
         received_at=now,
+        **_pdf_columns(facts.pdfs),
     )
     session.add(packet)
     session.flush()
@@ -460,6 +468,18 @@ def _record(
         record_status(session, packet.id, facts.status, now)
     session.flush()
     return _result(packet, deliveries, created=True)
+
+
+def _pdf_columns(report: PacketPdfReport | None) -> dict[str, Any]:
+    """The packet row's PDF-signature columns for ``report``."""
+    if report is None:
+        return {"pdf_signed": None, "pdf_count": 0, "pdf_signed_count": 0, "pdf_report": None}
+    return {
+        "pdf_signed": pdf_signed_state(report),
+        "pdf_count": report.pdf_count,
+        "pdf_signed_count": report.signed_pdf_count,
+        "pdf_report": report.model_dump(mode="json"),
+    }
 
 
 def _result(packet: Packet, deliveries: Sequence[Delivery], *, created: bool) -> IngestResult:

@@ -94,10 +94,12 @@ __all__ = [
     "PdfInPacket",
     "PdfLimits",
     "PdfSignatureReport",
+    "PdfSignedState",
     "SignatureDetails",
     "SkippedContent",
     "inspect_attachments",
     "inspect_pdf",
+    "pdf_signed_state",
 ]
 
 T = TypeVar("T")
@@ -1000,6 +1002,27 @@ def _summarise(collector: PdfAttachmentCollector) -> PacketPdfReport:
         pdfs=tuple(collector.pdfs),
         skipped=tuple(collector.skipped),
     )
+
+
+PdfSignedState = Literal["signed", "tampered", "unverifiable", "unsigned", "no-pdf"]
+
+
+def pdf_signed_state(report: PacketPdfReport) -> PdfSignedState:
+    """One word for a packet's PDF signatures, as the console counts them.
+
+    ``signed`` by the module's rule; otherwise the worst thing found among signatures
+    (``tampered`` before ``unverifiable``); ``unsigned`` when its PDFs carry no signature;
+    ``no-pdf`` when it has no PDF at all.
+    """
+    if report.pdf_count == 0:
+        return "no-pdf"
+    if report.any_signed:
+        return "signed"
+    if report.tampered_pdf_count:
+        return "tampered"
+    if report.unverifiable_pdf_count:
+        return "unverifiable"
+    return "unsigned"
 
 
 def inspect_attachments(

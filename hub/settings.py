@@ -151,6 +151,16 @@ class Settings(BaseSettings):
         ),
     )
 
+    pdf_trust_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "LIENTHONG_PDF_TRUST_ROOTS: PEM or DER certificates of the certificate authorities "
+            "whose PDF signatures count as trusted (comma-separated). Every document's PDF "
+            "attachments are inspected on ingest either way; without roots, trust is "
+            "'unknown'. Default: none"
+        ),
+    )
+
     # -- delivery: broker, relay, workers, channels -------------------------------------
     amqp_prefix: str = Field(
         default="lienthong",
@@ -407,7 +417,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("trust_anchors", mode="before")
+    @field_validator("trust_anchors", "pdf_trust_roots", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         if not isinstance(value, str):

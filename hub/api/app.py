@@ -37,6 +37,7 @@ def create_app(
     blobs: BlobStore,
     *,
     trust_anchors: Sequence[x509.Certificate] = (),
+    pdf_trust_roots: Sequence[x509.Certificate] = (),
     ready_checks: Mapping[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
     """The API app serving ``database`` and ``blobs``; ``ready_checks`` join ``/readyz``."""
@@ -57,7 +58,13 @@ def create_app(
         settings=settings,
         database=database,
         blobs=blobs,
-        ingest=IngestService(settings, database, blobs, trust_anchors=trust_anchors),
+        ingest=IngestService(
+            settings,
+            database,
+            blobs,
+            trust_anchors=trust_anchors,
+            pdf_trust_roots=pdf_trust_roots,
+        ),
         metrics=ApiMetrics(count_deliveries),
         ready_checks=dict(ready_checks or {}),
     )

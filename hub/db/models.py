@@ -225,6 +225,14 @@ class Packet(Base):
     signature_trusted: Mapped[bool | None] = mapped_column(Boolean, default=None)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """The edxml inspection of the packet (attachments, trace, warnings…)."""
+    pdf_signed: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    """The digital signatures in the document's PDF attachments (Decree 30/2020): ``signed``
+    (a valid signature in at least one PDF), ``tampered``, ``unverifiable``, ``unsigned``, or
+    ``no-pdf``; None for status packets. See :mod:`hub.pdfsignatures` for the rule."""
+    pdf_count: Mapped[int] = mapped_column(Integer, default=0)
+    pdf_signed_count: Mapped[int] = mapped_column(Integer, default=0)
+    pdf_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """:class:`hub.pdfsignatures.PacketPdfReport` as JSON: signers, times, integrity, trust."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="packet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.pdfsig.factory import Authority, Signer, TimeStampAuthority, blank_pdf, sign
+from simulators.pdfs import Authority, Signer, TimeStampAuthority, blank_pdf, sign
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from hub.pdfsignatures import PdfSignatureReport, inspect_pdf
-from tests.unit.pdfsig.factory import (
+from simulators.pdfs import (
     Authority,
     Signer,
     TimeStampAuthority,

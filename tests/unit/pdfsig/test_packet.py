@@ -14,7 +14,7 @@ from hub.pdfsignatures import (
     PdfLimits,
     inspect_attachments,
 )
-from tests.unit.pdfsig.factory import Authority, flip_signed_byte, packet, zipped
+from simulators.pdfs import Authority, flip_signed_byte, packet, zipped
 
 MIB = 1024 * 1024
 

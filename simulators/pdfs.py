@@ -1,6 +1,8 @@
-"""Test material made at test time: a small PKI, tiny PDFs, signatures, packets.
+"""Signed, unsigned and tampered PDFs for simulations and tests: a small PKI made on the spot.
 
-No key or certificate is stored in the repository: everything is generated per session.
+Simulated agencies attach these to the documents they send, so the hub's count of digitally
+signed documents (Decree 30/2020 signatures inside PDFs) can be checked against known
+proportions. No key or certificate is stored anywhere: everything is generated per run.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ class TimeStampAuthority:
         stamper = DummyTimeStamper(
             tsa_cert=_asn1(self.cert),
             tsa_key=_asn1_key(self.key),
-            certs_to_embed=[_asn1(self.authority.cert)],
+            certs_to_embed=SimpleCertificateStore.from_certs([_asn1(self.authority.cert)]),
         )
         out = PdfTimeStamper(stamper).timestamp_pdf(
             IncrementalPdfFileWriter(io.BytesIO(pdf)),
