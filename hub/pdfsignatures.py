@@ -114,6 +114,8 @@ SignatureKind = Literal["signature", "document-timestamp"]
 _MIB = 1024 * 1024
 _HEAD = 1024
 """A PDF's ``%PDF-`` header may follow up to 1024 bytes of junk (ISO 32000-1, annex H)."""
+_TAIL = 1024
+"""The ``%%EOF`` marker must lie within the last 1024 bytes (as PDF readers require)."""
 _CHUNK = 1 << 16
 _REASON_MAX = 300
 
@@ -357,6 +359,8 @@ def _inspect_stream(
             size = stream.tell()
         stream.seek(0)
         head = stream.read(_HEAD)
+        stream.seek(max(0, size - _TAIL))
+        tail = stream.read(_TAIL)
         stream.seek(0)
     except (OSError, ValueError) as exc:
         return _unreadable("pdf.unreadable", f"the PDF cannot be read: {exc}", 0, trust_checked)
@@ -372,6 +376,15 @@ def _inspect_stream(
         )
     if size > limits.max_pdf_bytes:
         return _too_large(size, limits, trust_checked)
+    if b"%%EOF" not in tail:
+        # Readers look for the marker near the end; without it pyHanko would scan the whole
+        # file backwards byte by byte, a cost an uploader could impose at will.
+        return _unreadable(
+            "pdf.no-eof",
+            f"the PDF has no %%EOF marker in its last {_TAIL} bytes: truncated or not a PDF",
+            size,
+            trust_checked,
+        )
     try:
         reader = PdfFileReader(stream, strict=False)
         if reader.encrypted and not _open_encrypted(reader):

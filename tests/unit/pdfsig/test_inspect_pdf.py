@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import io
 import socket
+import time
 
 import pytest
 
@@ -196,12 +197,20 @@ def test_signature_in_an_unsupported_format_is_unverifiable(signed_pdf: bytes) -
 
 
 def test_unparseable_pdf_is_unreadable_with_a_reason() -> None:
-    report = inspect_pdf(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%% truncated here")
+    report = inspect_pdf(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%% broken xref\n%%EOF\n")
 
     assert (report.is_pdf, report.readable, report.status) == (True, False, "unreadable")
     assert report.reason_code == "pdf.unreadable"
     assert report.reason is not None
     assert report.reason.startswith("the PDF cannot be parsed: ")
+
+
+def test_a_pdf_without_an_end_marker_is_refused_without_scanning_it() -> None:
+    junk = b"%PDF-1.7\n" + bytes(range(256)) * 40_000  # 10 MB, no %%EOF anywhere
+
+    report = inspect_pdf(junk)
+
+    assert (report.is_pdf, report.status, report.reason_code) == (True, "unreadable", "pdf.no-eof")
 
 
 def test_non_pdf_bytes_are_reported_as_not_a_pdf() -> None:
