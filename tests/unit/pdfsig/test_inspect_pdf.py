@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import io
 import socket
-import time
 
 import pytest
 
