@@ -36,6 +36,7 @@ from hub.db.migrate import ensure_schema
 from hub.delivery import ChannelHandler, HandlerRegistry, InboxHandler
 from hub.errors import ConfigurationError, StorageError
 from hub.ingest import IngestService
+from hub.outbox_signal import wakeup_for
 from hub.relay import Relay
 from hub.retries import RetryPolicy
 from hub.settings import Settings
@@ -196,6 +197,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         topology,
         batch_size=settings.relay_batch_size,
         idle_seconds=settings.relay_idle_seconds,
+        wakeup=wakeup_for(database),
     )
 
 

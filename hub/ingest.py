@@ -1,15 +1,17 @@
 """Ingest: the one way a packet enters the hub, whichever door it came through.
 
-Steps, in order: size limit; identical bytes already accepted are answered as before, without
-reading them again (once the caller is known to be allowed to send them); one safe read that
-schema-checks the packet and verifies its signature (outcome recorded, never fatal);
-authorisation (``From`` must be the caller or an agency it may send for); a different new
-document with an accepted sender and DocumentId is a conflict; every recipient is routed
-through the directory. The raw bytes are then stored once in the blob store under their
-SHA-256, and one transaction writes the packet, a delivery and an outbox row per recipient,
-and the receipts bookkeeping. The blob is written before that transaction: when the
-transaction fails the blob stays as an orphan, which is harmless (content-addressed, the same
-bytes posted again reuse it) and can be swept by retention.
+Steps, in order: size limit; one safe read that schema-checks the packet and verifies its
+signature (outcome recorded, never fatal) and inspects its PDF attachments' signatures; the
+raw bytes are stored once in the blob store under their SHA-256; then **one transaction**:
+identical bytes already accepted are answered as before (once the caller is known to be
+allowed to send them), authorisation (``From`` must be the caller or an agency it may send
+for), every recipient routed through the directory, and the packet, a delivery and an outbox
+row per recipient and the receipts bookkeeping written. A different new document with an
+accepted sender and DocumentId is a conflict, found by the packets table's unique key.
+
+The blob is written before that transaction, so the transaction never waits on the disk: when
+the packet is refused or the transaction fails, the blob stays as an orphan, which is harmless
+(content-addressed, the same bytes posted again reuse it) and can be swept by retention.
 
 Packets the national axis holds for the city come in with ``source="axis"``, submitted by the
 hub's axis poller on behalf of senders outside the city. The axis is trusted for those
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,7 @@ from hub.errors import (
     UnroutablePacketError,
 )
 from hub.ids import new_id
+from hub.outbox_signal import announce_outbox
 from hub.pdfsignatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
 from hub.receipts import (
     DocumentNotice,
@@ -186,29 +189,28 @@ class IngestService:
                 details={"limit": limit},
             )
         sha256 = hashlib.sha256(raw).hexdigest()
-        with self._database.transaction() as session:
-            stored = _stored_answer(session, sha256, agency, source)
-            if stored is not None:
-                return stored
         facts = self._read(raw)
-        with self._database.transaction() as session:
-            _authorise(session, agency, facts.sender, source)
-            _refuse_duplicate_document(session, facts)
-            routes = (
-                _local_routes(session, facts.recipients)
-                if source == "axis"
-                else self._route(session, facts.recipients)
-            )
-        if source == "axis" and facts.document is not None:
-            local = tuple(route.recipient for route in routes)
-            facts = replace(facts, document=replace(facts.document, recipients=local))
         self._store_blob(raw, sha256)
         try:
             with self._database.transaction() as session:
+                stored = _stored_answer(session, sha256, agency, source)
+                if stored is not None:
+                    return stored
+                _authorise(session, agency, facts.sender, source)
+                routes = (
+                    _local_routes(session, facts.recipients)
+                    if source == "axis"
+                    else self._route(session, facts.recipients)
+                )
+                if source == "axis" and facts.document is not None:
+                    local = tuple(route.recipient for route in routes)
+                    facts = replace(facts, document=replace(facts.document, recipients=local))
                 return _record(session, raw, sha256, facts, routes, agency, source)
         except StorageError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
+            # A concurrent post of the same bytes, or another new document with this
+            # sender and DocumentId (the packets table's unique keys) won the race.
             with self._database.transaction() as session:
                 stored = _stored_answer(session, sha256, agency, source)
                 if stored is not None:
@@ -416,58 +418,81 @@ def _record(
     agency: AuthenticatedAgency,
     source: Source,
 ) -> IngestResult:
+    # Plain INSERTs, not ORM objects: this runs for every packet, and the unit of work's
+    # bookkeeping cost more than the statements themselves.
     now = utcnow()
     inspection = facts.inspection
     signature = inspection.signature
-    packet = Packet(
-        id=new_id(),
-        kind=facts.kind,
-        sha256=sha256,
-        size=len(raw),
-        sender_code=facts.sender,
-        submitted_by=agency.code,
-        source=source,
-        document_id=facts.document_id,
-        business_type=inspection.business_type if facts.kind == "edoc" else None,
-        status_code=inspection.status_code,
-        addressee_code=facts.status.addressee if facts.status is not None else None,
-        code=inspection.code[:_CODE_LENGTH] if inspection.code else None,
-        subject=inspection.subject,
-        signature_status=signature.status if signature is not None else "absent",
-        signature_reason=signature.reason if signature is not None else None,
-        signature_trusted=signature.trusted if signature is not None else None,
-        summary=inspection.as_json(),
-        received_at=now,
-        **_pdf_columns(facts.pdfs),
+    packet_id = new_id()
+    session.execute(
+        insert(Packet).values(
+            id=packet_id,
+            kind=facts.kind,
+            sha256=sha256,
+            size=len(raw),
+            sender_code=facts.sender,
+            submitted_by=agency.code,
+            source=source,
+            document_id=facts.document_id,
+            business_type=inspection.business_type if facts.kind == "edoc" else None,
+            status_code=inspection.status_code,
+            addressee_code=facts.status.addressee if facts.status is not None else None,
+            code=inspection.code[:_CODE_LENGTH] if inspection.code else None,
+            subject=inspection.subject,
+            signature_status=signature.status if signature is not None else "absent",
+            signature_reason=signature.reason if signature is not None else None,
+            signature_trusted=signature.trusted if signature is not None else None,
+            summary=inspection.as_json(),
+            received_at=now,
+            **_pdf_columns(facts.pdfs),
+        )
     )
-    session.add(packet)
-    session.flush()
     deliveries = [
-        Delivery(
-            id=new_id(),
-            packet_id=packet.id,
-            recipient_code=route.recipient,
+        DeliveryReceipt(
+            recipient=route.recipient,
+            delivery_id=new_id(),
             channel=route.channel,
             state=DeliveryState.QUEUED,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
         )
         for route in routes
     ]
-    session.add_all(deliveries)
-    session.flush()
-    session.add_all(
-        OutboxMessage(delivery_id=delivery.id, reason="ingest", created_at=now)
-        for delivery in deliveries
-    )
-    session.flush()
+    if deliveries:
+        session.execute(
+            insert(Delivery),
+            [
+                {
+                    "id": delivery.delivery_id,
+                    "packet_id": packet_id,
+                    "recipient_code": delivery.recipient,
+                    "channel": delivery.channel,
+                    "state": DeliveryState.QUEUED,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for delivery in deliveries
+            ],
+        )
+        session.execute(
+            insert(OutboxMessage),
+            [
+                {"delivery_id": delivery.delivery_id, "reason": "ingest", "created_at": now}
+                for delivery in deliveries
+            ],
+        )
     if facts.document is not None:
-        record_document(session, packet.id, facts.document, now)
+        record_document(session, packet_id, facts.document, now)
     if facts.status is not None:
-        record_status(session, packet.id, facts.status, now)
+        record_status(session, packet_id, facts.status, now)
     session.flush()
-    return _result(packet, deliveries, created=True)
+    announce_outbox(session)
+    return IngestResult(
+        packet_id=packet_id,
+        kind=facts.kind,
+        document_id=facts.document_id,
+        deliveries=deliveries,
+        created=True,
+    )
 
 
 def _pdf_columns(report: PacketPdfReport | None) -> dict[str, Any]:

@@ -14,7 +14,8 @@ ingest writing meanwhile is never blocked or refused.
 
 Rows whose delivery has already left ``queued`` (its message went out before a crash lost the
 mark) are marked without publishing again. When a round finds less than a full batch the
-relay sleeps ``idle_seconds`` before the next.
+relay waits for news of new rows (PostgreSQL ``NOTIFY``, see :mod:`hub.outbox_signal`) or
+``idle_seconds``, whichever comes first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import StorageError
 from hub.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
+from hub.outbox_signal import OutboxWakeup, PollingWakeup
 from hub.topology import WORK_ROUTING_KEY, Topology
 
 if TYPE_CHECKING:
@@ -87,12 +89,14 @@ class Relay:
         *,
         batch_size: int = 200,
         idle_seconds: float = 0.5,
+        wakeup: OutboxWakeup | None = None,
     ) -> None:
         self._database = database
         self._publisher = publisher
         self._topology = topology
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
+        self._wakeup = wakeup or PollingWakeup()
         self._locks_rows = database.engine.dialect.name != "sqlite"
 
     def run_once(self) -> RelayRound:
@@ -138,13 +142,16 @@ class Relay:
                         skipped=outcome.skipped,
                         unconfirmed=outcome.unconfirmed,
                     )
-                if outcome.taken < self._batch_size or outcome.unconfirmed:
+                if outcome.unconfirmed:
                     stop.wait(self._idle_seconds)
+                elif outcome.taken < self._batch_size:
+                    self._wakeup.wait(self._idle_seconds, stop)
         finally:
             self.close()
 
     def close(self) -> None:
-        """Release the broker connection."""
+        """Release the broker connection and the wake-up's."""
+        self._wakeup.close()
         self._publisher.close()
 
     def _take(self, session: Session) -> list[_Row]:

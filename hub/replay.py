@@ -22,6 +22,7 @@ from hub.channels import Channel
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage
 from hub.errors import InvalidRequestError
+from hub.outbox_signal import announce_outbox
 
 __all__ = ["MAX_REPLAY", "ReplayFilter", "ReplayItem", "ReplayReport", "replay"]
 
@@ -133,6 +134,7 @@ def replay(
         at=now,
     )
     session.flush()
+    announce_outbox(session)
     _log.info(
         "deliveries.replayed",
         actor=actor,

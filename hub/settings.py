@@ -58,6 +58,26 @@ class Settings(BaseSettings):
             "Default: sqlite:///<data_dir>/lienthong.db"
         ),
     )
+    database_pool_size: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description=(
+            "LIENTHONG_DATABASE_POOL_SIZE: PostgreSQL connections each hub process keeps open, "
+            "and the API's number of request threads. Size it to the process's concurrency "
+            "(worker threads too): a connection opened beyond it is closed after use, and "
+            "opening one costs the server a new backend. Default: 16"
+        ),
+    )
+    database_max_overflow: int = Field(
+        default=16,
+        ge=0,
+        le=200,
+        description=(
+            "LIENTHONG_DATABASE_MAX_OVERFLOW: extra PostgreSQL connections a process may open "
+            "for a burst, closed when returned. Default: 16"
+        ),
+    )
     blob_dir: Path = Field(
         default=Path(""),
         description=(

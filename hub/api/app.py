@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -47,7 +49,16 @@ def create_app(
             rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
             return {state.value: count for state, count in rows}
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Blocking handlers run in worker threads; as many as the process keeps database
+        # connections, so requests queue here rather than open connections beyond the pool.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.database_pool_size
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="lienthong hub API",
         version="1",
         description=_DESCRIPTION,

@@ -55,7 +55,14 @@ def create_engine(settings: Settings, **engine_options: Any) -> Engine:
     """An engine for the configured database; a SQLite file's directory is created if needed."""
     url = database_url(settings)
     if url.get_backend_name() != "sqlite":
-        return sa_create_engine(url, pool_pre_ping=True, **engine_options)
+        options: dict[str, Any] = {
+            "pool_pre_ping": True,
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_max_overflow,
+            "pool_use_lifo": True,
+            **engine_options,
+        }
+        return sa_create_engine(url, **options)
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa_create_engine(url, **engine_options)

@@ -59,13 +59,15 @@ def test_each_delivery_takes_its_recipients_channel_from_the_directory(hub: Hub)
 
 
 @pytest.fixture
-def failing_outbox() -> Iterator[None]:
-    def fail(*_args: object) -> None:
-        raise RuntimeError("injected failure after the packet and deliveries were inserted")
+def failing_outbox(hub: Hub) -> Iterator[None]:
+    def fail(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            raise RuntimeError("injected failure after the packet and deliveries were inserted")
 
-    event.listen(OutboxMessage, "before_insert", fail)
+    engine = hub.database.engine
+    event.listen(engine, "before_cursor_execute", fail)
     yield
-    event.remove(OutboxMessage, "before_insert", fail)
+    event.remove(engine, "before_cursor_execute", fail)
 
 
 def test_failure_after_the_packet_insert_leaves_nothing_behind(
