@@ -104,5 +104,5 @@ def test_a_document_without_pdfs_and_a_status_packet_are_told_apart(hub: Hub) ->
                 Packet.id.in_([status.packet_id, plain.packet_id])
             )
         )
-        states = dict(rows)
+        states = dict(rows.all())
     assert states == {status.packet_id: None, plain.packet_id: "no-pdf"}
