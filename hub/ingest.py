@@ -409,6 +409,11 @@ def _refuse_duplicate_document(session: Session, facts: _Facts) -> None:
         )
 
 
+_INSERT_PACKET = insert(Packet.metadata.tables[Packet.__tablename__])
+_INSERT_DELIVERY = insert(Delivery.metadata.tables[Delivery.__tablename__])
+_INSERT_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename__])
+
+
 def _record(
     session: Session,
     raw: bytes,
@@ -424,8 +429,10 @@ def _record(
     inspection = facts.inspection
     signature = inspection.signature
     packet_id = new_id()
-    session.execute(
-        insert(Packet).values(
+    connection = session.connection()
+    connection.execute(
+        _INSERT_PACKET,
+        dict(
             id=packet_id,
             kind=facts.kind,
             sha256=sha256,
@@ -445,7 +452,7 @@ def _record(
             summary=inspection.as_json(),
             received_at=now,
             **_pdf_columns(facts.pdfs),
-        )
+        ),
     )
     deliveries = [
         DeliveryReceipt(
@@ -457,8 +464,8 @@ def _record(
         for route in routes
     ]
     if deliveries:
-        session.execute(
-            insert(Delivery),
+        connection.execute(
+            _INSERT_DELIVERY,
             [
                 {
                     "id": delivery.delivery_id,
@@ -473,8 +480,8 @@ def _record(
                 for delivery in deliveries
             ],
         )
-        session.execute(
-            insert(OutboxMessage),
+        connection.execute(
+            _INSERT_OUTBOX,
             [
                 {"delivery_id": delivery.delivery_id, "reason": "ingest", "created_at": now}
                 for delivery in deliveries

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from edxml.compose import LOCAL_TZ
@@ -190,6 +190,10 @@ class StatusNotice:
         return self.addressee if self.code == TAKE_BACK else self.reporter
 
 
+_INSERT_RECIPIENT = insert(DocumentRecipient.metadata.tables[DocumentRecipient.__tablename__])
+_INSERT_STATUS_EVENT = insert(StatusEvent.metadata.tables[StatusEvent.__tablename__])
+
+
 def record_document(
     session: Session, packet_id: str, notice: DocumentNotice, now: datetime
 ) -> None:
@@ -211,8 +215,27 @@ def record_document(
         row.recipient_code: row
         for row in _rows(session, notice.sender, notice.document_id, notice.recipients)
     }
-    for recipient in notice.recipients:
-        if recipient not in existing:
+    missing = [code for code in dict.fromkeys(notice.recipients) if code not in existing]
+    earlier = _earlier_statuses(session, notice)
+    if not earlier:
+        # The usual case, and a hot path: plain INSERTs, no objects to track.
+        if missing:
+            session.connection().execute(
+                _INSERT_RECIPIENT,
+                [
+                    {
+                        "sender_code": notice.sender,
+                        "document_id": notice.document_id,
+                        "recipient_code": code,
+                        "packet_id": packet_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for code in missing
+                ],
+            )
+    else:
+        for recipient in missing:
             row = DocumentRecipient(
                 sender_code=notice.sender,
                 document_id=notice.document_id,
@@ -221,8 +244,8 @@ def record_document(
             )
             session.add(row)
             existing[recipient] = row
-    session.flush()
-    _apply_earlier_statuses(session, notice, existing)
+        session.flush()
+        _apply_earlier_statuses(earlier, existing)
     for replaced in notice.replacements:
         for row in _rows(session, notice.sender, replaced.document_id, replaced.recipients):
             row.replaced_by = notice.document_id
@@ -249,21 +272,23 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
             row.change_reason = notice.description
             row.change_requested_at = now
         effect = transition.effect
-    session.add(
-        StatusEvent(
-            packet_id=packet_id,
-            document_sender_code=notice.document_sender,
-            document_id=notice.document_id,
-            recipient_code=notice.recipient,
-            reporter_code=notice.reporter,
-            status_code=notice.code,
-            description=notice.description,
-            reported_at_text=notice.timestamp[:64] if notice.timestamp else None,
-            reported_at=_local_time(notice.timestamp),
-            received_at=now,
-            document_known=row is not None,
-            effect=effect.value,
-        )
+    session.flush()
+    session.connection().execute(
+        _INSERT_STATUS_EVENT,
+        {
+            "packet_id": packet_id,
+            "document_sender_code": notice.document_sender,
+            "document_id": notice.document_id,
+            "recipient_code": notice.recipient,
+            "reporter_code": notice.reporter,
+            "status_code": notice.code,
+            "description": notice.description,
+            "reported_at_text": notice.timestamp[:64] if notice.timestamp else None,
+            "reported_at": _local_time(notice.timestamp),
+            "received_at": now,
+            "document_known": row is not None,
+            "effect": effect.value,
+        },
     )
     if row is None:
         _log.info(
@@ -276,18 +301,24 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
     return effect
 
 
-def _apply_earlier_statuses(
-    session: Session, notice: DocumentNotice, rows: dict[str, DocumentRecipient]
-) -> None:
-    earlier = session.scalars(
-        select(StatusEvent)
-        .where(
-            StatusEvent.document_sender_code == notice.sender,
-            StatusEvent.document_id == notice.document_id,
-            StatusEvent.document_known.is_(False),
+def _earlier_statuses(session: Session, notice: DocumentNotice) -> list[StatusEvent]:
+    """Statuses about this document that arrived before it (kept as of an unknown document)."""
+    return list(
+        session.scalars(
+            select(StatusEvent)
+            .where(
+                StatusEvent.document_sender_code == notice.sender,
+                StatusEvent.document_id == notice.document_id,
+                StatusEvent.document_known.is_(False),
+            )
+            .order_by(StatusEvent.id)
         )
-        .order_by(StatusEvent.id)
     )
+
+
+def _apply_earlier_statuses(
+    earlier: Sequence[StatusEvent], rows: dict[str, DocumentRecipient]
+) -> None:
     for event in earlier:
         row = rows.get(event.recipient_code)
         if row is None:
