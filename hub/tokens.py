@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
@@ -107,25 +107,36 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
             f"not a lienthong token: tokens start with {TOKEN_PREFIX!r}",
             code="token.malformed",
         )
-    row = session.scalars(
-        select(AgencyToken).where(AgencyToken.token_hash == hash_token(token))
+    found = session.execute(
+        select(
+            AgencyToken.id,
+            AgencyToken.prefix,
+            AgencyToken.revoked_at,
+            AgencyToken.last_used_at,
+            AgencyToken.agency_code,
+            Agency,
+        )
+        .outerjoin(Agency, Agency.code == AgencyToken.agency_code)
+        .where(AgencyToken.token_hash == hash_token(token))
     ).one_or_none()
-    if row is None:
+    if found is None:
         raise UnauthorizedError("unknown token", code="token.unknown")
-    if row.revoked_at is not None:
+    token_id, prefix, revoked_at, last_used_at, agency_code, agency = found
+    if revoked_at is not None:
         raise UnauthorizedError(
-            f"token {row.prefix}… was revoked at {row.revoked_at.isoformat()}",
+            f"token {prefix}… was revoked at {revoked_at.isoformat()}",
             code="token.revoked",
         )
-    agency = session.get(Agency, row.agency_code)
     if agency is None or not agency.active:
         raise UnauthorizedError(
-            f"agency {row.agency_code} is not active in the directory",
+            f"agency {agency_code} is not active in the directory",
             code="agency.inactive",
         )
     moment = now or utcnow()
-    if row.last_used_at is None or moment - row.last_used_at >= _LAST_USED_RESOLUTION:
-        row.last_used_at = moment
+    if last_used_at is None or moment - last_used_at >= _LAST_USED_RESOLUTION:
+        session.execute(
+            update(AgencyToken).where(AgencyToken.id == token_id).values(last_used_at=moment)
+        )
     return AgencyInfo.of(agency)
 
 

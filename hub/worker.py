@@ -42,11 +42,10 @@ from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
-from sqlalchemy import select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.blobstore import BlobNotFoundError, BlobStore, BlobStoreError
@@ -320,6 +319,12 @@ class _Consumer(threading.Thread):
                     broker.open()
 
 
+_DELIVERIES = Delivery.metadata.tables[Delivery.__tablename__]
+_UPDATE_DELIVERY = update(_DELIVERIES)
+_INSERT_ATTEMPT = insert(DeliveryAttempt.metadata.tables[DeliveryAttempt.__tablename__])
+"""Plain statements for the two writes every delivery makes (no ORM bookkeeping)."""
+
+
 class _Delivery:
     """The handling of one message by one consumer."""
 
@@ -382,24 +387,33 @@ class _Delivery:
 
     def _prepare(self, session: Session, order: DeliveryMessage, round_: Round) -> _Plan | _Skip:
         found = session.execute(
-            select(Delivery, Packet.sha256, Packet.kind, Agency.channel_settings)
+            select(
+                Delivery.packet_id,
+                Delivery.recipient_code,
+                Delivery.channel,
+                Delivery.state,
+                Delivery.attempts,
+                Packet.sha256,
+                Packet.kind,
+                Agency.channel_settings,
+            )
             .join(Packet, Packet.id == Delivery.packet_id)
             .outerjoin(Agency, Agency.code == Delivery.recipient_code)
             .where(Delivery.id == order.delivery_id)
         ).first()
         if found is None:
             return _Skip(f"delivery {order.delivery_id} is unknown to this database", park=True)
-        delivery, sha256, kind, channel_settings = found
-        if delivery.state not in _ACTIVE:
-            return _Skip(f"delivery is {delivery.state.value}")
-        if delivery.attempts != round_.attempt - 1:
-            return _Skip(f"message is for attempt {round_.attempt}, {delivery.attempts} made")
+        packet_id, recipient, channel, state, attempts, sha256, kind, channel_settings = found
+        if state not in _ACTIVE:
+            return _Skip(f"delivery is {state.value}")
+        if attempts != round_.attempt - 1:
+            return _Skip(f"message is for attempt {round_.attempt}, {attempts} made")
         return _Plan(
             DeliveryJob(
-                delivery_id=delivery.id,
-                packet_id=delivery.packet_id,
-                recipient=delivery.recipient_code,
-                channel=delivery.channel,
+                delivery_id=order.delivery_id,
+                packet_id=packet_id,
+                recipient=recipient,
+                channel=channel,
                 blob=sha256,
                 kind=kind,
                 attempt=round_.attempt,
@@ -578,33 +592,29 @@ class _Delivery:
         }
         if settlement.delivered_at is not None:
             values["delivered_at"] = settlement.delivered_at
-        changed = cast(
-            "CursorResult[Any]",
-            session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == job.delivery_id,
-                    Delivery.attempts == job.attempt - 1,
-                    Delivery.state.in_(_ACTIVE),
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            ),
+        connection = session.connection()
+        changed = connection.execute(
+            _UPDATE_DELIVERY.where(
+                _DELIVERIES.c.id == job.delivery_id,
+                _DELIVERIES.c.attempts == job.attempt - 1,
+                _DELIVERIES.c.state.in_(_ACTIVE),
+            ).values(**values)
         )
         if changed.rowcount != 1:
             return False
         error = result.error
-        session.add(
-            DeliveryAttempt(
-                delivery_id=job.delivery_id,
-                number=job.attempt,
-                started_at=result.started_at,
-                finished_at=now,
-                outcome=result.outcome,
-                error=None if error is None else f"[{error.code}] {error.message}",
-                http_status=result.http_status,
-                worker=self._consumer.label,
-            )
+        connection.execute(
+            _INSERT_ATTEMPT,
+            {
+                "delivery_id": job.delivery_id,
+                "number": job.attempt,
+                "started_at": result.started_at,
+                "finished_at": now,
+                "outcome": result.outcome,
+                "error": None if error is None else f"[{error.code}] {error.message}",
+                "http_status": result.http_status,
+                "worker": self._consumer.label,
+            },
         )
         return True
 
