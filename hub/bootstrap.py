@@ -268,6 +268,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
                 cooldown=settings.breaker_cooldown,
                 max_cooldown=settings.breaker_max_cooldown,
                 probe_timeout=settings.delivery_attempt_timeout,
+                max_in_flight=settings.peer_max_in_flight,
             ),
             connect=connect,
             handlers=handlers,
@@ -275,6 +276,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
                 threads=settings.worker_threads,
                 prefetch=settings.worker_prefetch,
                 attempt_timeout=settings.delivery_attempt_timeout,
+                busy_peer_wait=settings.peer_busy_wait,
             ),
         )
     finally:

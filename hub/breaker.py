@@ -11,6 +11,13 @@ scheme://host:port). States:
   that never reports back is replaced by another after ``probe_timeout``.
 
 A success in any state closes the circuit. Each worker process keeps its own breakers.
+
+Besides the circuits, attempts in flight at once are capped (``max_in_flight`` per worker
+process) per *slot key*: the peer itself, or a finer key the caller names, such as the
+recipient agency when several agencies' endpoints live on one host. A recipient that accepts
+connections and never answers would otherwise take every worker thread for a whole read
+timeout before its first failure is even recorded. :meth:`CircuitBreaker.acquire` takes a
+slot, :meth:`CircuitBreaker.release` gives it back.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
 
 class BreakerState(StrEnum):
@@ -30,6 +37,17 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"
+
+
+class Admission(StrEnum):
+    """The answer to a request for an attempt."""
+
+    GO = "go"
+    """Attempt it (a slot is held until released)."""
+    OPEN = "open"
+    """The circuit is open: do not attempt; it counts as a try."""
+    BUSY = "busy"
+    """The peer already has ``max_in_flight`` attempts under way: try again shortly."""
 
 
 @dataclass
@@ -51,6 +69,7 @@ class CircuitBreaker:
         cooldown: float,
         max_cooldown: float,
         probe_timeout: float | None = None,
+        max_in_flight: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if threshold < 1:
@@ -62,26 +81,72 @@ class CircuitBreaker:
         self.max_cooldown = max_cooldown
         self.probe_timeout = probe_timeout if probe_timeout is not None else max_cooldown
         self._clock = clock
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.max_in_flight = max_in_flight
         self._peers: dict[str, _Peer] = {}
+        self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def admit(self, peer: str) -> bool:
-        """Whether an attempt to ``peer`` may be made now (an admitted probe is reserved)."""
+    def acquire(self, peer: str, *, slot: str | None = None) -> Admission:
+        """Whether to attempt a delivery to ``peer`` now; on ``GO`` a slot is held.
+
+        ``slot`` is the key the in-flight cap counts (default: the peer). Every ``GO`` must
+        be followed by exactly one :meth:`release` with the same keys.
+        """
+        key = slot or peer
         with self._lock:
-            state = self._peers.get(peer)
-            if state is None or state.state is BreakerState.CLOSED:
-                return True
-            now = self._clock()
-            if state.state is BreakerState.OPEN:
-                if now < state.reopen_at:
-                    return False
-                state.state = BreakerState.HALF_OPEN
-                state.probe_started = now
-                return True
-            if state.probe_started is None or now - state.probe_started >= self.probe_timeout:
-                state.probe_started = now
-                return True
-            return False
+            busy = self._in_flight.get(key, 0)
+            if self.max_in_flight is not None and busy >= self.max_in_flight:
+                return Admission.BUSY
+            if not self._admit(peer):
+                return Admission.OPEN
+            self._in_flight[key] = busy + 1
+            return Admission.GO
+
+    def release(self, peer: str, *, slot: str | None = None, failed: bool | None) -> None:
+        """Give back the slot of an attempt, recording its outcome (None: not the peer's
+        doing either way, such as a missing payload)."""
+        key = slot or peer
+        with self._lock:
+            left = self._in_flight.get(key, 0) - 1
+            if left > 0:
+                self._in_flight[key] = left
+            else:
+                self._in_flight.pop(key, None)
+        if failed is True:
+            self.failed(peer)
+        elif failed is False:
+            self.succeeded(peer)
+
+    def in_flight(self, key: str) -> int:
+        """Attempts under way now for a slot key (or a peer used as its own key)."""
+        with self._lock:
+            return self._in_flight.get(key, 0)
+
+    def admit(self, peer: str) -> bool:
+        """Whether an attempt to ``peer`` may be made now (an admitted probe is reserved).
+
+        The in-flight cap is not applied: see :meth:`acquire`.
+        """
+        with self._lock:
+            return self._admit(peer)
+
+    def _admit(self, peer: str) -> bool:
+        state = self._peers.get(peer)
+        if state is None or state.state is BreakerState.CLOSED:
+            return True
+        now = self._clock()
+        if state.state is BreakerState.OPEN:
+            if now < state.reopen_at:
+                return False
+            state.state = BreakerState.HALF_OPEN
+            state.probe_started = now
+            return True
+        if state.probe_started is None or now - state.probe_started >= self.probe_timeout:
+            state.probe_started = now
+            return True
+        return False
 
     def succeeded(self, peer: str) -> None:
         """Record an attempt the peer answered; the circuit closes."""

@@ -299,6 +299,26 @@ class Settings(BaseSettings):
             "seconds. Default: 600"
         ),
     )
+    peer_max_in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description=(
+            "LIENTHONG_PEER_MAX_IN_FLIGHT: attempts one worker process makes to one recipient "
+            "agency at the same time; further deliveries to it wait a moment "
+            "(LIENTHONG_PEER_BUSY_WAIT) without using up an attempt, so a peer that accepts "
+            "connections and never answers holds only this many threads. Default: 2"
+        ),
+    )
+    peer_busy_wait: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description=(
+            "LIENTHONG_PEER_BUSY_WAIT: seconds a delivery waits when its recipient has no free "
+            "slot (LIENTHONG_PEER_MAX_IN_FLIGHT). Default: 1"
+        ),
+    )
     webhook_connect_timeout: float = Field(
         default=5.0,
         gt=0,

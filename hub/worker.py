@@ -49,7 +49,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.blobstore import BlobNotFoundError, BlobStore, BlobStoreError
-from hub.breaker import CircuitBreaker
+from hub.breaker import Admission, CircuitBreaker
 from hub.db.base import utcnow
 from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, Packet
 from hub.delivery import ChannelHandler, DeliveryJob, HandlerRegistry, HandOver
@@ -133,6 +133,8 @@ class WorkerOptions:
     threads: int = 4
     prefetch: int = 1
     attempt_timeout: float = 300.0
+    busy_peer_wait: float = 1.0
+    """Seconds a delivery waits when its peer has no free slot (not an attempt)."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,8 @@ class _Consumer(threading.Thread):
                     broker.open()
 
 
+_PEER_BUSY = "peer-busy"
+"""The outcome of an attempt not made because its peer had no free slot (see _defer)."""
 _DELIVERIES = Delivery.metadata.tables[Delivery.__tablename__]
 _UPDATE_DELIVERY = update(_DELIVERIES)
 _INSERT_ATTEMPT = insert(DeliveryAttempt.metadata.tables[DeliveryAttempt.__tablename__])
@@ -376,6 +380,9 @@ class _Delivery:
             )
         else:
             result = self._attempt(job)
+            if result.outcome == _PEER_BUSY:
+                self._defer(job, round_)
+                return
         settlement = self._settle(job, round_, result)
         if settlement.message is not None:
             self._broker.publish(settlement.message)
@@ -426,7 +433,10 @@ class _Delivery:
         peer = handler.peer(job)
         started_at = utcnow()
         breaker = self._worker.breaker
-        if peer is not None and not breaker.admit(peer):
+        admission = Admission.GO if peer is None else breaker.acquire(peer, slot=job.recipient)
+        if admission is Admission.BUSY:
+            return _Result(started_at=started_at, duration=0.0, outcome=_PEER_BUSY)
+        if admission is Admission.OPEN and peer is not None:
             return _Result(
                 started_at=started_at,
                 duration=0.0,
@@ -437,7 +447,9 @@ class _Delivery:
                 outcome="breaker-open",
             )
         clock = time.monotonic()
-        answer = self._wait(self._consumer.runner.submit(lambda: self._call(handler, job)), job)
+        answer = self._wait(
+            self._consumer.runner.submit(lambda: self._call_holding(handler, job, peer)), job
+        )
         duration = time.monotonic() - clock
         if peer is not None and answer.peer_failed is not None:
             if answer.peer_failed:
@@ -451,6 +463,15 @@ class _Delivery:
         else:
             outcome = "transient"
         return _Result(started_at, duration, answer.handover, answer.error, outcome)
+
+    def _call_holding(self, handler: ChannelHandler, job: DeliveryJob, peer: str | None) -> _Answer:
+        """Run on the helper thread; the recipient's slot is given back when the call ends,
+        even after :meth:`_wait` gave up on it (a hung call keeps its slot while it hangs)."""
+        try:
+            return self._call(handler, job)
+        finally:
+            if peer is not None:
+                self._worker.breaker.release(peer, slot=job.recipient, failed=None)
 
     def _call(self, handler: ChannelHandler, job: DeliveryJob) -> _Answer:
         """Run on the helper thread."""
@@ -507,6 +528,33 @@ class _Delivery:
                 code="delivery.attempt_timeout",
             ),
             peer_failed=True,
+        )
+
+    def _defer(self, job: DeliveryJob, round_: Round) -> None:
+        """Put the delivery back for a moment without attempting it: its recipient already
+        has as many attempts under way as it may. Not an attempt: nothing is recorded."""
+        wait = self._worker.options.busy_peer_wait
+        topology = self._worker.topology
+        self._broker.publish(
+            OutgoingMessage(
+                exchange=topology.retry_exchange.name,
+                routing_key=topology.tier_for(wait).routing_key,
+                body=self._message.body,
+                message_id=job.delivery_id,
+                headers=round_.headers(),
+                type="delivery",
+                expiration_ms=max(0, round(wait * 1000)),
+            )
+        )
+        self._broker.ack(self._message)
+        _log.info(
+            "delivery.deferred",
+            delivery_id=job.delivery_id,
+            packet_id=job.packet_id,
+            recipient=job.recipient,
+            attempt=job.attempt,
+            reason="peer-busy",
+            wait=wait,
         )
 
     def _settle(self, job: DeliveryJob, round_: Round, result: _Result) -> _Settlement:

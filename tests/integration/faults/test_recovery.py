@@ -115,12 +115,6 @@ def test_a_database_outage_answers_503_then_loses_nothing(
     assert hub.ended() == {}, "a hub process gave up during the outage"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub bug: a closed breaker admits any number of concurrent attempts to one peer, "
-    "so a peer that accepts connections and never answers takes every consumer thread for "
-    "the read timeout before its first failure is recorded",
-)
 def test_a_peer_that_never_answers_does_not_hold_up_the_other_recipients(
     hub: HubProcesses, receiver: FastReceiver
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.breaker import BreakerState, CircuitBreaker
+from hub.breaker import Admission, BreakerState, CircuitBreaker
 
 
 class Clock:
@@ -111,3 +111,68 @@ def test_a_probe_that_never_reports_back_is_replaced(breaker: CircuitBreaker, cl
 def test_the_cooldowns_must_be_in_order(clock: Clock) -> None:
     with pytest.raises(ValueError, match="cooldown"):
         CircuitBreaker(threshold=1, cooldown=10, max_cooldown=5, clock=clock)
+
+
+def capped(clock: Clock, slots: int = 2) -> CircuitBreaker:
+    return CircuitBreaker(
+        threshold=3,
+        cooldown=10,
+        max_cooldown=40,
+        probe_timeout=60,
+        max_in_flight=slots,
+        clock=clock,
+    )
+
+
+def test_a_peer_gets_no_more_attempts_at_once_than_its_slots(clock: Clock) -> None:
+    breaker = capped(clock)
+
+    answers = [breaker.acquire("slow") for _ in range(3)]
+
+    assert answers == [Admission.GO, Admission.GO, Admission.BUSY]
+    assert breaker.in_flight("slow") == 2
+    assert breaker.acquire("other") is Admission.GO
+
+
+def test_a_released_slot_can_be_taken_again(clock: Clock) -> None:
+    breaker = capped(clock, slots=1)
+    assert breaker.acquire("a") is Admission.GO
+
+    breaker.release("a", failed=None)
+
+    assert breaker.in_flight("a") == 0
+    assert breaker.acquire("a") is Admission.GO
+
+
+def test_released_failures_open_the_circuit_and_it_refuses_before_counting_slots(
+    clock: Clock,
+) -> None:
+    breaker = capped(clock, slots=5)
+    for _ in range(3):
+        assert breaker.acquire("dead") is Admission.GO
+        breaker.release("dead", failed=True)
+
+    assert breaker.state("dead") is BreakerState.OPEN
+    assert breaker.acquire("dead") is Admission.OPEN
+    assert breaker.in_flight("dead") == 0
+
+
+def test_a_busy_answer_changes_nothing_in_the_circuit(clock: Clock) -> None:
+    breaker = capped(clock, slots=1)
+    assert breaker.acquire("p") is Admission.GO
+    assert breaker.acquire("p") is Admission.BUSY
+    breaker.release("p", failed=False)
+
+    assert breaker.state("p") is BreakerState.CLOSED
+    assert breaker.acquire("p") is Admission.GO
+
+
+def test_slots_are_counted_per_slot_key_while_the_circuit_stays_the_peers(clock: Clock) -> None:
+    breaker = capped(clock, slots=1)
+
+    first = breaker.acquire("https://tinh.example", slot="000.01.21.H99")
+    second = breaker.acquire("https://tinh.example", slot="000.02.21.H99")
+    third = breaker.acquire("https://tinh.example", slot="000.01.21.H99")
+
+    assert (first, second, third) == (Admission.GO, Admission.GO, Admission.BUSY)
+    assert breaker.in_flight("000.01.21.H99") == 1
