@@ -36,6 +36,7 @@ from adapters.axis.upstream import Upstream
 from adapters.blobstore import BlobStore, BlobStoreError
 from hub import audit
 from hub.access import AuthenticatedAgency
+from hub.console.axislink import record_poll
 from hub.db.models import AGENCY_CODE_LENGTH, AuditEntry
 from hub.errors import (
     ConflictError,
@@ -115,7 +116,16 @@ class AxisPoller:
         return self._submitter.code
 
     def poll(self, kind: MessageType) -> PollReport:
-        """One round: list, then download, ingest and acknowledge each item in turn."""
+        """One round: list, then download, ingest and acknowledge each item in turn; the
+        round's figures are kept for the console's Peers page."""
+        report = self._poll(kind)
+        try:
+            record_poll(self._database, self._upstream.name, report)
+        except StorageError as exc:
+            _log.warning("axis.poll_not_recorded", message_type=kind, error=str(exc))
+        return report
+
+    def _poll(self, kind: MessageType) -> PollReport:
         report = PollReport(kind)
         try:
             items = self._upstream.list_received(kind)

@@ -1,5 +1,5 @@
 """The ``lienthong`` command: database, directory, tokens, the API server, replay and audit,
-and the national axis (agency sync, receive loops).
+the national axis (agency sync, receive loops), and the console's users.
 
 Exit codes: 0 success, 1 failure (the message says what to fix), 2 wrong usage. Results go to
 standard output, messages and logs to standard error, so output can be piped or redirected.
@@ -24,6 +24,7 @@ from hub.axis_poller import MESSAGE_TYPES
 from hub.axis_sync import LevelRule, own_root, sync_axis_agencies
 from hub.bootstrap import build_api, open_axis_poller, open_database, open_upstream_of
 from hub.citygen import CityPlan, generate_city
+from hub.console.users import add_user, list_users, set_active, set_password, set_role
 from hub.db.engine import database_url, redacted_url
 from hub.db.migrate import (
     SchemaState,
@@ -32,6 +33,7 @@ from hub.db.migrate import (
     upgrade,
     write_upgrade_sql,
 )
+from hub.db.models import ConsoleRole
 from hub.directory import (
     DirectoryFormat,
     children,
@@ -181,6 +183,35 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = operator_commands.add_parser("revoke-token", help="revoke an operator token")
     cmd.add_argument("token_id", type=int, help="the id shown by `lienthong operator tokens`")
     cmd.set_defaults(command=_operator_revoke_token)
+
+    user = groups.add_parser("user", help="users of the monitoring console (/console/)")
+    user_commands = user.add_subparsers(title="user commands", metavar="COMMAND")
+    roles = [role.value for role in ConsoleRole]
+    cmd = user_commands.add_parser("add", help="create a console user")
+    cmd.add_argument("name")
+    cmd.add_argument("--role", choices=roles, required=True)
+    cmd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    cmd.set_defaults(command=_user_add)
+    cmd = user_commands.add_parser("list", help="list console users")
+    cmd.set_defaults(command=_user_list)
+    cmd = user_commands.add_parser("disable", help="disable a user (ends the user's sessions)")
+    cmd.add_argument("name")
+    cmd.set_defaults(command=_user_disable)
+    cmd = user_commands.add_parser("enable", help="enable a disabled user")
+    cmd.add_argument("name")
+    cmd.set_defaults(command=_user_enable)
+    cmd = user_commands.add_parser("password", help="set a user's password")
+    cmd.add_argument("name")
+    cmd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    cmd.set_defaults(command=_user_password)
+    cmd = user_commands.add_parser("role", help="change a user's role")
+    cmd.add_argument("name")
+    cmd.add_argument("role", choices=roles)
+    cmd.set_defaults(command=_user_role)
 
     cmd = groups.add_parser("serve", help="run the HTTP API (LIENTHONG_HOST:LIENTHONG_PORT)")
     cmd.set_defaults(command=_serve)
@@ -540,6 +571,68 @@ def _audit_list(args: argparse.Namespace, settings: Settings) -> int:
             f"{entry.id}\t{_when(entry.at)}\t{entry.actor}\t{entry.action}\t{entry.subject}"
             f"{reason}\t{entry.hash[:16]}"
         )
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: standard input's first line, or asked twice on the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            "no terminal to ask the password on: pipe it with --password-stdin"
+        )
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise ConfigurationError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _user_add(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password(args)
+    with open_database(settings) as database, database.transaction() as session:
+        info = add_user(session, args.name, args.role, password, actor=_cli_actor())
+    _say(f"console user {info.name} added with role {info.role.value}")
+    return EXIT_OK
+
+
+def _user_list(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        users = list_users(session)
+    if not users:
+        _say("no console users: add one with `lienthong user add NAME --role admin`")
+    for info in users:
+        state = "active" if info.active else "disabled"
+        print(f"{info.name}\t{info.role.value}\t{state}\t{_when(info.last_login_at)}")
+    return EXIT_OK
+
+
+def _user_disable(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        info = set_active(session, args.name, False, actor=_cli_actor())
+    _say(f"console user {info.name} disabled; their sessions ended")
+    return EXIT_OK
+
+
+def _user_enable(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        info = set_active(session, args.name, True, actor=_cli_actor())
+    _say(f"console user {info.name} enabled")
+    return EXIT_OK
+
+
+def _user_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password(args)
+    with open_database(settings) as database, database.transaction() as session:
+        info = set_password(session, args.name, password, actor=_cli_actor())
+    _say(f"password of console user {info.name} changed; their sessions ended")
+    return EXIT_OK
+
+
+def _user_role(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        info = set_role(session, args.name, args.role, actor=_cli_actor())
+    _say(f"console user {info.name} now has role {info.role.value}")
     return EXIT_OK
 
 

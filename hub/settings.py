@@ -457,6 +457,94 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- the monitoring console (web UI under /console/) ---------------------------------
+    console_enabled: bool = Field(
+        default=True,
+        description=(
+            "LIENTHONG_CONSOLE_ENABLED: serve the city office's monitoring console under "
+            "/console/ beside the API (sign in with users from `lienthong user add`). "
+            "Default: true"
+        ),
+    )
+    console_session_idle_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_CONSOLE_SESSION_IDLE_MINUTES: a console session unused for this long "
+            "expires and its user signs in again. Default: 30"
+        ),
+    )
+    console_session_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description=(
+            "LIENTHONG_CONSOLE_SESSION_MAX_HOURS: longest life of a console session, however "
+            "busy. Default: 12"
+        ),
+    )
+    console_secure_cookies: bool = Field(
+        default=False,
+        description=(
+            "LIENTHONG_CONSOLE_SECURE_COOKIES: mark the console's cookies Secure (sent over "
+            "HTTPS only); set it when the TLS proxy in front serves the console. Default: false"
+        ),
+    )
+    console_targets: dict[str, dict[int, float]] = Field(
+        default_factory=lambda: {
+            "completed": {2: 100.0, 3: 80.0, 4: 70.0},
+            "signed": {2: 100.0, 3: 100.0, 4: 100.0},
+        },
+        description=(
+            "LIENTHONG_CONSOLE_TARGETS: JSON of the targets the console sets the per-level "
+            "shares against, in percent, by metric (acknowledged, accepted, completed, signed, "
+            'delivered) and level, e.g. {"completed": {"2": 100, "3": 80, "4": 70}}. '
+            "Default: completed 100/80/70 % for levels 2/3/4 (plan 222/KH-UBND: departments, "
+            "district units, communes) and signed 100 % (plan 201/KH-UBND)"
+        ),
+    )
+    console_flag_below: float = Field(
+        default=20.0,
+        ge=0,
+        le=100,
+        description=(
+            "LIENTHONG_CONSOLE_FLAG_BELOW: the agencies page flags units whose digitally "
+            "signed share is below this percentage (the Đống Đa letter of 2024 names units "
+            "under 20 %). Default: 20"
+        ),
+    )
+    console_unacked_hours: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=(4.0, 24.0, 72.0),
+        min_length=1,
+        description=(
+            "LIENTHONG_CONSOLE_UNACKED_HOURS: ageing buckets of the unacknowledged page, in "
+            "hours since delivery, comma-separated and increasing. Default: 4,24,72"
+        ),
+    )
+    console_stats_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description=(
+            "LIENTHONG_CONSOLE_STATS_SECONDS: how long a console process reuses the statistics "
+            "it computed (overview, agencies, unacknowledged, peers) before refreshing them in "
+            "the background while still serving them; 0 computes them on every request. "
+            "Documents, failures and the audit log are always read live. Default: 120"
+        ),
+    )
+
+    @field_validator("console_unacked_hours", mode="before")
+    @classmethod
+    def _split_hours(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("console_unacked_hours")
+    @classmethod
+    def _increasing_hours(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(hours <= 0 for hours in value) or list(value) != sorted(set(value)):
+            raise ValueError("ageing buckets must be positive and increasing, e.g. 4,24,72")
+        return value
+
     @field_validator("trust_anchors", "pdf_trust_roots", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:

@@ -16,6 +16,7 @@ from hub.api import inbox, operations, packets
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics
+from hub.console.app import create_console
 from hub.db.models import Delivery
 from hub.ingest import IngestService
 from hub.settings import Settings
@@ -83,4 +84,6 @@ def create_app(
     app.include_router(packets.router)
     app.include_router(inbox.router)
     app.include_router(operations.router)
+    if settings.console_enabled:
+        app.mount("/console", create_console(settings, database, blobs))
     return app

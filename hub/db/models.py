@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.channels import Channel
+from hub.console.text import search_text
 from hub.db.base import Base, TimestampMixin, UTCDateTime, utcnow
 
 __all__ = [
@@ -43,9 +44,13 @@ __all__ = [
     "AgencyLevel",
     "AgencyToken",
     "AuditEntry",
+    "AxisPollState",
     "Base",
     "ChangeRequest",
     "ChangeState",
+    "ConsoleRole",
+    "ConsoleSession",
+    "ConsoleUser",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryState",
@@ -182,6 +187,12 @@ TERMINAL_STATES = frozenset(
 """States a delivery stays in unless an operator replays it."""
 
 
+def _packet_search_text(context: Any) -> str:
+    """The ``search_text`` of a packet being inserted, from its own document columns."""
+    values = context.get_current_parameters()
+    return search_text(values.get("document_id"), values.get("code"), values.get("subject"))
+
+
 class Packet(Base):
     """An accepted packet: routing facts, checks recorded on ingest, where its bytes are."""
 
@@ -234,6 +245,9 @@ class Packet(Base):
     pdf_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     """:class:`hub.pdfsignatures.PacketPdfReport` as JSON: signers, times, integrity, trust."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    search_text: Mapped[str | None] = mapped_column(Text, default=_packet_search_text)
+    """Document id, number/notation and subject, lower case without diacritics, for the
+    console's accent-insensitive search (:mod:`hub.console.text`); set on every insert."""
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="packet")
 
@@ -439,3 +453,117 @@ class OperatorToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+# -- the monitoring console ------------------------------------------------------------
+
+
+class ConsoleRole(StrEnum):
+    """What a console user may do; each role may do everything the ones before it may."""
+
+    VIEWER = "viewer"
+    """Statistics, documents' metadata and timelines, the audit log."""
+    OPERATOR = "operator"
+    """And replays of parked or expired deliveries, packet and attachment downloads."""
+    ADMIN = "admin"
+    """And console users and the directory."""
+
+
+class ConsoleUser(TimestampMixin, Base):
+    """A person who signs in to the console; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[ConsoleRole] = mapped_column(_str_enum(ConsoleRole, "console_role"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed sign-ins since the last success; enough of them lock the account a while."""
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A browser's session: the cookie's SHA-256 only, its CSRF token, when it expires.
+
+    Sessions without a user are the sign-in form's, so that form has a CSRF token too.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("console_users.id", ondelete="CASCADE"), index=True, default=None
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """The absolute end of the session; it also ends after the idle time without use."""
+
+
+class AxisPollState(Base):
+    """The last round of one receive loop of an upstream (the national axis), for the console."""
+
+    __tablename__ = "axis_poll_state"
+
+    upstream: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``edoc`` or ``status``."""
+    polls: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """The last round whose list could be read."""
+    listed: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    repeated: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    left: Mapped[int] = mapped_column(Integer, default=0)
+    """Items of the last round left for the next one: the inbound backlog."""
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+# Indexes the console's pages read through (aggregates over a time window, accent-insensitive
+# search, unacknowledged documents, attempts per peer); declared here so the classes above
+# stay as they were.
+Index(
+    "ix_packets_search_text",
+    Packet.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+)
+Index(
+    "ix_packets_console_window",
+    Packet.received_at,
+    Packet.kind,
+    Packet.business_type,
+    Packet.sender_code,
+    Packet.pdf_signed,
+)
+Index(
+    "ix_deliveries_console_window",
+    Delivery.created_at,
+    Delivery.recipient_code,
+    Delivery.state,
+    Delivery.delivered_at,
+)
+Index(
+    "ix_document_recipients_console_window",
+    DocumentRecipient.created_at,
+    DocumentRecipient.recipient_code,
+    DocumentRecipient.status,
+)
+Index(
+    "ix_document_recipients_unacknowledged",
+    DocumentRecipient.recipient_code,
+    DocumentRecipient.created_at,
+    DocumentRecipient.packet_id,
+    sqlite_where=text("status IS NULL OR status = '01'"),
+    postgresql_where=text("status IS NULL OR status = '01'"),
+)
+Index("ix_delivery_attempts_started_at", DeliveryAttempt.started_at)
