@@ -34,7 +34,7 @@ class BlobNotFoundError(BlobStoreError):
 class BlobStore(Protocol):
     """Where raw packet bytes live, addressed by their SHA-256 (hex)."""
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes | bytearray) -> str:
         """Store ``data`` (if not already there) and return its key."""
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
@@ -67,7 +67,7 @@ class FileBlobStore:
             raise BlobStoreError(f"not a blob key (64 hex characters): {key!r}")
         return self.root / key[:2] / key[2:4] / key
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes | bytearray) -> str:
         key = hashlib.sha256(data).hexdigest()
         target = self.path(key)
         if not target.exists():

@@ -151,7 +151,7 @@ class IngestService:
         self._limits = edxml.Limits(max_bytes=settings.max_packet_bytes)
 
     def accept(
-        self, raw: bytes, agency: AuthenticatedAgency, *, source: Source = "api"
+        self, raw: bytes | bytearray, agency: AuthenticatedAgency, *, source: Source = "api"
     ) -> IngestResult:
         """Accept one packet posted by ``agency`` (see the module docstring for the steps).
 
@@ -181,7 +181,9 @@ class IngestService:
         )
         return result
 
-    def _accept(self, raw: bytes, agency: AuthenticatedAgency, source: Source) -> IngestResult:
+    def _accept(
+        self, raw: bytes | bytearray, agency: AuthenticatedAgency, source: Source
+    ) -> IngestResult:
         limit = self._settings.max_packet_bytes
         if len(raw) > limit:
             raise OversizePacketError(
@@ -218,7 +220,7 @@ class IngestService:
                 _refuse_duplicate_document(session, facts)
             raise
 
-    def _read(self, raw: bytes) -> _Facts:
+    def _read(self, raw: bytes | bytearray) -> _Facts:
         pdfs = PdfAttachmentCollector(trust_roots=self._pdf_trust_roots)
         try:
             inspection, packet = edxml.inspect_packet(
@@ -289,7 +291,7 @@ class IngestService:
             for code in dict.fromkeys(recipients)
         ]
 
-    def _store_blob(self, raw: bytes, sha256: str) -> None:
+    def _store_blob(self, raw: bytes | bytearray, sha256: str) -> None:
         try:
             key = self._blobs.put(raw)
         except BlobStoreError as exc:
@@ -416,7 +418,7 @@ _INSERT_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename_
 
 def _record(
     session: Session,
-    raw: bytes,
+    raw: bytes | bytearray,
     sha256: str,
     facts: _Facts,
     routes: Sequence[_Route],

@@ -16,7 +16,6 @@ from hub.api import inbox, operations, packets
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics
-from hub.console.app import create_console
 from hub.db.models import Delivery
 from hub.ingest import IngestService
 from hub.settings import Settings
@@ -85,5 +84,9 @@ def create_app(
     app.include_router(inbox.router)
     app.include_router(operations.router)
     if settings.console_enabled:
+        # Imported here: the console's template and chart libraries stay out of the processes
+        # that never serve it (relay, workers).
+        from hub.console.app import create_console
+
         app.mount("/console", create_console(settings, database, blobs))
     return app
