@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test lint types unit demo bench bench-edxml bench-schema bench-signature faults clean
+.PHONY: install test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
+.PHONY: browser bench-console
 
 install: $(STAMP)
 
@@ -23,12 +24,32 @@ lint: install
 types: install
 	$(VENV)/bin/mypy
 
-unit: install
+unit: install browser
 	$(VENV)/bin/pytest tests -q
 
 test: lint types unit
 
+# Debian's Chromium and the playwright package that drives it, for the console's browser tests
+# (tests/e2e/console); quick when both are there. Where neither root nor `sudo -n` can install
+# it, it only warns: the browser tests then skip locally and fail under CI=true.
+CHROMIUM ?= /usr/bin/chromium
+APT_GET  := env DEBIAN_FRONTEND=noninteractive apt-get
+browser: install
+	@test -x $(CHROMIUM) || { \
+	  root=$$(test "$$(id -u)" = 0 || echo "sudo -n"); \
+	  $$root $(APT_GET) install -y -q chromium >/dev/null 2>&1 \
+	  || { $$root $(APT_GET) update -q >/dev/null && $$root $(APT_GET) install -y -q chromium; } \
+	  || echo "warning: chromium could not be installed: the browser tests will skip"; }
+	@$(PY) -c 'import playwright' 2>/dev/null || $(PY) -m pip install --quiet playwright
+
+# The whole hub on this machine: RabbitMQ (started, or installed with LIENTHONG_DEMO_INSTALL=1
+# as root), the hub on SQLite, the simulated axis, ministries and Hà Nội's agencies playing the
+# city-day scenario, all under .demo/. Runs until Ctrl-C; ARGS=--once stops after the summary.
 demo: install
+	$(VENV)/bin/lienthong-sim demo $(ARGS)
+
+# The edxml library on the public samples and on packets it builds itself.
+demo-edxml: install
 	$(PY) scripts/demo.py $(ARGS)
 
 bench: install
@@ -45,6 +66,9 @@ bench-schema: install
 
 bench-signature: install
 	$(PY) bench/bench_signature.py $(ARGS)
+
+bench-console: install
+	$(PY) bench/bench_console.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,8 +1,9 @@
 """The ``lienthong-sim`` command: simulated peers and generated traffic.
 
 ``packets`` writes generated packet traffic to files; ``axis`` serves a simulated national
-axis node (see :mod:`simulators.axis`). Simulated agencies and scenarios arrive with the
-simulator issue.
+axis node (see :mod:`simulators.axis`); ``setup``, ``agencies`` and ``scenario`` run simulated
+agency systems and scenarios against a running hub (:mod:`simulators.commands`); ``demo`` is
+the one-command demo of the whole hub (:mod:`simulators.demo`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulators.commands import add_commands
+from simulators.demo import add_demo_command
 from simulators.packets import documents, statuses
 
 DEFAULT_AGENCIES = ("000.00.00.H26", "000.00.12.H26", "000.05.12.H26", "000.00.00.G22")
@@ -53,6 +56,13 @@ def cmd_axis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    """Check an agency system against the hub's contract; exit 0 only when every check passes."""
+    from simulators.conformance.command import run_command
+
+    return run_command(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="lienthong-sim", description=__doc__)
@@ -83,6 +93,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     a.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     a.set_defaults(func=cmd_axis)
+    c = sub.add_parser(
+        "conformance",
+        help="check an agency system (webhook or inbox) the way the hub will use it",
+        description="Play the hub towards an agency system and print a pass/fail report: "
+        "timely 01, revoke and update answers, valid and rightly addressed statuses, "
+        "deduplication, webhook signatures or inbox acknowledgements. Exit 0 when every "
+        "check passes, 1 otherwise.",
+    )
+    c.add_argument("--url", metavar="URL", help="the system's webhook URL (webhook channel)")
+    c.add_argument("--agency", required=True, metavar="CODE", help="the agency under test")
+    c.add_argument(
+        "--secret", metavar="S", help="the webhook secret the hub signs with (webhook channel)"
+    )
+    c.add_argument("--channel", choices=["webhook", "inbox"], default="webhook")
+    c.add_argument(
+        "--listen",
+        default="127.0.0.1:8089",
+        metavar="HOST:PORT",
+        help="where the kit serves the hub API the system calls (default 127.0.0.1:8089)",
+    )
+    c.add_argument(
+        "--token", metavar="T", help="the bearer token the system uses (default: generated)"
+    )
+    c.add_argument(
+        "--deadline",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time the system has to answer each document (default 30)",
+    )
+    c.add_argument("--report", choices=["text", "json"], default="text")
+    c.add_argument(
+        "--sender",
+        default="000.00.00.H26",
+        metavar="CODE",
+        help="the agency the kit's documents come from (default 000.00.00.H26)",
+    )
+    c.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="quiet time waited for late or repeated statuses (default 2)",
+    )
+    c.add_argument(
+        "--start-after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long after printing the kit's address and token (default 0)",
+    )
+    c.set_defaults(func=cmd_conformance)
+    add_commands(sub)
+    add_demo_command(sub)
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)

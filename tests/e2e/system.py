@@ -4,31 +4,23 @@ worker and API), a real broker and database, and the simulated agencies of the c
 Set-up is the operator's: ``lienthong db upgrade``, ``lienthong directory import``, ``lienthong
 agency token`` for each agency and ``lienthong operator token``. These commands run through
 the CLI's own ``main`` in one child interpreter (one start-up instead of a dozen); ``lienthong
-run`` and the commands the tests check (``audit``) run as separate processes. Everything the
-hub writes stays under a temporary directory; its log is kept there and shown when a wait
-fails.
+run`` and the commands the tests check (``audit``) run as separate processes, all through the
+launcher of :mod:`simulators.hubprocess`. Everything the hub writes stays under a temporary
+directory; its log is kept there and shown when a wait fails.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
-
-import httpx
+from typing import TypeVar
 
 from simulators.agencies import Agency, HubClient, InboxPoller, WebhookEndpoint
+from simulators.hubprocess import HubProcess, free_port
 
 from .city import MEMBERS, directory_yaml
 
@@ -53,29 +45,6 @@ OPERATOR = "e2e-operator"
 
 _T = TypeVar("_T")
 
-_CLI_BATCH = textwrap.dedent(
-    """
-    import contextlib, io, json, sys
-    from hub.cli import main
-    results = []
-    for argv in json.loads(sys.stdin.read()):
-        captured = io.StringIO()
-        with contextlib.redirect_stdout(captured):
-            code = main(argv)
-        results.append({"argv": argv, "exit": code, "stdout": captured.getvalue()})
-        if code != 0:
-            break
-    print(json.dumps(results))
-    """
-)
-
-
-def free_port() -> int:
-    """A TCP port free on localhost right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def eventually(
     probe: Callable[[], _T | None],
@@ -94,121 +63,6 @@ def eventually(
             detail = f"\n{context()}" if context is not None else ""
             raise AssertionError(f"not reached within {timeout:.0f} s: {what}{detail}")
         time.sleep(0.1)
-
-
-def _lienthong() -> list[str]:
-    script = Path(sys.executable).with_name("lienthong")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hub.cli"]
-
-
-class HubProcess:
-    """``lienthong run`` with its own environment, and the other ``lienthong`` commands."""
-
-    def __init__(self, root: Path, settings: Mapping[str, str], port: int) -> None:
-        self.root = root
-        self.port = port
-        self.log_path = root / "hub.log"
-        inherited = {k: v for k, v in os.environ.items() if not k.upper().startswith("LIENTHONG_")}
-        self.environment = {**inherited, **settings, "LIENTHONG_PORT": str(port)}
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL of the API."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def lienthong(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run one ``lienthong`` command as its own process."""
-        return subprocess.run(
-            [*_lienthong(), *args],
-            env=self.environment,
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=WAIT_SECONDS,
-            check=False,
-        )
-
-    def lienthong_batch(self, commands: Sequence[Sequence[str]]) -> list[str]:
-        """Run ``lienthong`` commands one after the other in one interpreter; their outputs."""
-        finished = subprocess.run(
-            [sys.executable, "-c", _CLI_BATCH],
-            input=json.dumps([list(command) for command in commands]),
-            env=self.environment,
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=WAIT_SECONDS,
-            check=False,
-        )
-        results = json.loads(finished.stdout) if finished.returncode == 0 else []
-        if len(results) != len(commands) or any(item["exit"] != 0 for item in results):
-            raise RuntimeError(f"lienthong set-up failed: {results}\n{finished.stderr[-3000:]}")
-        return [str(item["stdout"]) for item in results]
-
-    def start(self) -> None:
-        """Start ``lienthong run`` and wait until the API answers ready."""
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
-        self._process = subprocess.Popen(
-            [*_lienthong(), "run", "--port", str(self.port)],
-            env=self.environment,
-            cwd=self.root,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        eventually(self._ready, "the hub answers /readyz with 200", context=self.log_tail)
-
-    def _ready(self) -> bool:
-        if not self.running:
-            raise AssertionError(f"lienthong run ended at start-up\n{self.log_tail()}")
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    @property
-    def running(self) -> bool:
-        """Whether ``lienthong run`` is still up."""
-        return self._process is not None and self._process.poll() is None
-
-    def stop(self) -> int:
-        """Stop ``lienthong run`` with SIGTERM (it stops its children); its exit code."""
-        process = self._process
-        if process is None:
-            return 0
-        try:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                return process.wait(WAIT_SECONDS)
-            except subprocess.TimeoutExpired:
-                for pid in self._children():
-                    _kill(pid)
-                process.kill()
-                process.wait()
-                raise
-        finally:
-            if self._log is not None:
-                self._log.close()
-
-    def _children(self) -> list[int]:
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            if '"run.started"' in line:
-                return [int(pid) for pid in json.loads(line).get("children", {}).values()]
-        return []
-
-    def log_tail(self, lines: int = 60) -> str:
-        """The end of the hub's log."""
-        if not self.log_path.exists():
-            return "(no hub log)"
-        tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        return "hub log (end):\n" + "\n".join(tail)
-
-
-def _kill(pid: int) -> None:
-    with suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 @dataclass
@@ -257,7 +111,10 @@ class System:
 def running_system(root: Path, settings: Mapping[str, str]) -> Iterator[System]:
     """Set the city up, start the hub, and stop everything afterwards."""
     hub = HubProcess(
-        root, {**HUB_SETTINGS, "LIENTHONG_DATA_DIR": str(root / "var"), **settings}, free_port()
+        root,
+        {**HUB_SETTINGS, "LIENTHONG_DATA_DIR": str(root / "var"), **settings},
+        free_port(),
+        log_path=root / "hub.log",
     )
     webhook_ports = {m.code: free_port() for m in MEMBERS if m.channel == "webhook"}
     webhook_secrets = {code: secrets.token_hex(16) for code in webhook_ports}
@@ -298,7 +155,7 @@ def running_system(root: Path, settings: Mapping[str, str]) -> Iterator[System]:
             for code, port in webhook_ports.items()
         }
         stack.callback(_stopped, hub)
-        hub.start()
+        hub.start(timeout=WAIT_SECONDS)
         for member in MEMBERS:
             if member.channel == "inbox":
                 stack.enter_context(InboxPoller(agencies[member.code], interval=0.2))
@@ -306,6 +163,6 @@ def running_system(root: Path, settings: Mapping[str, str]) -> Iterator[System]:
 
 
 def _stopped(hub: HubProcess) -> None:
-    code = hub.stop()
+    code = hub.stop(timeout=WAIT_SECONDS)
     if code != 0:
         raise RuntimeError(f"lienthong run exited {code}\n{hub.log_tail()}")

@@ -1,0 +1,469 @@
+"""The kit's stand-in for the hub: the part of the agency API a system under test calls.
+
+It serves, on one port, ``POST /api/v1/packets`` (the system's status packets, checked and
+recorded, answered as the hub answers: 202, 200 for the same bytes again, 400 invalid, 401
+without the token, 403 wrong reporter, 422 unknown addressee) and the pull inbox
+(``GET /api/v1/inbox``, ``GET /api/v1/inbox/{id}``, ``POST /api/v1/inbox/{id}/ack``) with
+the deliveries the runner offers. Everything it sees is timed from its start, so the checks
+can tell what came before and after each step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from hub.ids import new_id
+from simulators.conformance.checks import Ack, Fetch, InboxView, Posted, read_post
+
+__all__ = ["KitHub", "hub_verdict"]
+
+MAX_BODY = 50 * 1024 * 1024
+"""Largest packet the kit takes; status packets are a few kilobytes."""
+_INBOX = "/api/v1/inbox"
+
+
+def hub_verdict(post: Posted, agency: str, known: frozenset[str]) -> tuple[int, str | None, str]:
+    """The hub's answer to a posted packet: HTTP status, error code and message.
+
+    ``known`` are the agencies of the kit's directory (the agency under test and the sender).
+    """
+    if not post.authorised:
+        return 401, "token.unknown", "unknown token: use the token the conformance kit printed"
+    if post.issues:
+        return 400, "packet.invalid", "not a valid edXML packet: " + "; ".join(post.issues[:5])
+    if post.sender != agency:
+        return (
+            403,
+            "packet.sender-mismatch",
+            f"From/OrganId {post.sender!r} is not the token's agency {agency}",
+        )
+    if post.kind == "status":
+        addressee = post.response_for.organ_id if post.response_for else None
+        if addressee not in known:
+            return (
+                422,
+                "packet.unknown-recipient",
+                f"ResponseFor/OrganId {addressee!r} is not an agency the hub knows "
+                f"(in this run: {', '.join(sorted(known))})",
+            )
+    return 202, None, "accepted"
+
+
+@dataclass
+class _Delivery:
+    """One inbox delivery: its bytes, what is served, and what the system did with it."""
+
+    key: str
+    delivery_id: str
+    packet_id: str
+    kind: str
+    document_id: str
+    sender: str
+    data: bytes
+    served: bytes
+    offered_at: float
+    received_at: str
+    state: str = "available"
+    reoffered_at: float | None = None
+    fetches: list[Fetch] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+
+    def view(self) -> InboxView:
+        return InboxView(
+            key=self.key,
+            delivery_id=self.delivery_id,
+            offered_at=self.offered_at,
+            fetches=tuple(self.fetches),
+            acks=tuple(self.acks),
+            corrupted=self.served != self.data,
+            reoffered_at=self.reoffered_at,
+        )
+
+
+class KitHub:
+    """The hub's agency API subset on a local port, for one agency and one sender."""
+
+    def __init__(
+        self, *, agency: str, sender: str, token: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.agency = agency
+        self.sender = sender
+        self.token = token
+        self._known = frozenset({agency, sender})
+        self._started = time.monotonic()
+        self._changed = threading.Condition()
+        self._posts: list[Posted] = []
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._refused_calls = 0
+        self._deliveries: dict[str, _Delivery] = {}
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="conformance-hub", daemon=True
+        )
+        self._thread.start()
+
+    # -- what the runner uses ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL the system under test must call (its hub API)."""
+        host, port = self._server.server_address[:2]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{name}]" if ":" in name else name
+        return f"http://{shown}:{port}"
+
+    def clock(self) -> float:
+        """Seconds since the kit started; every record is timed on this clock."""
+        return time.monotonic() - self._started
+
+    @property
+    def posts(self) -> list[Posted]:
+        """Every packet posted so far, in arrival order."""
+        with self._changed:
+            return list(self._posts)
+
+    @property
+    def refused_calls(self) -> int:
+        """Inbox calls refused for a missing or wrong token."""
+        with self._changed:
+            return self._refused_calls
+
+    def offer(
+        self,
+        key: str,
+        delivery_id: str,
+        packet_id: str,
+        document_id: str,
+        data: bytes,
+        *,
+        served: bytes | None = None,
+    ) -> float:
+        """Put a document delivery in the inbox; ``served`` replaces the bytes sent back."""
+        now = self.clock()
+        with self._changed:
+            self._deliveries[delivery_id] = _Delivery(
+                key=key,
+                delivery_id=delivery_id,
+                packet_id=packet_id,
+                kind="edoc",
+                document_id=document_id,
+                sender=self.sender,
+                data=data,
+                served=data if served is None else served,
+                offered_at=now,
+                received_at=dt.datetime.now(dt.UTC).isoformat(),
+            )
+            self._changed.notify_all()
+        return now
+
+    def reoffer(self, delivery_id: str) -> float:
+        """Make a delivery available again with its id and bytes, as a replay does."""
+        now = self.clock()
+        with self._changed:
+            delivery = self._deliveries[delivery_id]
+            delivery.state = "available"
+            delivery.reoffered_at = now
+            self._changed.notify_all()
+        return now
+
+    def inbox_view(self, delivery_id: str) -> InboxView | None:
+        """What the system did with an inbox delivery so far."""
+        with self._changed:
+            delivery = self._deliveries.get(delivery_id)
+            return delivery.view() if delivery else None
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``condition`` holds (rechecked on every event and every 50 ms)."""
+        end = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            while not condition():
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.05))
+        return True
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def _authorised(self, header: str | None) -> bool:
+        scheme, _, offered = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            offered.strip().encode(), self.token.encode()
+        )
+
+    def post_packet(self, authorised: bool, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Record a posted packet and answer it as the hub would."""
+        sha256 = hashlib.sha256(body).hexdigest()
+        post = read_post(body, at=self.clock(), authorised=authorised, sha256=sha256)
+        with self._changed:
+            repeat = self._answers.get(sha256) if authorised else None
+        if repeat is not None:
+            answer: tuple[int, dict[str, Any]] = (200, repeat)
+            post = replace(post, answer=200)
+        else:
+            status, code, message = hub_verdict(post, self.agency, self._known)
+            post = replace(post, answer=status, error=code)
+            if code is not None:
+                answer = (status, _error(code, message, issues=list(post.issues)))
+            else:
+                addressee = (
+                    post.response_for.organ_id if post.response_for else None
+                ) or self.sender
+                answer = (
+                    202,
+                    {
+                        "packet_id": new_id(),
+                        "kind": post.kind,
+                        "document_id": (post.response_for.document_id if post.response_for else "")
+                        or "",
+                        "deliveries": [
+                            {
+                                "recipient": addressee,
+                                "delivery_id": new_id(),
+                                "channel": "inbox",
+                                "state": "queued",
+                            }
+                        ],
+                    },
+                )
+        with self._changed:
+            if answer[0] == 202:
+                self._answers[sha256] = answer[1]
+            self._posts.append(post)
+            self._changed.notify_all()
+        return answer
+
+    def list_inbox(self, kind: str | None, limit: int) -> list[dict[str, Any]]:
+        """Deliveries available to the agency, oldest first (as ``InboxItem``)."""
+        with self._changed:
+            waiting = [
+                item
+                for item in self._deliveries.values()
+                if item.state == "available" and kind in (None, item.kind)
+            ]
+        waiting.sort(key=lambda item: item.reoffered_at or item.offered_at)
+        return [
+            {
+                "delivery_id": item.delivery_id,
+                "packet_id": item.packet_id,
+                "kind": item.kind,
+                "document_id": item.document_id,
+                "sender": item.sender,
+                "status_code": None,
+                "size": len(item.data),
+                "received_at": item.received_at,
+            }
+            for item in waiting[:limit]
+        ]
+
+    def delivery(self, delivery_id: str) -> _Delivery | None:
+        """An inbox delivery by id."""
+        with self._changed:
+            return self._deliveries.get(delivery_id)
+
+    def record_fetch(self, delivery_id: str, complete: bool) -> None:
+        """Note that the system fetched a delivery (whole or cut short)."""
+        with self._changed:
+            self._deliveries[delivery_id].fetches.append(Fetch(self.clock(), complete))
+            self._changed.notify_all()
+
+    def acknowledge(
+        self, delivery_id: str, result: str, reason: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """``done`` → delivered, ``fail`` → refused; repeating is harmless, contradicting 409."""
+        wanted = {"done": "delivered", "fail": "refused"}[result]
+        with self._changed:
+            delivery = self._deliveries[delivery_id]
+            delivery.acks.append(Ack(self.clock(), result, reason))
+            self._changed.notify_all()
+            if delivery.state not in ("available", wanted):
+                return 409, _error(
+                    "delivery.conflict",
+                    f"delivery {delivery_id} was acknowledged {delivery.state} before",
+                )
+            delivery.state = wanted
+            return 200, {"delivery_id": delivery_id, "state": wanted}
+
+    def refuse_call(self) -> None:
+        """Count an inbox call without the token."""
+        with self._changed:
+            self._refused_calls += 1
+            self._changed.notify_all()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        kit = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "lienthong-conformance-kit"
+
+            def do_GET(self) -> None:
+                self._route("GET")
+
+            def do_POST(self) -> None:
+                self._route("POST")
+
+            def _route(self, method: str) -> None:
+                try:
+                    body = self._body()
+                except ValueError as exc:
+                    self._json(413, _error("packet.too-large", str(exc)))
+                    self.close_connection = True
+                    return
+                parts = urlsplit(self.path)
+                path = parts.path.rstrip("/")
+                if method == "GET" and path in ("/healthz", "/readyz"):
+                    self._json(200, {"status": "ok"})
+                    return
+                authorised = kit._authorised(self.headers.get("Authorization"))
+                if method == "POST" and path == "/api/v1/packets":
+                    self._json(*kit.post_packet(authorised, body))
+                    return
+                if not path.startswith(_INBOX):
+                    self._json(
+                        404,
+                        _error(
+                            "not_found",
+                            f"{method} {path} is not served: the conformance kit serves "
+                            "POST /api/v1/packets and the /api/v1/inbox calls",
+                        ),
+                    )
+                    return
+                if not authorised:
+                    kit.refuse_call()
+                    self._json(401, _error("token.unknown", "use the token the kit printed"))
+                    return
+                self._inbox(method, path, parse_qs(parts.query), body)
+
+            def _inbox(
+                self, method: str, path: str, query: dict[str, list[str]], body: bytes
+            ) -> None:
+                rest = [unquote(part) for part in path[len(_INBOX) :].split("/") if part]
+                if method == "GET" and not rest:
+                    kind = query.get("kind", [None])[0]
+                    limit_text = query.get("limit", ["100"])[0]
+                    limit = int(limit_text) if limit_text.isdigit() else 100
+                    self._json(200, kit.list_inbox(kind, max(1, min(limit, 1000))))
+                    return
+                delivery = kit.delivery(rest[0]) if rest else None
+                if delivery is None:
+                    self._json(404, _error("delivery.not_found", f"no delivery {rest[:1]}"))
+                    return
+                if method == "GET" and len(rest) == 1:
+                    self._fetch(delivery)
+                    return
+                if method == "POST" and rest[1:] == ["ack"]:
+                    try:
+                        request = json.loads(body or b"{}")
+                        result = request["result"]
+                        if result not in ("done", "fail"):
+                            raise ValueError(result)
+                    except (ValueError, KeyError, TypeError):
+                        self._json(
+                            422,
+                            _error(
+                                "request.invalid",
+                                'the body must be {"result": "done" | "fail", "reason": …}',
+                            ),
+                        )
+                        return
+                    reason = request.get("reason")
+                    self._json(
+                        *kit.acknowledge(
+                            delivery.delivery_id, result, str(reason) if reason else None
+                        )
+                    )
+                    return
+                self._json(405, _error("method.not_allowed", f"{method} {path}"))
+
+            def _fetch(self, delivery: _Delivery) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(delivery.served)))
+                sha256 = hashlib.sha256(delivery.data).hexdigest()
+                self.send_header("ETag", f'"{sha256}"')
+                self.send_header("X-Lienthong-Delivery-Id", delivery.delivery_id)
+                self.send_header("X-Lienthong-Packet-Id", delivery.packet_id)
+                self.send_header("X-Lienthong-Kind", delivery.kind)
+                self.send_header("X-Lienthong-Sender", quote(delivery.sender))
+                self.send_header("X-Lienthong-Sha256", sha256)
+                self.end_headers()
+                try:
+                    self.wfile.write(delivery.served)
+                    self.wfile.flush()
+                except OSError:
+                    kit.record_fetch(delivery.delivery_id, complete=False)
+                    self.close_connection = True
+                    return
+                kit.record_fetch(delivery.delivery_id, complete=True)
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    return b"".join(_chunks(self.rfile.readline, self.rfile.read))
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY:
+                    raise ValueError(f"the body is {length} bytes; the kit takes {MAX_BODY}")
+                return self.rfile.read(length) if length else b""
+
+            def _json(self, status: int, body: Any) -> None:
+                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        return Handler
+
+
+def _chunks(readline: Callable[[], bytes], read: Callable[[int], bytes]) -> Iterator[bytes]:
+    """The pieces of a chunked request body."""
+    total = 0
+    while True:
+        size = int(readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while readline().strip():
+                pass
+            return
+        total += size
+        if total > MAX_BODY:
+            raise ValueError(f"the body is over {MAX_BODY} bytes")
+        yield read(size)
+        readline()
+
+
+def _error(code: str, message: str, **extra: object) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "element": None, "line": None, **extra}}

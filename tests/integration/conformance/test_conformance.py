@@ -1,0 +1,256 @@
+"""The conformance kit over real HTTP on localhost, against simulated agency systems.
+
+It passes the simulated agencies of ``simulators.agencies`` (webhook and inbox), and fails,
+saying why, the broken ones of ``broken.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import pytest
+
+from simulators.agencies import (
+    PROMPT,
+    REFUSES_CHANGES,
+    SILENT,
+    Agency,
+    Behaviour,
+    HubClient,
+    InboxPoller,
+    WebhookEndpoint,
+)
+from simulators.cli import main
+from simulators.conformance import DEFAULT_SENDER, KitHub, Options, Report, run_conformance
+
+from .broken import AnySignature, NoDeduplication, OwnCodeInResponseFor
+
+AGENCY = "000.05.12.H26"
+TOKEN = "conformance-test-token"
+SECRET = "webhook-secret-of-the-ward"
+FAST = {"deadline": 4.0, "settle": 0.5}
+"""Passing systems answer in milliseconds; the deadline only bounds a failing wait."""
+IMPATIENT = {"deadline": 1.0, "settle": 0.3}
+"""For systems that never answer: every wait runs to its end."""
+
+
+@contextmanager
+def system(
+    channel: str,
+    *,
+    behaviour: Behaviour = PROMPT,
+    agency: type[Agency] = Agency,
+    endpoint: type[WebhookEndpoint] = WebhookEndpoint,
+    acknowledge: bool = True,
+    timing: dict[str, float] = FAST,
+    token: str = TOKEN,
+) -> Iterator[tuple[KitHub, Options, Agency]]:
+    """The kit, and a simulated agency system whose HubClient points at it."""
+    with ExitStack() as stack:
+        kit = stack.enter_context(KitHub(agency=AGENCY, sender=DEFAULT_SENDER, token=TOKEN))
+        client = stack.enter_context(HubClient(kit.url, token))
+        ward = stack.enter_context(agency(AGENCY, client, behaviour))
+        if channel == "webhook":
+            hook = stack.enter_context(endpoint(ward, secrets=[SECRET]))
+            options = Options(agency=AGENCY, url=hook.url, secret=SECRET, **timing)
+        else:
+            stack.enter_context(InboxPoller(ward, interval=0.05, acknowledge=acknowledge))
+            options = Options(agency=AGENCY, channel="inbox", **timing)
+        yield kit, options, ward
+
+
+def outcomes(report: Report) -> dict[str, str]:
+    return {check.id: check.outcome for check in report.checks}
+
+
+def check(report: Report, check_id: str) -> dict[str, object]:
+    return next(item.as_json() for item in report.checks if item.id == check_id)
+
+
+@pytest.mark.parametrize("channel", ["webhook", "inbox"])
+@pytest.mark.parametrize("behaviour", [PROMPT, REFUSES_CHANGES], ids=["prompt", "refuses"])
+def test_a_conforming_system_passes_every_check(channel: str, behaviour: Behaviour) -> None:
+    with system(channel, behaviour=behaviour) as (kit, options, ward):
+        report = run_conformance(options, kit)
+    assert report.passed, report.to_text()
+    assert set(outcomes(report).values()) == {"pass"}, report.to_text()
+    expected = {"webhook": "webhook.bad-signature", "inbox": "inbox.fetch-ack"}[channel]
+    assert expected in outcomes(report)
+    agreed = "03 (agreed)" if behaviour == PROMPT else "02 (refused)"
+    assert str(check(report, "revoke.answer")["got"]).startswith(agreed)
+    assert ward.errors == [] if channel == "webhook" else len(ward.errors) == 1
+    assert "PASSED" in report.to_text()
+
+
+@pytest.mark.parametrize("channel", ["webhook", "inbox"])
+def test_a_system_that_never_answers_fails_with_what_to_fix(channel: str) -> None:
+    with system(channel, behaviour=SILENT, timing=IMPATIENT) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert not report.passed
+    found = outcomes(report)
+    assert found["new.answer-01"] == "fail"
+    assert found["revoke.answer"] == "fail"
+    assert found["update.answer"] == "fail"
+    assert found["dedupe.redelivery"] == "skip"
+    assert found["webhook.accepts" if channel == "webhook" else "inbox.fetch-ack"] == "pass"
+    answer = check(report, "new.answer-01")
+    assert answer["got"] == "nothing was posted to the kit at all"
+    assert "check the hub URL and token" in str(answer["fix"])
+    assert "no status about it within 1 s" in str(answer["details"])
+    assert "FAILED" in report.to_text()
+
+
+def test_a_system_with_another_token_fails_the_token_check() -> None:
+    with system("webhook", token="the-production-token", timing=IMPATIENT) as (kit, options, _):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert found["api.token"] == "fail"
+    assert found["new.answer-01"] == "fail"
+    assert found["webhook.accepts"] == "pass"
+    token = check(report, "api.token")
+    assert "refused with 401" in str(token["got"])
+    assert "--token" in str(token["fix"])
+    assert "without the kit's token" in str(check(report, "new.answer-01")["got"])
+
+
+def test_statuses_with_the_wrong_response_for_fail_addressing() -> None:
+    with system("webhook", agency=OwnCodeInResponseFor) as (kit, options, _):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert found["status.addressing"] == "fail"
+    assert found["new.answer-01"] == "fail"
+    assert found["status.valid"] == "pass"
+    addressing = check(report, "status.addressing")
+    assert f"ResponseFor/OrganId is '{AGENCY}'" in str(addressing["details"])
+    assert DEFAULT_SENDER in str(addressing["details"])
+    assert "copy ResponseFor from the document" in str(addressing["fix"])
+    assert "could not use it" in str(check(report, "new.answer-01")["details"])
+
+
+@pytest.mark.parametrize("channel", ["webhook", "inbox"])
+def test_a_system_that_does_not_deduplicate_fails_the_redelivery_check(channel: str) -> None:
+    with system(channel, agency=NoDeduplication) as (kit, options, _):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert [name for name, outcome in found.items() if outcome == "fail"] == [
+        "dedupe.redelivery"
+    ], report.to_text()
+    redelivery = check(report, "dedupe.redelivery")
+    assert "came again after the delivery was offered again" in str(redelivery["got"])
+    assert "01 2 times" in str(redelivery["got"])
+    assert "X-Lienthong-Delivery-Id" in str(redelivery["fix"])
+
+
+def test_a_webhook_that_accepts_any_signature_fails_the_three_refusals() -> None:
+    with system("webhook", endpoint=AnySignature) as (kit, options, _):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    failed = {name for name, outcome in found.items() if outcome == "fail"}
+    assert failed == {"webhook.bad-signature", "webhook.stale-timestamp", "webhook.unsigned"}
+    bad = check(report, "webhook.bad-signature")
+    assert str(bad["got"]).startswith("accepted it with 200; it then posted status 01 at")
+    assert "HMAC-SHA256" in str(bad["fix"])
+    assert "5 minutes" in str(check(report, "webhook.stale-timestamp")["fix"])
+
+
+def test_an_inbox_client_that_never_acknowledges_fails() -> None:
+    with system("inbox", acknowledge=False, timing=IMPATIENT) as (kit, options, _):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert found["inbox.fetch-ack"] == "fail"
+    assert found["dedupe.redelivery"] == "fail"
+    assert found["new.answer-01"] == "pass"
+    taken = check(report, "inbox.fetch-ack")
+    assert "never acknowledged" in str(taken["details"])
+    assert "stays in the inbox" in str(check(report, "dedupe.redelivery")["got"])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_the_command_prints_a_json_report_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    port = _free_port()
+    with (
+        HubClient(f"http://127.0.0.1:{port}", TOKEN) as client,
+        Agency(AGENCY, client, PROMPT) as ward,
+        WebhookEndpoint(ward, secrets=[SECRET]) as hook,
+    ):
+        status = main(
+            [
+                "conformance",
+                "--url",
+                hook.url,
+                "--agency",
+                AGENCY,
+                "--secret",
+                SECRET,
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--token",
+                TOKEN,
+                "--deadline",
+                "4",
+                "--settle",
+                "0.3",
+                "--report",
+                "json",
+            ]
+        )
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert status == 0, captured.out
+    assert report["passed"] is True
+    assert report["counts"] == {"pass": 11, "fail": 0, "warn": 0, "skip": 0}
+    assert f"http://127.0.0.1:{port}" in captured.err
+    assert TOKEN in captured.err
+
+
+def test_the_command_exits_1_with_a_text_report_when_a_check_fails(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with (
+        HubClient("http://127.0.0.1:9", TOKEN) as client,
+        Agency(AGENCY, client, PROMPT) as ward,
+        WebhookEndpoint(ward, secrets=["another-secret"]) as hook,
+    ):
+        arguments = ["--url", hook.url, "--agency", AGENCY, "--secret", SECRET]
+        status = main(
+            [
+                "conformance",
+                *arguments,
+                "--listen",
+                "127.0.0.1:0",
+                "--deadline",
+                "0.5",
+                "--settle",
+                "0.1",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  webhook.accepts" in out
+    assert "refused a correctly signed, fresh request with 401" in out
+    assert "FAILED — KHÔNG ĐẠT" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--agency", AGENCY, "--secret", SECRET], "needs --url"),
+        (["--agency", AGENCY, "--url", "http://127.0.0.1:9/"], "needs --secret"),
+        (["--agency", AGENCY, "--channel", "inbox", "--listen", "nowhere"], "HOST:PORT"),
+        (["--agency", DEFAULT_SENDER, "--channel", "inbox"], "--sender must differ"),
+    ],
+)
+def test_the_command_refuses_incomplete_arguments(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["conformance", *arguments]) == 2
+    assert message in capsys.readouterr().err
