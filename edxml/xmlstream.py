@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol, cast
 from xml.parsers import expat
 
 from edxml.errors import MalformedXmlError, UnsafeXmlError
@@ -103,10 +103,43 @@ Source = bytes | bytearray | memoryview | str | Path | BinaryIO
 """Packet input: bytes in memory, a path to a file, or an open binary file."""
 
 
+class MemoryReader(io.RawIOBase):
+    """A seekable binary reader over a buffer, without copying it (``io.BytesIO`` copies
+    anything but ``bytes``; a large packet posted to the hub arrives as a ``bytearray``)."""
+
+    def __init__(self, buffer: bytearray | memoryview) -> None:
+        super().__init__()
+        self._view = memoryview(buffer).cast("B")
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        out = memoryview(target).cast("B")
+        count = min(len(out), len(self._view) - self._at)
+        out[:count] = self._view[self._at : self._at + count]
+        self._at += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: len(self._view)}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def tell(self) -> int:
+        return self._at
+
+
 def open_source(source: Source) -> tuple[BinaryIO, bool]:
     """Open ``source`` for binary reading; the flag says whether the caller must close it."""
-    if isinstance(source, bytes | bytearray | memoryview):
+    if isinstance(source, bytes):
         return io.BytesIO(source), True
+    if isinstance(source, bytearray | memoryview):
+        return cast(BinaryIO, io.BufferedReader(MemoryReader(source))), True
     if isinstance(source, str | Path):
         return open(source, "rb"), True
     return source, False
@@ -129,7 +162,10 @@ class Rereadable:
         if isinstance(source, bytes):
             self.data = source
         elif isinstance(source, bytearray | memoryview):
-            self.data = bytes(source)
+            if len(source) <= small_max:
+                self.data = bytes(source)
+            else:
+                self._handle = cast(BinaryIO, io.BufferedReader(MemoryReader(source)))
         elif isinstance(source, str | Path):
             if os.stat(source).st_size <= small_max:
                 with open(source, "rb") as handle:

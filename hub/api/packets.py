@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import AgencyDep, CallerDep, ContextDep
-from hub.errors import HubError, OversizePacketError
+from hub.errors import HubError, InvalidRequestError, OversizePacketError
 from hub.ingest import DeliveryReceipt, PacketKind
 from hub.tracking import PacketView, Timeline, document_timeline, packet_view
 
@@ -46,13 +46,36 @@ async def read_body(request: Request, limit: int) -> bytes | bytearray:
     footprint for the whole ingest (the hub reads, hashes and stores it without changing it).
     """
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
-    body = bytearray()
+    length = int(declared) if declared.isdigit() else None
+    if length is not None and length > limit:
+        raise _too_large(length, limit)
+    if length is None:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise _too_large(None, limit)
+        return body
+    # Filled in place: growing a bytearray chunk by chunk reallocates it, and a reallocation
+    # briefly holds the old and the new buffer (twice a large packet).
+    body = bytearray(length)
+    view = memoryview(body)
+    filled = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(None, limit)
+        end = filled + len(chunk)
+        if end > length:
+            raise InvalidRequestError(
+                f"the body is longer than its Content-Length ({length} bytes)",
+                code="request.length-mismatch",
+            )
+        view[filled:end] = chunk
+        filled = end
+    view.release()
+    if filled != length:
+        raise InvalidRequestError(
+            f"the body ended after {filled} of the {length} bytes its Content-Length announced",
+            code="request.length-mismatch",
+        )
     return body
 
 
