@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.channels import Channel
 from hub.db.base import utcnow
 from hub.db.models import OperatorToken
 from hub.directory import AgencyInfo
@@ -50,11 +51,13 @@ class AuthenticatedAgency:
 
     code: str
     name: str
+    peer_hub: bool = False
+    """The caller is another lienthong hub (its directory entry is on the ``hub`` channel)."""
 
     @classmethod
     def of(cls, agency: AgencyInfo) -> AuthenticatedAgency:
         """The caller behind a directory entry."""
-        return cls(code=agency.code, name=agency.name)
+        return cls(code=agency.code, name=agency.name, peer_hub=agency.channel is Channel.HUB)
 
     @property
     def actor(self) -> str:

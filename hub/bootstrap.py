@@ -25,6 +25,7 @@ import edxml
 from adapters.amqp import AgencyQueueHandler, BrokerConnection, WindowedPublisher
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
 from adapters.blobstore import FileBlobStore
+from adapters.peerhub import PeerHubHandler
 from adapters.webhook import WebhookHandler, make_http_client
 from hub.api import create_app
 from hub.axis_delivery import AxisDeliveryHandler
@@ -252,6 +253,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
             Channel.INBOX: InboxHandler(),
             Channel.WEBHOOK: webhook,
             Channel.AMQP: AgencyQueueHandler(agency_queues, topology),
+            Channel.HUB: PeerHubHandler(http),
         }
         if axis is not None:
             registered[Channel.AXIS] = axis

@@ -6,7 +6,7 @@ says whether retrying can help. The pull inbox needs no transport and lives here
 AMQP handlers live in ``adapters/`` and are put in a :class:`HandlerRegistry` by the
 composition root.
 
-A channel with no handler (``axis`` and ``hub`` until their adapters exist) fails each attempt
+A channel with no handler (``axis`` when no axis is configured) fails each attempt
 with a transient ``delivery.no_adapter`` error: deliveries wait through the retry schedule,
 so a deployment that adds the adapter within it delivers them without an operator, and they
 are parked with that error when it runs out.

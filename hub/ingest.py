@@ -14,11 +14,12 @@ the packet is refused or the transaction fails, the blob stays as an orphan, whi
 (content-addressed, the same bytes posted again reuse it) and can be swept by retention.
 
 Packets the national axis holds for the city come in with ``source="axis"``, submitted by the
-hub's axis poller on behalf of senders outside the city. The axis is trusted for those
-senders only: ``From`` must not be one of the city's own agencies (an agency whose channel
-is not ``axis`` or ``hub``). Only the city's agencies among the recipients get deliveries
-(the axis itself serves the others); a packet naming none of them is refused with
-``packet.no-local-recipient``.
+hub's axis poller on behalf of senders outside the city; packets posted by a peer lienthong
+hub (an agency on the ``hub`` channel) come in with ``source="hub"``. Both are trusted for
+senders outside the city only: ``From`` must not be one of the city's own agencies (an agency
+whose channel is not ``axis`` or ``hub``). Only the city's agencies among the recipients get
+deliveries (the axis or the peer serves the others); a packet naming none of them is refused
+with ``packet.no-local-recipient``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ Source = Literal["api", "axis", "hub"]
 
 _CODE_LENGTH = 128
 _OUTSIDE_CHANNELS = frozenset({Channel.AXIS, Channel.HUB})
+_FROM_OUTSIDE = frozenset({"axis", "hub"})
+"""Sources that submit for senders outside the city, to the city's own agencies."""
 """Agencies reached through these channels are outside the city."""
 _log = structlog.get_logger(__name__)
 
@@ -201,10 +204,10 @@ class IngestService:
                 _authorise(session, agency, facts.sender, source)
                 routes = (
                     _local_routes(session, facts.recipients)
-                    if source == "axis"
+                    if source in _FROM_OUTSIDE
                     else self._route(session, facts.recipients)
                 )
-                if source == "axis" and facts.document is not None:
+                if source in _FROM_OUTSIDE and facts.document is not None:
                     local = tuple(route.recipient for route in routes)
                     facts = replace(facts, document=replace(facts.document, recipients=local))
                 return _record(session, raw, sha256, facts, routes, agency, source)
@@ -351,8 +354,8 @@ def _local_routes(session: Session, recipients: Sequence[str]) -> list[_Route]:
 def _authorise(
     session: Session, agency: AuthenticatedAgency, sender: str, source: Source = "api"
 ) -> None:
-    if source == "axis":
-        _authorise_axis(session, agency, sender)
+    if source in _FROM_OUTSIDE:
+        _authorise_outside(session, agency, sender, source)
         return
     if not may_send_for(session, agency.code, sender):
         raise ForbiddenError(
@@ -363,12 +366,15 @@ def _authorise(
         )
 
 
-def _authorise_axis(session: Session, agency: AuthenticatedAgency, sender: str) -> None:
-    """The axis submits for senders outside the city only."""
+def _authorise_outside(
+    session: Session, agency: AuthenticatedAgency, sender: str, source: Source
+) -> None:
+    """The axis and peer hubs submit for senders outside the city only."""
     found = find_agency(session, sender)
     if found is not None and found.channel not in _OUTSIDE_CHANNELS:
+        who = "the national axis" if source == "axis" else "a peer hub"
         raise ForbiddenError(
-            f"the packet's From/OrganId is {sender}, an agency of this city: the national axis "
+            f"the packet's From/OrganId is {sender}, an agency of this city: {who} "
             f"({agency.code}) may only submit packets of senders outside the city",
             code="packet.sender-mismatch",
             details={"element": "From/OrganId", "sender": sender, "agency": agency.code},

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import AgencyDep, CallerDep, ContextDep
 from hub.errors import HubError, InvalidRequestError, OversizePacketError
-from hub.ingest import DeliveryReceipt, PacketKind
+from hub.ingest import DeliveryReceipt, PacketKind, Source
 from hub.tracking import PacketView, Timeline, document_timeline, packet_view
 
 __all__ = ["PacketAccepted", "read_body", "router"]
@@ -100,7 +100,8 @@ async def post_packet(
     started = time.perf_counter()
     try:
         raw = await read_body(request, context.settings.max_packet_bytes)
-        result = await run_in_threadpool(context.ingest.accept, raw, agency)
+        source: Source = "hub" if agency.peer_hub else "api"
+        result = await run_in_threadpool(context.ingest.accept, raw, agency, source=source)
     except HubError as exc:
         metrics.ingest_rejections.labels(code=exc.code).inc()
         raise

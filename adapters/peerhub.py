@@ -1,0 +1,133 @@
+"""The ``hub`` channel: packets for agencies served by another lienthong hub.
+
+A peer hub is reached through its own agency API: the packet is posted, byte for byte, to
+``<url>/api/v1/packets`` with the bearer token the peer issued to this hub (channel settings
+``url`` and ``token``). The peer knows this hub as an agency on its ``hub`` channel, so it
+takes the post as coming from a hub: it trusts it for senders outside its own city and makes
+deliveries only to its own agencies among the recipients.
+
+A packet addressed to several agencies of one peer is posted once per delivery; the peer
+answers repeats of the same bytes with its first answer (200) and creates nothing new, so
+each delivery is settled by the same acceptance. The answer's ``packet_id`` is kept as the
+delivery's external reference. Statuses as for webhooks: 2xx delivered; 408, 425, 429, 5xx,
+timeouts and connection failures transient; other answers permanent, with the peer's error
+code and message (a 401 means the token is wrong or revoked).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+
+from adapters.webhook import classify_status
+from hub.db.models import DeliveryState
+from hub.delivery import DeliveryJob, HandOver, delivery_headers
+from hub.errors import PermanentDeliveryError, TransientDeliveryError
+
+__all__ = ["PeerHubHandler"]
+
+_CHUNK = 1 << 16
+_ANSWER_BYTES = 64 * 1024
+
+
+class PeerHubHandler:
+    """Posts packets to peer hubs' agency APIs; the breaker key is the peer's origin."""
+
+    needs_payload = True
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def peer(self, job: DeliveryJob) -> str | None:
+        try:
+            url = httpx.URL(self._base(job))
+        except (PermanentDeliveryError, httpx.InvalidURL):
+            return None
+        return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+    def deliver(self, job: DeliveryJob, payload: bytes) -> HandOver:
+        url = self._base(job).rstrip("/") + "/api/v1/packets"
+        token = job.settings.get("token")
+        if not isinstance(token, str) or not token:
+            raise PermanentDeliveryError(
+                f"agency {job.recipient} is behind a peer hub but has no 'token' in its "
+                "channel settings (the API token the peer hub issued to this hub)",
+                code="delivery.peer_hub_settings",
+            )
+        headers = delivery_headers(job, 0)
+        headers.pop("X-Lienthong-Timestamp", None)
+        headers["Authorization"] = f"Bearer {token}"
+        headers["Content-Type"] = "application/xml"
+        headers["Content-Length"] = str(len(payload))
+        try:
+            with self._client.stream(
+                "POST", url, content=_chunks(payload), headers=headers
+            ) as response:
+                body = _read_answer(response)
+                status = response.status_code
+        except httpx.TimeoutException as exc:
+            raise TransientDeliveryError(
+                f"peer hub {url} timed out ({type(exc).__name__})", code="delivery.peer_hub_timeout"
+            ) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise PermanentDeliveryError(
+                f"peer hub URL {url} cannot be used: {exc}", code="delivery.peer_hub_settings"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise TransientDeliveryError(
+                f"peer hub {url} unreachable: {type(exc).__name__}: {exc}",
+                code="delivery.peer_hub_unreachable",
+            ) from exc
+        answer = _json(body)
+        if not 200 <= status < 300:
+            found = answer.get("error")
+            error: dict[str, object] = found if isinstance(found, dict) else {}
+            detail = (
+                " ".join(str(part) for part in (error.get("code"), error.get("message")) if part)
+                or " ".join(body.decode("utf-8", errors="replace").split())[:300]
+            )
+            classify_status(status, retry_after=None, snippet=f"peer hub: {detail}")
+        packet_id = answer.get("packet_id")
+        return HandOver(
+            DeliveryState.DELIVERED,
+            http_status=status,
+            external_ref=packet_id if isinstance(packet_id, str) else None,
+        )
+
+    @staticmethod
+    def _base(job: DeliveryJob) -> str:
+        url = job.settings.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PermanentDeliveryError(
+                f"agency {job.recipient} is behind a peer hub but has no base URL (channel "
+                f"setting 'url', http:// or https://): {url!r}",
+                code="delivery.peer_hub_settings",
+            )
+        return url
+
+    def close(self) -> None:
+        return None
+
+
+def _chunks(payload: bytes) -> Iterator[bytes]:
+    view = memoryview(payload)
+    for start in range(0, len(view), _CHUNK):
+        yield bytes(view[start : start + _CHUNK])
+
+
+def _read_answer(response: httpx.Response) -> bytes:
+    kept = b""
+    for chunk in response.iter_bytes():
+        if len(kept) < _ANSWER_BYTES:
+            kept += chunk[: _ANSWER_BYTES - len(kept)]
+    return kept
+
+
+def _json(body: bytes) -> dict[str, object]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
