@@ -17,18 +17,16 @@ code and message (a 401 means the token is wrong or revoked).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 
-from adapters.webhook import classify_status
+from adapters.webhook import body_chunks, classify_status
 from hub.db.models import DeliveryState
 from hub.delivery import DeliveryJob, HandOver, delivery_headers
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
 __all__ = ["PeerHubHandler"]
 
-_CHUNK = 1 << 16
 _ANSWER_BYTES = 64 * 1024
 
 
@@ -63,7 +61,7 @@ class PeerHubHandler:
         headers["Content-Length"] = str(len(payload))
         try:
             with self._client.stream(
-                "POST", url, content=_chunks(payload), headers=headers
+                "POST", url, content=body_chunks(payload), headers=headers
             ) as response:
                 body = _read_answer(response)
                 status = response.status_code
@@ -109,12 +107,6 @@ class PeerHubHandler:
 
     def close(self) -> None:
         return None
-
-
-def _chunks(payload: bytes) -> Iterator[bytes]:
-    view = memoryview(payload)
-    for start in range(0, len(view), _CHUNK):
-        yield bytes(view[start : start + _CHUNK])
 
 
 def _read_answer(response: httpx.Response) -> bytes:

@@ -40,6 +40,7 @@ from hub.errors import PermanentDeliveryError, TransientDeliveryError
 __all__ = [
     "SIGNATURE_HEADER",
     "WebhookHandler",
+    "body_chunks",
     "classify_status",
     "make_http_client",
     "parse_retry_after",
@@ -66,7 +67,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 _CHUNK = 1 << 16
 
 
-def _chunks(payload: bytes) -> Iterator[bytes]:
+def body_chunks(payload: bytes) -> Iterator[bytes]:
     """The body in 64 KiB pieces: handed over whole, the HTTP stack would copy it while
     framing it, doubling a large packet's footprint."""
     view = memoryview(payload)
@@ -211,7 +212,7 @@ class WebhookHandler:
         try:
             headers["Content-Length"] = str(len(payload))
             with self._client.stream(
-                "POST", url, content=_chunks(payload), headers=headers
+                "POST", url, content=body_chunks(payload), headers=headers
             ) as response:
                 snippet = _snippet(response)
                 status = response.status_code
