@@ -541,7 +541,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "http_status worker",
         "outbox": "delivery_id reason created_at published_at",
         "document_recipients": "sender_code document_id recipient_code packet_id status "
-        "status_at created_at updated_at",
+        "status_at created_at updated_at first_ack_at first_accept_at",
         "status_events": "packet_id document_sender_code document_id recipient_code "
         "reporter_code status_code description reported_at_text reported_at received_at "
         "document_known effect",
@@ -1064,10 +1064,15 @@ class Simulation:
                     codes.append(("06", at))
         state: str | None = None
         state_at: datetime | None = None
+        first_ack: datetime | None = None
+        first_accept: datetime | None = None
         written = 0
         for status, at in codes:
             if at > self.end:
                 break
+            first_ack = first_ack or at
+            if status in _PROGRESSION[1:]:
+                first_accept = first_accept or at
             effect = "unchanged"
             if state == "02":
                 effect = "unchanged"
@@ -1131,6 +1136,8 @@ class Simulation:
                 state_at,
                 created,
                 state_at or created,
+                first_ack,
+                first_accept,
             ),
         )
         return written

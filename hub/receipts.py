@@ -267,6 +267,7 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
     if row is not None:
         transition = apply_status(_state(row), notice.code)
         _store(row, transition, now)
+        _note_answer(row, notice.code, now)
         if transition.effect is Effect.CHANGE_REQUESTED:
             row.change_packet_id = packet_id
             row.change_reason = notice.description
@@ -325,6 +326,7 @@ def _apply_earlier_statuses(
             continue
         transition = apply_status(_state(row), event.status_code)
         _store(row, transition, event.received_at)
+        _note_answer(row, event.status_code, event.received_at)
         if transition.effect is Effect.CHANGE_REQUESTED:
             row.change_packet_id = event.packet_id
             row.change_reason = event.description
@@ -366,6 +368,20 @@ def _store(row: DocumentRecipient, transition: Transition, now: datetime) -> Non
         row.change_answered_at = now if answered else None
     row.change_request = state.change_request
     row.change_state = state.change_state
+
+
+_ANSWERING = frozenset({"01", REFUSED, "03", "04", "05", "06"})
+"""Statuses that show the recipient's system has the document (02 refuses it, having it)."""
+_ACCEPTING = frozenset({"03", "04", "05", "06"})
+
+
+def _note_answer(row: DocumentRecipient, code: str, received_at: datetime) -> None:
+    """Keep the first answer times (whatever the status did to the state: a repeat, a late
+    lower code or a code after a refusal still shows the document was there)."""
+    if code in _ANSWERING and (row.first_ack_at is None or received_at < row.first_ack_at):
+        row.first_ack_at = received_at
+    if code in _ACCEPTING and (row.first_accept_at is None or received_at < row.first_accept_at):
+        row.first_accept_at = received_at
 
 
 def _local_time(text: str | None) -> datetime | None:

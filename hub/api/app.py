@@ -49,12 +49,18 @@ def create_app(
             rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
             return {state.value: count for state, count in rows}
 
+    console: FastAPI | None = None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Blocking handlers run in worker threads; as many as the process keeps database
         # connections, so requests queue here rather than open connections beyond the pool.
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = settings.database_pool_size
+        if console is not None:
+            # The mounted console's own lifespan never runs: its statistics start computing
+            # here, in the background, so the first visitor does not wait for them.
+            console.state.console.stats.warm()
         yield
 
     app = FastAPI(
@@ -88,5 +94,6 @@ def create_app(
         # that never serve it (relay, workers).
         from hub.console.app import create_console
 
-        app.mount("/console", create_console(settings, database, blobs))
+        console = create_console(settings, database, blobs)
+        app.mount("/console", console)
     return app

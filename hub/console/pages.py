@@ -140,7 +140,9 @@ def agencies(
 ) -> Response:
     """Every agency with its figures; sort, filter, drill down from a parent to its units."""
     chosen = window_of(window)
-    stats = context.stats.agencies(chosen)
+    # Sorted by a median, every agency's is needed; otherwise only those of the rows shown.
+    by_median = sort in ("to01", "to03")
+    stats = context.stats.agencies(chosen) if by_median else context.stats.agencies_listed(chosen)
     rows = _selected(
         stats,
         context,
@@ -153,6 +155,7 @@ def agencies(
     )
     by_code = {row.code: row for row in stats.rows}
     start = (page - 1) * PAGE_SIZE
+    shown = context.stats.with_medians(stats, rows[start : start + PAGE_SIZE])
     return render(
         request,
         context,
@@ -160,7 +163,7 @@ def agencies(
         {
             "stats": stats,
             "window": chosen,
-            "rows": rows[start : start + PAGE_SIZE],
+            "rows": shown,
             "total": len(rows),
             "page_number": page,
             "pages": max(1, -(-len(rows) // PAGE_SIZE)),

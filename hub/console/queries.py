@@ -1,7 +1,9 @@
 """The SQL behind the console's pages: aggregates computed by the database, lists paged.
 
 Written for a million deliveries on PostgreSQL: every aggregate is one ``GROUP BY`` over a
-time window served by a covering index of revision 0005 (index-only scans), lists are
+time window served by a covering index of revisions 0005 and 0006 (index-only scans), the
+overview's three windows are counted in one pass each (``FILTER``), the median answer times
+read the first answer times kept on each business state (revision 0006), lists are
 keyset-paged on indexed columns, and per-row details are fetched for one page at a time.
 Percentiles use ``percentile_cont`` on PostgreSQL; SQLite (small deployments) has none, so
 there the durations are read in order and :func:`hub.console.metrics.percentile` is used.
@@ -10,14 +12,16 @@ there the durations are read in order and :func:`hub.console.metrics.percentile`
 from __future__ import annotations
 
 import base64
+import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     and_,
@@ -29,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from hub.console.metrics import (
@@ -36,6 +41,7 @@ from hub.console.metrics import (
     LOCAL_TZ,
     AgencyFigures,
     AgencyRow,
+    bucket_index,
     percentile,
 )
 from hub.console.text import like_pattern, search_words
@@ -50,7 +56,6 @@ from hub.db.models import (
     DeliveryState,
     DocumentRecipient,
     Packet,
-    StatusEvent,
 )
 
 __all__ = [
@@ -70,6 +75,7 @@ __all__ = [
     "UnackedRow",
     "agency_figures",
     "agency_rows",
+    "answer_medians",
     "audit_page",
     "axis_link",
     "daily_volume",
@@ -79,6 +85,7 @@ __all__ = [
     "failure_page",
     "peer_figures",
     "search_documents",
+    "traffic",
     "transport_figures",
     "unacknowledged",
     "unacknowledged_documents",
@@ -95,6 +102,9 @@ _IN_FLIGHT = (DeliveryState.QUEUED, DeliveryState.RETRYING, DeliveryState.AVAILA
 _SUCCESS_OUTCOMES = ("delivered", "available")
 _UNIX_EPOCH_JULIAN = 2440587.5
 _LOCAL_OFFSET_SECONDS = 7 * 3600
+_K = TypeVar("_K", bound=Hashable)
+LOCAL_ZONE_NAME = "Asia/Ho_Chi_Minh"
+"""The city's zone (no daylight saving: always UTC+7, as :data:`_LOCAL_OFFSET_SECONDS`)."""
 
 
 # -- dialect helpers ---------------------------------------------------------------------
@@ -107,19 +117,24 @@ def _postgresql(session: Session) -> bool:
 def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
     """``later - earlier`` in seconds, never negative."""
     if _postgresql(session):
-        return func.greatest(func.extract("epoch", later - earlier), 0.0)
+        # date_part is double precision; EXTRACT is numeric since PostgreSQL 14 (slower).
+        return func.greatest(func.date_part("epoch", later - earlier), 0.0)
     return func.max((func.julianday(later) - func.julianday(earlier)) * 86400.0, 0.0)
 
 
-def _local_day(session: Session, column: Any) -> ColumnElement[int]:
-    """Days since 1970-01-01 on the city's clock."""
+def _local_day(session: Session, column: Any) -> ColumnElement[Any]:
+    """The day on the city's clock: a date on PostgreSQL, days since 1970-01-01 on SQLite."""
     if _postgresql(session):
-        return cast(
-            func.floor((func.extract("epoch", column) + _LOCAL_OFFSET_SECONDS) / 86400), Integer
-        )
+        return cast(func.timezone(LOCAL_ZONE_NAME, column), Date)
     return cast(
         (func.julianday(column) - _UNIX_EPOCH_JULIAN) + _LOCAL_OFFSET_SECONDS / 86400.0, Integer
     )
+
+
+def _day_of(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    return date(1970, 1, 1) + timedelta(days=int(value))
 
 
 def _bucket(seconds: ColumnElement[float]) -> ColumnElement[int]:
@@ -227,11 +242,15 @@ def _origin(settings: dict[str, Any] | None) -> str | None:
 
 
 def agency_figures(
-    session: Session, since: datetime, *, medians: bool = True
+    session: Session,
+    since: datetime,
+    *,
+    medians: bool = True,
+    median_codes: Sequence[str] | None = None,
 ) -> dict[str, AgencyFigures]:
     """What every agency sent, received, answered and was delivered since ``since``; with
-    ``medians``, also how long it took to answer 01 and 03 (the costliest part: a join of
-    the window's documents with their statuses)."""
+    ``medians``, also how long it took to answer 01 and 03 (the costliest part; only for
+    the agencies of ``median_codes`` when given)."""
     figures: dict[str, AgencyFigures] = defaultdict(AgencyFigures)
     sent = session.execute(
         select(
@@ -285,52 +304,32 @@ def agency_figures(
             row.failed += count
         else:
             row.in_flight += count
-    for recipient, (to_01, to_03) in (_answer_medians(session, since) if medians else {}).items():
+    for recipient, (to_01, to_03) in (
+        answer_medians(session, since, median_codes) if medians else {}
+    ).items():
         figures[recipient].seconds_to_01 = to_01
         figures[recipient].seconds_to_03 = to_03
     return dict(figures)
 
 
-def _answer_medians(session: Session, since: datetime) -> dict[str, tuple[float | None, ...]]:
-    """Per recipient: median seconds from a document's arrival to its first 01 and first 03."""
-    first_ack = func.min(
-        case((StatusEvent.status_code.in_(ACKNOWLEDGING), StatusEvent.received_at))
-    )
-    first_accept = func.min(case((StatusEvent.status_code.in_(ACCEPTING), StatusEvent.received_at)))
-    firsts = (
-        select(
-            DocumentRecipient.recipient_code.label("recipient"),
-            DocumentRecipient.created_at.label("arrived"),
-            first_ack.label("first_ack"),
-            first_accept.label("first_accept"),
-        )
-        .join(
-            StatusEvent,
-            and_(
-                StatusEvent.document_sender_code == DocumentRecipient.sender_code,
-                StatusEvent.document_id == DocumentRecipient.document_id,
-                StatusEvent.recipient_code == DocumentRecipient.recipient_code,
-            ),
-        )
-        .where(
-            DocumentRecipient.created_at >= since,
-            StatusEvent.status_code.in_(ACKNOWLEDGING),
-        )
-        .group_by(
-            DocumentRecipient.id, DocumentRecipient.recipient_code, DocumentRecipient.created_at
-        )
-        .subquery()
-    )
+def answer_medians(
+    session: Session, since: datetime, codes: Sequence[str] | None = None
+) -> dict[str, tuple[float | None, ...]]:
+    """Per recipient (of ``codes``, or every one): median seconds from a document's arrival
+    to its first 01 and first 03, from the first answer times kept on its business state
+    (revision 0006; read from the index of the window's rows)."""
     keyed = select(
-        firsts.c.recipient,
-        _seconds(session, firsts.c.first_ack, firsts.c.arrived),
+        DocumentRecipient.recipient_code,
+        _seconds(session, DocumentRecipient.first_ack_at, DocumentRecipient.created_at),
         case(
             (
-                firsts.c.first_accept.is_not(None),
-                _seconds(session, firsts.c.first_accept, firsts.c.arrived),
+                DocumentRecipient.first_accept_at.is_not(None),
+                _seconds(session, DocumentRecipient.first_accept_at, DocumentRecipient.created_at),
             )
         ),
-    )
+    ).where(DocumentRecipient.created_at >= since, DocumentRecipient.first_ack_at.is_not(None))
+    if codes is not None:
+        keyed = keyed.where(DocumentRecipient.recipient_code.in_(list(codes)))
     return _medians(session, keyed, 2)
 
 
@@ -375,46 +374,133 @@ class TransportFigures:
 
 def transport_figures(session: Session, since: datetime) -> TransportFigures:
     """Packets accepted and deliveries by state since ``since``; delivery time percentiles."""
-    kinds: dict[str, int] = dict(
-        session.execute(
-            select(Packet.kind, func.count())
-            .where(Packet.received_at >= since)
-            .group_by(Packet.kind)
-        ).all()
-    )
-    states = {
-        state.value: count
-        for state, count in session.execute(
-            select(Delivery.state, func.count())
-            .where(Delivery.created_at >= since)
-            .group_by(Delivery.state)
+    return traffic(session, {"window": since})[0]["window"]
+
+
+def traffic(
+    session: Session, starts: Mapping[_K, datetime], now: datetime | None = None
+) -> tuple[dict[_K, TransportFigures], list[DayVolume]]:
+    """:func:`transport_figures` of several windows (by key) at once and, given ``now``, the
+    :func:`daily_volume` of the widest: each table is read once over the widest window,
+    grouped by local day, each window counted with ``FILTER``."""
+    keys = list(starts)
+    earliest = min(starts.values())
+    days = _day_grid(earliest, now)
+    kinds: dict[_K, dict[str, int]] = {key: defaultdict(int) for key in keys}
+    packet_day = _local_day(session, Packet.received_at)
+    for number, kind, total, *counts in session.execute(
+        select(
+            packet_day,
+            Packet.kind,
+            func.count(),
+            *(func.count().filter(Packet.received_at >= starts[k]) for k in keys),
         )
+        .where(Packet.received_at >= earliest)
+        .group_by(packet_day, Packet.kind)
+    ):
+        for key, count in zip(keys, counts, strict=True):
+            kinds[key][kind] += int(count)
+        volume = days.get(_day_of(number))
+        if volume is not None:
+            if kind == "status":
+                volume.statuses += total
+            else:
+                volume.documents += total
+    states: dict[_K, dict[str, int]] = {key: defaultdict(int) for key in keys}
+    delivery_day = _local_day(session, Delivery.created_at)
+    for number, state, total, *counts in session.execute(
+        select(
+            delivery_day,
+            Delivery.state,
+            func.count(),
+            *(func.count().filter(Delivery.created_at >= starts[k]) for k in keys),
+        )
+        .where(Delivery.created_at >= earliest)
+        .group_by(delivery_day, Delivery.state)
+    ):
+        for key, count in zip(keys, counts, strict=True):
+            if count:
+                states[key][state.value] += int(count)
+        volume = days.get(_day_of(number))
+        if volume is not None:
+            volume.deliveries += total
+            if state is DeliveryState.DELIVERED:
+                volume.delivered += total
+            elif state in _FAILED:
+                volume.failed += total
+    histograms, percentiles = _delivery_times(session, starts)
+    figures = {
+        key: TransportFigures(
+            documents=kinds[key].get("edoc", 0),
+            statuses=kinds[key].get("status", 0),
+            states=dict(states[key]),
+            delivered_p50=percentiles[key][0],
+            delivered_p95=percentiles[key][1],
+            histogram=tuple(histograms[key]),
+        )
+        for key in keys
     }
+    return figures, [days[key] for key in sorted(days)]
+
+
+def _day_grid(since: datetime, now: datetime | None) -> dict[date, DayVolume]:
+    if now is None:
+        return {}
+    first = since.astimezone(LOCAL_TZ).date()
+    last = now.astimezone(LOCAL_TZ).date()
+    return {
+        first + timedelta(days=offset): DayVolume(first + timedelta(days=offset))
+        for offset in range((last - first).days + 1)
+    }
+
+
+def _delivery_times(
+    session: Session, starts: Mapping[_K, datetime]
+) -> tuple[dict[_K, list[int]], dict[_K, tuple[float | None, float | None]]]:
+    """Per window: delivered deliveries per duration bucket, and the p50 and p95 durations."""
+    keys = list(starts)
     seconds = _seconds(session, Delivery.delivered_at, Delivery.created_at)
-    done = and_(Delivery.created_at >= since, Delivery.delivered_at.is_not(None))
-    histogram = [0] * (len(DURATION_BUCKETS) + 1)
-    bucket = _bucket(seconds)
-    for index, count in session.execute(select(bucket, func.count()).where(done).group_by(bucket)):
-        histogram[int(index)] = count
-    if _postgresql(session):
-        p50, p95 = session.execute(
-            select(
-                func.percentile_cont(0.5).within_group(seconds),
-                func.percentile_cont(0.95).within_group(seconds),
-            ).where(done)
-        ).one()
-        p50, p95 = _float(p50), _float(p95)
-    else:
-        values = [float(v) for v in session.scalars(select(seconds).where(done).order_by(seconds))]
-        p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
-    return TransportFigures(
-        documents=kinds.get("edoc", 0),
-        statuses=kinds.get("status", 0),
-        states=states,
-        delivered_p50=p50,
-        delivered_p95=p95,
-        histogram=tuple(histogram),
+    done = and_(Delivery.created_at >= min(starts.values()), Delivery.delivered_at.is_not(None))
+    histograms = {key: [0] * (len(DURATION_BUCKETS) + 1) for key in keys}
+    if not _postgresql(session):
+        values: dict[_K, list[float]] = {key: [] for key in keys}
+        for created, value in session.execute(
+            select(Delivery.created_at, seconds).where(done).order_by(seconds)
+        ):
+            for key in keys:
+                if created >= starts[key]:
+                    values[key].append(float(value))
+                    histograms[key][bucket_index(float(value))] += 1
+        return histograms, {
+            key: (percentile(values[key], 0.5), percentile(values[key], 0.95)) for key in keys
+        }
+    # One pass: the durations computed once per row (OFFSET 0 keeps the subquery apart),
+    # each window's percentiles and its cumulative counts below each bucket's bound.
+    timed = (
+        select(Delivery.created_at.label("created"), seconds.label("seconds"))
+        .where(done)
+        .offset(0)
+        .subquery()
     )
+    fractions = postgresql.array([literal(0.5), literal(0.95)])
+    columns: list[ColumnElement[Any]] = []
+    for key in keys:
+        inside = timed.c.created >= starts[key]
+        columns.append(func.percentile_cont(fractions).within_group(timed.c.seconds).filter(inside))
+        columns.append(func.count().filter(inside))
+        columns.extend(
+            func.count().filter(and_(inside, timed.c.seconds < bound)) for bound in DURATION_BUCKETS
+        )
+    row = list(session.execute(select(*columns)).one())
+    percentiles: dict[_K, tuple[float | None, float | None]] = {}
+    width = len(DURATION_BUCKETS) + 2
+    for position, key in enumerate(keys):
+        pair, total, *below = row[position * width : (position + 1) * width]
+        p50, p95 = pair if pair is not None else (None, None)
+        percentiles[key] = (_float(p50), _float(p95))
+        cumulative = [0, *(int(count) for count in below), int(total)]
+        histograms[key] = [high - low for low, high in itertools.pairwise(cumulative)]
+    return histograms, percentiles
 
 
 @dataclass
@@ -431,39 +517,7 @@ class DayVolume:
 
 def daily_volume(session: Session, since: datetime, now: datetime) -> list[DayVolume]:
     """Packets and deliveries per local day from ``since`` to ``now`` (empty days included)."""
-    epoch = date(1970, 1, 1)
-    first = since.astimezone(LOCAL_TZ).date()
-    last = now.astimezone(LOCAL_TZ).date()
-    days = {
-        first + timedelta(days=offset): DayVolume(first + timedelta(days=offset))
-        for offset in range((last - first).days + 1)
-    }
-    packet_day = _local_day(session, Packet.received_at)
-    for number, kind, count in session.execute(
-        select(packet_day, Packet.kind, func.count())
-        .where(Packet.received_at >= since)
-        .group_by(packet_day, Packet.kind)
-    ):
-        volume = days.get(epoch + timedelta(days=int(number)))
-        if volume is not None:
-            if kind == "status":
-                volume.statuses += count
-            else:
-                volume.documents += count
-    delivery_day = _local_day(session, Delivery.created_at)
-    for number, state, count in session.execute(
-        select(delivery_day, Delivery.state, func.count())
-        .where(Delivery.created_at >= since)
-        .group_by(delivery_day, Delivery.state)
-    ):
-        volume = days.get(epoch + timedelta(days=int(number)))
-        if volume is not None:
-            volume.deliveries += count
-            if state is DeliveryState.DELIVERED:
-                volume.delivered += count
-            elif state in _FAILED:
-                volume.failed += count
-    return [days[key] for key in sorted(days)]
+    return traffic(session, {"window": since}, now)[1]
 
 
 # -- unacknowledged documents ------------------------------------------------------------
@@ -964,18 +1018,34 @@ def peer_figures(
     origins = {entry.code: entry.webhook_origin for entry in entries}
     day = now - timedelta(days=1)
     hour = now - timedelta(hours=1)
+    # The day's attempts first (a range of their index), then each one's delivery by primary
+    # key (LATERAL … LIMIT 1 keeps PostgreSQL from hashing every delivery instead).
+    recent = (
+        select(DeliveryAttempt.delivery_id, DeliveryAttempt.outcome, DeliveryAttempt.started_at)
+        .where(DeliveryAttempt.started_at >= day)
+        .cte("recent")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    by_key = select(Delivery.recipient_code, Delivery.channel).where(
+        Delivery.id == recent.c.delivery_id
+    )
+    if _postgresql(session):
+        delivery = by_key.limit(1).lateral("delivery")
+        joined = select(recent, delivery).select_from(recent).join(delivery, literal(True))
+    else:
+        joined = select(recent, Delivery.recipient_code, Delivery.channel).join(
+            Delivery, Delivery.id == recent.c.delivery_id
+        )
+    pairs = joined.subquery("pairs")
     rows = session.execute(
         select(
-            Delivery.recipient_code,
-            Delivery.channel,
-            DeliveryAttempt.outcome,
+            pairs.c.recipient_code,
+            pairs.c.channel,
+            pairs.c.outcome,
             func.count(),
-            func.sum(case((DeliveryAttempt.started_at >= hour, 1), else_=0)),
-            func.max(DeliveryAttempt.started_at),
-        )
-        .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
-        .where(DeliveryAttempt.started_at >= day)
-        .group_by(Delivery.recipient_code, Delivery.channel, DeliveryAttempt.outcome)
+            func.sum(case((pairs.c.started_at >= hour, 1), else_=0)),
+            func.max(pairs.c.started_at),
+        ).group_by(pairs.c.recipient_code, pairs.c.channel, pairs.c.outcome)
     )
     peers: dict[str, PeerFigures] = {}
     for recipient, channel, outcome, count, in_hour, latest in rows:

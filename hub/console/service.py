@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -54,6 +54,8 @@ __all__ = [
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
 
+READ_WORK_MEM = "64MB"
+"""PostgreSQL's ``work_mem`` in the console's read sessions (sorts of a month of rows)."""
 UNACKED_HORIZON = timedelta(days=30)
 """The unacknowledged page looks at documents of the last 30 days."""
 
@@ -76,6 +78,11 @@ class ConsoleDatabase:
         sessions = self._sqlite_reader()
         if sessions is None:
             with self.database.transaction(commit=False) as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    # JIT compiling the aggregates costs more than it saves at this size,
+                    # and the percentiles sort a month of durations: in memory, not on disk.
+                    session.execute(text("SET LOCAL jit = off"))
+                    session.execute(text(f"SET LOCAL work_mem = '{READ_WORK_MEM}'"))
                 yield session
             return
         try:
@@ -195,6 +202,11 @@ class RefreshingCache:
             if done is not None:
                 done.set()
 
+    def has(self, key: Hashable) -> bool:
+        """Whether a value of ``key`` is cached (fresh or stale)."""
+        with self._lock:
+            return key in self._entries
+
     def clear(self) -> None:
         """Forget every value (the next request computes afresh)."""
         with self._lock:
@@ -210,6 +222,8 @@ class AgencyStats:
     rows: list[AgencyRow]
     levels: list[LevelRow]
     level_names: dict[int, str]
+    medians: bool = True
+    """Whether the rows hold the median answer times (else they are None throughout)."""
 
 
 @dataclass(frozen=True)
@@ -270,6 +284,37 @@ class ConsoleStats:
             ("agencies", window, medians), lambda: self._agencies(window, medians)
         )
 
+    def agencies_listed(self, window: Window) -> AgencyStats:
+        """Every agency's figures over ``window`` for a page that shows a few of them: with
+        the median answer times once computed (and cached), else without them (the counts
+        the overview shares) while they are computed in the background; the page then adds
+        the medians of the rows it shows (:meth:`with_medians`)."""
+        full = ("agencies", window, True)
+        if self.cache.has(full):
+            return self.agencies(window)
+        self.cache.prefetch(full, lambda: self._agencies(window, True))
+        return self.agencies(window, medians=False)
+
+    def with_medians(self, stats: AgencyStats, rows: Sequence[AgencyRow]) -> list[AgencyRow]:
+        """``rows`` of ``stats`` with their median answer times (computed for them alone,
+        over the window ``stats`` was computed for, unless ``stats`` has them already)."""
+        if stats.medians or not rows:
+            return list(rows)
+        since = window_start(stats.window, stats.computed_at)
+        with self._db.read() as session:
+            medians = queries.answer_medians(session, since, [row.code for row in rows])
+        return [
+            replace(
+                row,
+                figures=replace(
+                    row.figures,
+                    seconds_to_01=medians.get(row.code, (None, None))[0],
+                    seconds_to_03=medians.get(row.code, (None, None))[1],
+                ),
+            )
+            for row in rows
+        ]
+
     def overview(self, window: Window) -> Overview:
         """Transport over the three windows, traffic per day, levels over ``window``."""
         transport = self.cache.get("transport", self._transport)
@@ -303,7 +348,7 @@ class ConsoleStats:
             window=window,
             ms=round((time.perf_counter() - started) * 1000),
         )
-        return AgencyStats(now, window, rows, level_rows(rows, names), names)
+        return AgencyStats(now, window, rows, level_rows(rows, names), names, medians)
 
     def _transport(
         self,
@@ -311,11 +356,9 @@ class ConsoleStats:
         now = self._clock()
         started = time.perf_counter()
         with self._db.read() as session:
-            figures = {
-                window: queries.transport_figures(session, window_start(window, now))
-                for window in WINDOWS
-            }
-            days = queries.daily_volume(session, window_start("30d", now), now)
+            figures, days = queries.traffic(
+                session, {window: window_start(window, now) for window in WINDOWS}, now
+            )
         _log.info(
             "console.stats_computed",
             stats="transport",

@@ -387,6 +387,11 @@ class DocumentRecipient(TimestampMixin, Base):
     replaced_by: Mapped[str | None] = mapped_column(String(DOCUMENT_ID_LENGTH), default=None)
     """DocumentId of the document that replaced this one (business type 3)."""
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    first_ack_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When the hub received the first status 01…06 or 02 about the document here (whatever
+    it did to the state; earlier than ``created_at`` when it came before the document)."""
+    first_accept_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When the hub received the first status 03…06 about the document here."""
 
 
 class StatusEvent(Base):
@@ -567,3 +572,18 @@ Index(
     postgresql_where=text("status IS NULL OR status = '01'"),
 )
 Index("ix_delivery_attempts_started_at", DeliveryAttempt.started_at)
+# Revision 0006: the answer times per agency read from the window's rows alone, and the
+# unacknowledged page's join to delivered deliveries served from the index.
+Index(
+    "ix_document_recipients_answer_times",
+    DocumentRecipient.created_at,
+    postgresql_include=["recipient_code", "first_ack_at", "first_accept_at"],
+)
+Index(
+    "ix_deliveries_delivered",
+    Delivery.packet_id,
+    Delivery.recipient_code,
+    postgresql_include=["delivered_at"],
+    sqlite_where=text("state = 'delivered'"),
+    postgresql_where=text("state = 'delivered'"),
+)

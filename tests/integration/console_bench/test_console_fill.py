@@ -199,6 +199,31 @@ def test_business_states_are_what_the_hubs_rules_make_of_the_statuses(filled: Fi
     assert {(s, d, r): (status, at) for s, d, r, status, at in states} == replayed
 
 
+def test_first_answer_times_are_the_first_statuses_received(filled: Filled) -> None:
+    firsts: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [None, None])
+    for sender, document_id, recipient, code, received in _rows(
+        filled.engine,
+        "SELECT document_sender_code, document_id, recipient_code, status_code, received_at "
+        "FROM status_events ORDER BY received_at, id",
+    ):
+        first = firsts[(sender, document_id, recipient)]
+        if code in ("01", "02", "03", "04", "05", "06") and first[0] is None:
+            first[0] = received
+        if code in ("03", "04", "05", "06") and first[1] is None:
+            first[1] = received
+    kept = {
+        (sender, document_id, recipient): [ack, accept]
+        for sender, document_id, recipient, ack, accept in _rows(
+            filled.engine,
+            "SELECT sender_code, document_id, recipient_code, first_ack_at, first_accept_at "
+            "FROM document_recipients",
+        )
+    }
+
+    assert any(accept is not None for _, accept in kept.values())
+    assert kept == {key: firsts.get(key, [None, None]) for key in kept}
+
+
 def test_each_status_is_a_status_packet_delivered_once_to_the_documents_sender(
     filled: Filled,
 ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
 from hub.bootstrap import open_database
 from hub.db.engine import create_engine
@@ -19,7 +21,7 @@ from hub.db.migrate import (
     schema_status,
     upgrade,
 )
-from hub.db.models import Base
+from hub.db.models import Base, DocumentRecipient
 from hub.errors import SchemaOutOfDateError
 from hub.settings import Settings
 
@@ -132,3 +134,88 @@ def test_sqlite_connections_enforce_foreign_keys_with_wal(sqlite_url: str, tmp_p
     finally:
         engine.dispose()
     assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 5000}
+
+
+def test_revision_0006_fills_the_first_answer_times_from_the_status_events(
+    settings: Settings,
+) -> None:
+    upgrade(settings, "0005")
+    engine = create_engine(settings)
+    at = {n: datetime(2026, 11, 20, n, tzinfo=UTC) for n in range(1, 8)}
+    tables = Base.metadata.tables
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(tables["packets"]),
+                [
+                    {
+                        "id": packet,
+                        "kind": "edoc",
+                        "sha256": packet,
+                        "size": 1,
+                        "sender_code": "W",
+                        "document_id": "D",
+                        "signature_status": "unsigned",
+                        "received_at": at[1],
+                    }
+                    for packet in ("doc", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                ],
+            )
+            connection.execute(
+                insert(tables["document_recipients"]),
+                [
+                    {
+                        "sender_code": "W",
+                        "document_id": "D",
+                        "recipient_code": recipient,
+                        "packet_id": "doc",
+                        "created_at": at[2],
+                        "updated_at": at[2],
+                    }
+                    for recipient in ("A", "B", "C", "E")
+                ],
+            )
+            # A: 01 before the document, 01 again, 04 then a late 03; B: refused then 03;
+            # C: only a change answer; E: nothing; F: a status about no known recipient.
+            connection.execute(
+                insert(tables["status_events"]),
+                [
+                    {
+                        "packet_id": packet,
+                        "document_sender_code": "W",
+                        "document_id": "D",
+                        "recipient_code": recipient,
+                        "reporter_code": recipient,
+                        "status_code": code,
+                        "received_at": at[hour],
+                        "document_known": True,
+                        "effect": "advanced",
+                    }
+                    for packet, recipient, code, hour in [
+                        ("s1", "A", "01", 1),
+                        ("s2", "A", "01", 3),
+                        ("s3", "A", "04", 5),
+                        ("s4", "A", "03", 6),
+                        ("s5", "B", "02", 4),
+                        ("s6", "B", "03", 7),
+                        ("s7", "C", "15", 3),
+                        ("s7", "F", "03", 3),
+                    ]
+                ],
+            )
+
+        upgrade(settings)
+
+        with Session(engine) as session:
+            rows = {
+                row.recipient_code: (row.first_ack_at, row.first_accept_at)
+                for row in session.scalars(select(DocumentRecipient))
+            }
+    finally:
+        engine.dispose()
+    assert rows == {
+        "A": (at[1], at[5]),
+        "B": (at[4], at[7]),
+        "C": (None, None),
+        "E": (None, None),
+    }

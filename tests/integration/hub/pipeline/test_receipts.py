@@ -207,3 +207,74 @@ def test_status_that_arrived_before_its_document_is_applied_when_the_document_co
     assert states(hub, document)[DISTRICT].status == "04"
     (event,) = events(hub)
     assert (event.document_known, event.effect) == (True, "advanced")
+
+
+def received(hub: Hub) -> list[tuple[str, str, datetime]]:
+    """(recipient, status, received_at) of every event, in arrival order."""
+    return [(e.recipient_code, e.status_code, e.received_at) for e in events(hub)]
+
+
+def test_first_answer_times_are_those_of_the_first_answering_statuses(hub: Hub) -> None:
+    document = sent(hub)
+
+    post(hub, packets.status(document, "01", DISTRICT, minute=1), DISTRICT)
+    post(hub, packets.status(document, "01", DISTRICT, minute=2), DISTRICT)
+    post(hub, packets.status(document, "03", DISTRICT, minute=3), DISTRICT)
+    post(hub, packets.status(document, "04", DISTRICT, minute=4), DISTRICT)
+    post(hub, packets.status(document, "03", DISTRICT, minute=5), DISTRICT)
+
+    (first, _, third, _, _) = [at for _, _, at in received(hub)]
+    rows = states(hub, document)
+    assert (rows[DISTRICT].first_ack_at, rows[DISTRICT].first_accept_at) == (first, third)
+    assert {(row.first_ack_at, row.first_accept_at) for row in (rows[CITY], rows[DEPARTMENT])} == {
+        (None, None)
+    }
+
+
+def test_an_out_of_order_higher_status_is_both_first_answers(hub: Hub) -> None:
+    document = sent(hub)
+
+    post(hub, packets.status(document, "05", DISTRICT, minute=5), DISTRICT)
+    post(hub, packets.status(document, "01", DISTRICT, minute=1), DISTRICT)
+    post(hub, packets.status(document, "03", DISTRICT, minute=3), DISTRICT)
+
+    first = received(hub)[0][2]
+    row = states(hub, document)[DISTRICT]
+    assert (row.status, row.first_ack_at, row.first_accept_at) == ("05", first, first)
+
+
+def test_a_refusal_answers_and_a_later_03_still_counts_as_accepted(hub: Hub) -> None:
+    document = sent(hub)
+
+    post(hub, packets.status(document, "02", CITY, minute=1), CITY)
+    post(hub, packets.status(document, "03", CITY, minute=2), CITY)
+
+    (refused, accepted) = [at for _, _, at in received(hub)]
+    row = states(hub, document)[CITY]
+    assert (row.status, row.first_ack_at, row.first_accept_at) == ("02", refused, accepted)
+
+
+def test_change_statuses_are_no_answer(hub: Hub) -> None:
+    document = sent(hub)
+    post(hub, packets.update(document), WARD)
+
+    post(hub, packets.status(document, "15", DISTRICT), DISTRICT)
+
+    row = states(hub, document)[DISTRICT]
+    assert (row.first_ack_at, row.first_accept_at) == (None, None)
+
+
+def test_statuses_before_their_document_set_the_first_answers_when_it_comes(hub: Hub) -> None:
+    document, raw = packets.document(WARD, (DISTRICT, CITY))
+    post(hub, packets.status(document, "01", DISTRICT, minute=1), DISTRICT)
+    post(hub, packets.status(document, "04", DISTRICT, minute=4), DISTRICT)
+    post(hub, packets.status(document, "01", DISTRICT, minute=6), DISTRICT)
+
+    post(hub, raw, WARD)
+    post(hub, packets.status(document, "03", CITY), CITY)
+
+    (ack, accept, _, city) = [at for _, _, at in received(hub)]
+    rows = states(hub, document)
+    assert (rows[DISTRICT].first_ack_at, rows[DISTRICT].first_accept_at) == (ack, accept)
+    assert ack < rows[DISTRICT].created_at
+    assert (rows[CITY].first_ack_at, rows[CITY].first_accept_at) == (city, city)
