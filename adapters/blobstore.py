@@ -54,6 +54,9 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a blob (retention); missing blobs are ignored."""
 
+    def stored(self) -> Iterator[tuple[str, float]]:
+        """Every stored blob's key and when it was written (Unix time), in no order."""
+
 
 class FileBlobStore:
     """Blobs as files ``<root>/<k[:2]>/<k[2:4]>/<k>`` on a local or mounted filesystem."""
@@ -128,6 +131,20 @@ class FileBlobStore:
             self.path(key).unlink(missing_ok=True)
         except OSError as exc:
             raise BlobStoreError(f"cannot delete blob {key}: {exc}") from exc
+
+    def stored(self) -> Iterator[tuple[str, float]]:
+        try:
+            for first in sorted(self.root.iterdir()):
+                if not first.is_dir() or len(first.name) != 2:
+                    continue
+                for second in sorted(first.iterdir()):
+                    for path in second.iterdir():
+                        if _KEY.match(path.name):
+                            yield path.name, path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise BlobStoreError(f"cannot list the payload store: {exc}") from exc
 
     def copy_to(self, key: str, out: BinaryIO) -> None:
         """Stream a blob's bytes into ``out``."""

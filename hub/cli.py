@@ -11,7 +11,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -22,7 +22,13 @@ from hub import audit, processes
 from hub.access import issue_operator_token, list_operator_tokens, revoke_operator_token
 from hub.axis_poller import MESSAGE_TYPES
 from hub.axis_sync import LevelRule, own_root, sync_axis_agencies
-from hub.bootstrap import build_api, open_axis_poller, open_database, open_upstream_of
+from hub.bootstrap import (
+    build_api,
+    open_axis_poller,
+    open_blob_store,
+    open_database,
+    open_upstream_of,
+)
 from hub.citygen import CityPlan, generate_city
 from hub.console.users import add_user, list_users, set_active, set_password, set_role
 from hub.db.engine import database_url, redacted_url
@@ -48,6 +54,7 @@ from hub.directory import (
 from hub.errors import ConfigurationError, HubError
 from hub.logging import configure_logging
 from hub.replay import MAX_REPLAY, ReplayFilter, replay
+from hub.retention import delete_purged, purge_payloads, sweep_orphans
 from hub.settings import Settings, load_settings
 from hub.tokens import issue_token, list_tokens, revoke_token
 
@@ -228,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--actor", help="who replays (default: cli:<login name>)")
     cmd.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     cmd.set_defaults(command=_replay)
+
+    cmd = groups.add_parser(
+        "retention",
+        help="remove the bytes of finished packets and orphaned bytes (dry run first)",
+        description="Delete from the payload store the bytes of packets received more than "
+        "--days ago whose every delivery is delivered or refused (records, timelines and the "
+        "audit log stay), and bytes no packet refers to, written more than --orphan-hours ago. "
+        "Parked, expired and in-flight packets are never touched.",
+    )
+    cmd.add_argument("--days", type=_count, required=True, help="keep finished packets this long")
+    cmd.add_argument("--orphan-hours", type=float, default=1.0, help="grace for unreferenced bytes")
+    cmd.add_argument("--reason", default="", help="why (required unless --dry-run)")
+    cmd.add_argument("--actor", help="who purges (default: cli:<login name>)")
+    cmd.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
+    cmd.set_defaults(command=_retention)
 
     audit_parser = groups.add_parser("audit", help="the hash-chained audit log")
     audit_commands = audit_parser.add_subparsers(title="audit commands", metavar="COMMAND")
@@ -517,6 +539,39 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         app = build_api(settings, database)
         _say(f"lienthong API on http://{settings.host}:{settings.port} (OpenAPI: /openapi.json)")
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    return EXIT_OK
+
+
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.dry_run and not args.reason.strip():
+        raise ConfigurationError("a purge needs --reason; it is kept in the audit log")
+    blobs = open_blob_store(settings)
+    with (
+        open_database(settings) as database,
+        database.transaction(commit=not args.dry_run) as session,
+    ):
+        payloads = purge_payloads(
+            session,
+            blobs,
+            older_than=timedelta(days=args.days),
+            actor=args.actor or _cli_actor(),
+            reason=args.reason,
+            dry_run=args.dry_run,
+        )
+    if not args.dry_run:
+        delete_purged(blobs, payloads)
+    with open_database(settings) as database, database.transaction() as session:
+        orphans = sweep_orphans(
+            session,
+            blobs,
+            orphan_grace=timedelta(hours=args.orphan_hours),
+            dry_run=args.dry_run,
+        )
+    verb = "would remove" if args.dry_run else "removed"
+    print(
+        f"{verb} the bytes of {payloads.packets} finished packets ({payloads.bytes} bytes) "
+        f"and {orphans.orphans} orphaned blobs"
+    )
     return EXIT_OK
 
 

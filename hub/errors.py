@@ -7,6 +7,7 @@ are translated into these at the boundary with ``raise ... from exc``.
     HubError                        base of everything the hub raises on purpose
     ├── ConfigurationError          a setting is missing or invalid
     ├── NotFoundError               a named agency, token or record does not exist
+    │   └── PayloadPurgedError      the record exists but its bytes were removed by retention
     ├── ConflictError               the request contradicts what is already stored
     │   └── DuplicateDocumentError  another new document already has this sender and DocumentId
     ├── UnauthorizedError           credentials are missing, unknown or revoked
@@ -99,6 +100,12 @@ class NotFoundError(HubError):
     """Raised when a named agency, token or record does not exist."""
 
     code = "not_found"
+
+
+class PayloadPurgedError(NotFoundError):
+    """Raised when a packet's bytes were removed by retention (its record is kept)."""
+
+    code = "packet.payload-purged"
 
 
 class ConflictError(HubError):

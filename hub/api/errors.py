@@ -22,6 +22,7 @@ from hub.errors import (
     MalformedPacketError,
     NotFoundError,
     OversizePacketError,
+    PayloadPurgedError,
     StorageError,
     UnauthorizedError,
     UnroutablePacketError,
@@ -32,6 +33,7 @@ __all__ = ["STATUS_BY_ERROR", "error_body", "install_error_handlers", "status_fo
 STATUS_BY_ERROR: tuple[tuple[type[HubError], int], ...] = (
     (UnauthorizedError, 401),
     (ForbiddenError, 403),
+    (PayloadPurgedError, 410),
     (NotFoundError, 404),
     (ConflictError, 409),
     (OversizePacketError, 413),

@@ -9,10 +9,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from adapters.blobstore import BlobStoreError
 from hub.api.context import AgencyDep, ContextDep
-from hub.errors import StorageError
+from hub.db.models import Packet
+from hub.errors import PayloadPurgedError, StorageError
 from hub.inbox import AckResult, InboxItem, acknowledge, list_inbox, open_delivery
 
 __all__ = ["AckRequest", "router"]
@@ -54,6 +56,7 @@ def get_inbox(
     responses={
         200: {"content": {"application/xml": {}}},
         409: {"description": "not available yet"},
+        410: {"description": "delivered long ago; its bytes were removed by retention"},
         **_NOT_YOURS,
     },
 )
@@ -67,6 +70,17 @@ def fetch(delivery_id: str, agency: AgencyDep, context: ContextDep) -> Streaming
     except BlobStoreError as exc:
         raise StorageError(f"the payload store failed: {exc}") from exc
     if not present:
+        with context.database.transaction() as session:
+            purged = session.scalar(
+                select(Packet.payload_purged_at).where(Packet.id == delivery.packet_id)
+            )
+        if purged is not None:
+            raise PayloadPurgedError(
+                f"the bytes of packet {delivery.packet_id} were removed by the hub's retention "
+                f"on {purged.isoformat()}, after every recipient had taken delivery; its "
+                "record and timeline remain",
+                details={"packet_id": delivery.packet_id, "purged_at": purged.isoformat()},
+            )
         raise StorageError(f"the payload of packet {delivery.packet_id} is missing")
 
     def chunks() -> Iterator[bytes]:

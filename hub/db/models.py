@@ -244,6 +244,8 @@ class Packet(Base):
     pdf_signed_count: Mapped[int] = mapped_column(Integer, default=0)
     pdf_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     """:class:`hub.pdfsignatures.PacketPdfReport` as JSON: signers, times, integrity, trust."""
+    payload_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When retention removed the packet's bytes from the payload store (its record stays)."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     search_text: Mapped[str | None] = mapped_column(Text, default=_packet_search_text)
     """Document id, number/notation and subject, lower case without diacritics, for the
