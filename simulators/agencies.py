@@ -42,8 +42,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -63,6 +62,7 @@ from edxml.models import (
     StatusHeader,
     StatusPacket,
 )
+from simulators.closing import Closing
 
 __all__ = [
     "PROMPT",
@@ -271,7 +271,7 @@ class PacketPoster(Protocol):
         ...
 
 
-class HubClient:
+class HubClient(Closing):
     """The hub's API with one bearer token (an agency's or an operator's).
 
     Every call but :meth:`request` is safe to repeat (posting the same bytes again answers
@@ -364,17 +364,6 @@ class HubClient:
         """Close the connections."""
         self._http.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def _json(self, method: str, path: str, **options: Any) -> Any:
         return _checked(self._call(method, path, **options))
 
@@ -430,7 +419,7 @@ class _Scheduled:
     tries: int = field(default=0, compare=False)
 
 
-class Agency:
+class Agency(Closing):
     """One agency's document system: sends packets, keeps deliveries, answers statuses."""
 
     def __init__(
@@ -703,17 +692,6 @@ class Agency:
             self._scheduled.notify_all()
         self._answerer.join(30)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def _swapped(items: list[Any]) -> list[Any]:
     """Consecutive pairs traded: [a, b, c, d, e] → [b, a, d, c, e]."""
@@ -908,7 +886,7 @@ class WebhookRequest:
     """What the endpoint answered."""
 
 
-class WebhookServer:
+class WebhookServer(Closing):
     """An HTTP server taking webhook deliveries for one or more agencies, one path each.
 
     :meth:`pause` closes the listening socket, so the hub's connections are refused (an
@@ -1038,19 +1016,8 @@ class WebhookServer:
         """Stop serving."""
         self.pause()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class WebhookEndpoint:
+class WebhookEndpoint(Closing):
     """An agency's webhook: checks each delivery's signature, keeps it and answers.
 
     It listens on a :class:`WebhookServer` of its own (``host``, ``port``) unless given a
@@ -1140,19 +1107,8 @@ class WebhookEndpoint:
         if self._owns_server:
             self.server.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class _Poller:
+class _Poller(Closing):
     """A polling thread that can be paused (a system that is down) and stopped."""
 
     def __init__(self, name: str, interval: float, idle_interval: float | None) -> None:
@@ -1199,17 +1155,6 @@ class _Poller:
         """Stop polling."""
         self._stop.set()
         self._thread.join(30)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class InboxPoller(_Poller):

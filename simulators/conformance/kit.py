@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from hub.ids import new_id
+from simulators.closing import Closing
 from simulators.conformance.checks import Ack, Fetch, InboxView, Posted, read_post
 
 __all__ = ["KitHub", "hub_verdict"]
@@ -91,7 +91,7 @@ class _Delivery:
         )
 
 
-class KitHub:
+class KitHub(Closing):
     """The hub's agency API subset on a local port, for one agency and one sender."""
 
     def __init__(
@@ -200,17 +200,6 @@ class KitHub:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(10)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- the API ----------------------------------------------------------------------------
 

@@ -17,8 +17,6 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlsplit
 
 import structlog
@@ -34,6 +32,7 @@ from simulators.agencies import (
     WebhookEndpoint,
     WebhookServer,
 )
+from simulators.closing import Closing
 from simulators.profiles import Profile
 from simulators.scenario.deployment import Deployment, MinistryAccount
 from simulators.scenario.plan import Member, Roster
@@ -87,7 +86,7 @@ def playable(
     return member.channel == "axis" and member.code in ministries
 
 
-class Cast:
+class Cast(Closing):
     """The running players, by agency code."""
 
     def __init__(self, players: Mapping[str, Player], stack: ExitStack) -> None:
@@ -141,17 +140,6 @@ class Cast:
                 with suppress(OSError):
                     player.come_up()
         self._stack.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_cast(
