@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+
 from lxml import etree
 
 from edxml.errors import MalformedXmlError
 from edxml.namespaces import EDXML_NS, EDXML_PREFIX
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
-)
+_per_thread = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's parser (lxml parsers must not be shared between threads)."""
+    parser: etree.XMLParser | None = getattr(_per_thread, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
+        )
+        _per_thread.parser = parser
+    return parser
 
 
 def _normalised_copy(element: etree._Element, parent: etree._Element | None) -> etree._Element:
@@ -50,7 +61,7 @@ def serialise_extension(element: etree._Element) -> str:
 def extension_element(xml: str) -> etree._Element:
     """Parse a kept extension back into an element."""
     try:
-        return etree.fromstring(xml.encode("utf-8"), _PARSER)
+        return etree.fromstring(xml.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as exc:
         raise MalformedXmlError(f"extension is not well-formed XML: {exc}") from exc
 

@@ -8,12 +8,12 @@ Rules that routing depends on are checked strictly and all violations are report
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 
 from lxml import etree
 
@@ -208,34 +208,62 @@ def _small_bytes(source: Source, limits: Limits) -> bytes | None:
     return None
 
 
-_FAST_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    collect_ids=False,
-)
 _FAST_ENCODINGS = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII", "ISO-8859-1", "LATIN1"})
 """Declared encodings the fast path reads exactly as expat does; others take the stream."""
-_HAS_PI = etree.XPath("boolean(//processing-instruction())")
-_ELEMENT_COUNT = etree.XPath("count(//*)")
-_ATTRIBUTE_COUNT = etree.XPath("count(//@*)")
-_ATTACHMENT_CONTENT = etree.XPath("//*[local-name()='ContentTransferEncoded']")
 
 
-@functools.lru_cache(maxsize=8)
+class _FastPathTools(NamedTuple):
+    parser: etree.XMLParser
+    has_pi: etree.XPath
+    element_count: etree.XPath
+    attribute_count: etree.XPath
+    attachment_content: etree.XPath
+    limit_checks: dict[Limits, tuple[etree.XPath, etree.XPath, etree.XPath]]
+
+
+_per_thread = threading.local()
+"""lxml parsers and compiled XPaths must not be used by two threads at once (doing so has
+crashed the hub's API process under concurrent posts), so each thread gets its own."""
+
+
+def _tools() -> _FastPathTools:
+    tools: _FastPathTools | None = getattr(_per_thread, "tools", None)
+    if tools is None:
+        tools = _FastPathTools(
+            parser=etree.XMLParser(
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+                remove_comments=True,
+                collect_ids=False,
+            ),
+            has_pi=etree.XPath("boolean(//processing-instruction())"),
+            element_count=etree.XPath("count(//*)"),
+            attribute_count=etree.XPath("count(//@*)"),
+            attachment_content=etree.XPath("//*[local-name()='ContentTransferEncoded']"),
+            limit_checks={},
+        )
+        _per_thread.tools = tools
+    return tools
+
+
 def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath]:
     """XPaths true when a tree is too deep, has an element with too many attributes, or a
     text (attachment content excepted) longer than ``limits`` allow, as the stream checks."""
-    streamed = " or ".join(f"local-name()='{name}'" for name in sorted(limits.streamed_text))
-    too_deep = etree.XPath("boolean(" + "/*" * (limits.max_depth + 1) + ")")
-    crowded = etree.XPath(f"boolean(//*[count(@*) > {limits.max_attributes}])")
-    long_text = etree.XPath(
-        f"boolean(//text()[string-length() > {limits.max_text}]"
-        f"[not(parent::*[{streamed or 'false()'}])])"
-    )
-    return too_deep, crowded, long_text
+    cache = _tools().limit_checks
+    if limits not in cache:
+        streamed = " or ".join(f"local-name()='{name}'" for name in sorted(limits.streamed_text))
+        too_deep = etree.XPath("boolean(" + "/*" * (limits.max_depth + 1) + ")")
+        crowded = etree.XPath(f"boolean(//*[count(@*) > {limits.max_attributes}])")
+        long_text = etree.XPath(
+            f"boolean(//text()[string-length() > {limits.max_text}]"
+            f"[not(parent::*[{streamed or 'false()'}])])"
+        )
+        if len(cache) >= 8:
+            cache.clear()
+        cache[limits] = (too_deep, crowded, long_text)
+    return cache[limits]
 
 
 def _breaks_limits(root: etree._Element, size: int, limits: Limits) -> bool:
@@ -243,7 +271,7 @@ def _breaks_limits(root: etree._Element, size: int, limits: Limits) -> bool:
     too_deep, crowded, long_text = _limit_checks(limits)
     if too_deep(root.getroottree()):
         return True
-    attributes = _ATTRIBUTE_COUNT(root)
+    attributes = _tools().attribute_count(root)
     assert isinstance(attributes, float)
     if attributes > limits.max_attributes and crowded(root):
         return True
@@ -264,16 +292,16 @@ def _read_small(
     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
         return None
     try:
-        root = etree.fromstring(body, _FAST_PARSER)
+        root = etree.fromstring(body, _tools().parser)
     except etree.XMLSyntaxError:
         return None
     encoding = (root.getroottree().docinfo.encoding or "UTF-8").upper()
     if encoding not in _FAST_ENCODINGS:
         return None
-    elements = int(_ELEMENT_COUNT(root))  # type: ignore[arg-type]
+    elements = int(_tools().element_count(root))  # type: ignore[arg-type]
     if (
         elements > limits.max_elements
-        or _HAS_PI(root.getroottree())
+        or _tools().has_pi(root.getroottree())
         or _breaks_limits(root, len(body), limits)
     ):
         return None
@@ -281,7 +309,7 @@ def _read_small(
     for sink in sinks:
         sink.tree(root)  # type: ignore[attr-defined]
     decoded: dict[etree._Element, Base64Decoder] = {}
-    for index, element in enumerate(_ATTACHMENT_CONTENT(root)):  # type: ignore[arg-type]
+    for index, element in enumerate(_tools().attachment_content(root)):  # type: ignore[arg-type]
         assert isinstance(element, etree._Element)
         out = None
         if opener is not None:
