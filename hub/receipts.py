@@ -216,36 +216,26 @@ def record_document(
         for row in _rows(session, notice.sender, notice.document_id, notice.recipients)
     }
     missing = [code for code in dict.fromkeys(notice.recipients) if code not in existing]
+    if missing:
+        # A hot path: plain INSERTs, no objects to track.
+        session.connection().execute(
+            _INSERT_RECIPIENT,
+            [
+                {
+                    "sender_code": notice.sender,
+                    "document_id": notice.document_id,
+                    "recipient_code": code,
+                    "packet_id": packet_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for code in missing
+            ],
+        )
     earlier = _earlier_statuses(session, notice)
-    if not earlier:
-        # The usual case, and a hot path: plain INSERTs, no objects to track.
-        if missing:
-            session.connection().execute(
-                _INSERT_RECIPIENT,
-                [
-                    {
-                        "sender_code": notice.sender,
-                        "document_id": notice.document_id,
-                        "recipient_code": code,
-                        "packet_id": packet_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for code in missing
-                ],
-            )
-    else:
-        for recipient in missing:
-            row = DocumentRecipient(
-                sender_code=notice.sender,
-                document_id=notice.document_id,
-                recipient_code=recipient,
-                packet_id=packet_id,
-            )
-            session.add(row)
-            existing[recipient] = row
-        session.flush()
-        _apply_earlier_statuses(earlier, existing)
+    if earlier:
+        rows = _rows(session, notice.sender, notice.document_id, notice.recipients)
+        _apply_earlier_statuses(earlier, {row.recipient_code: row for row in rows})
     for replaced in notice.replacements:
         for row in _rows(session, notice.sender, replaced.document_id, replaced.recipients):
             row.replaced_by = notice.document_id
