@@ -20,10 +20,10 @@ import json
 
 import httpx
 
-from adapters.webhook import body_chunks, classify_status
+from adapters.webhook import body_chunks, classify_status, http_failures, origin
 from hub.db.models import DeliveryState
 from hub.delivery import DeliveryJob, HandOver, delivery_headers
-from hub.errors import PermanentDeliveryError, TransientDeliveryError
+from hub.errors import PermanentDeliveryError
 
 __all__ = ["PeerHubHandler"]
 
@@ -40,10 +40,9 @@ class PeerHubHandler:
 
     def peer(self, job: DeliveryJob) -> str | None:
         try:
-            url = httpx.URL(self._base(job))
-        except (PermanentDeliveryError, httpx.InvalidURL):
+            return origin(self._base(job))
+        except PermanentDeliveryError:
             return None
-        return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
     def deliver(self, job: DeliveryJob, payload: bytes) -> HandOver:
         url = self._base(job).rstrip("/") + "/api/v1/packets"
@@ -59,25 +58,14 @@ class PeerHubHandler:
         headers["Authorization"] = f"Bearer {token}"
         headers["Content-Type"] = "application/xml"
         headers["Content-Length"] = str(len(payload))
-        try:
-            with self._client.stream(
+        with (
+            http_failures("peer hub", url, "delivery.peer_hub"),
+            self._client.stream(
                 "POST", url, content=body_chunks(payload), headers=headers
-            ) as response:
-                body = _read_answer(response)
-                status = response.status_code
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(
-                f"peer hub {url} timed out ({type(exc).__name__})", code="delivery.peer_hub_timeout"
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise PermanentDeliveryError(
-                f"peer hub URL {url} cannot be used: {exc}", code="delivery.peer_hub_settings"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise TransientDeliveryError(
-                f"peer hub {url} unreachable: {type(exc).__name__}: {exc}",
-                code="delivery.peer_hub_unreachable",
-            ) from exc
+            ) as response,
+        ):
+            body = _read_answer(response)
+            status = response.status_code
         answer = _json(body)
         if not 200 <= status < 300:
             found = answer.get("error")

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -185,10 +186,9 @@ class WebhookHandler:
 
     def peer(self, job: DeliveryJob) -> str | None:
         try:
-            url = httpx.URL(self._url(job))
-        except (PermanentDeliveryError, httpx.InvalidURL):
+            return origin(self._url(job))
+        except PermanentDeliveryError:
             return None
-        return f"{url.scheme}://{url.host}:{url.port or _default_port(url.scheme)}"
 
     @staticmethod
     def _url(job: DeliveryJob) -> str:
@@ -209,30 +209,17 @@ class WebhookHandler:
         secrets = webhook_secrets(job.settings)
         if secrets:
             headers[SIGNATURE_HEADER] = signature_header(secrets, timestamp, payload)
-        try:
-            headers["Content-Length"] = str(len(payload))
-            with self._client.stream(
+        headers["Content-Length"] = str(len(payload))
+        with (
+            http_failures("webhook", url, "delivery.webhook"),
+            self._client.stream(
                 "POST", url, content=body_chunks(payload), headers=headers
-            ) as response:
-                snippet = _snippet(response)
-                status = response.status_code
-                retry_after = parse_retry_after(
-                    response.headers.get("Retry-After"), datetime.now(UTC)
-                )
-                location = response.headers.get("Location")
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(
-                f"webhook {url} timed out ({type(exc).__name__})", code="delivery.webhook_timeout"
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise PermanentDeliveryError(
-                f"webhook URL {url} cannot be used: {exc}", code="delivery.webhook_settings"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise TransientDeliveryError(
-                f"webhook {url} unreachable: {type(exc).__name__}: {exc}",
-                code="delivery.webhook_unreachable",
-            ) from exc
+            ) as response,
+        ):
+            snippet = _snippet(response)
+            status = response.status_code
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+            location = response.headers.get("Location")
         classify_status(status, retry_after=retry_after, snippet=snippet, location=location)
         return HandOver(DeliveryState.DELIVERED, http_status=status)
 
@@ -255,5 +242,31 @@ def _snippet(response: httpx.Response) -> str:
     return " ".join(start.decode("utf-8", errors="replace").split())
 
 
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
+def origin(url: str) -> str | None:
+    """``scheme://host:port`` of an endpoint (a peer's circuit-breaker key); None if unusable."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.scheme}://{parsed.host}:{port}"
+
+
+@contextmanager
+def http_failures(what: str, url: str, code: str) -> Iterator[None]:
+    """HTTP client failures of a push to ``url`` as delivery errors ``<code>_…``: timeouts
+    and unreachable peers are transient, an unusable URL is permanent."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise TransientDeliveryError(
+            f"{what} {url} timed out ({type(exc).__name__})", code=f"{code}_timeout"
+        ) from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise PermanentDeliveryError(
+            f"{what} URL {url} cannot be used: {exc}", code=f"{code}_settings"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise TransientDeliveryError(
+            f"{what} {url} unreachable: {type(exc).__name__}: {exc}", code=f"{code}_unreachable"
+        ) from exc
