@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from adapters.blobstore import BlobStore
 from hub.access import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
@@ -47,7 +48,9 @@ class ApiContext:
     ready_checks: Mapping[str, ReadinessCheck]
 
 
-def _context(request: Request) -> ApiContext:
+async def _context(request: Request) -> ApiContext:
+    # The trivial dependencies are coroutines: FastAPI runs a plain ``def`` dependency in the
+    # thread pool, and each such hop costs more CPU than the dependency itself.
     context = request.app.state.context
     assert isinstance(context, ApiContext)
     return context
@@ -56,7 +59,7 @@ def _context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(_context)]
 
 
-def _caller(request: Request, context: ContextDep) -> Caller:
+async def _caller(request: Request, context: ContextDep) -> Caller:
     header = request.headers.get("authorization")
     if not header:
         raise UnauthorizedError(
@@ -67,14 +70,18 @@ def _caller(request: Request, context: ContextDep) -> Caller:
         raise UnauthorizedError(
             "the Authorization header must read 'Bearer <token>'", code="auth.malformed"
         )
+    return await run_in_threadpool(_authenticate, context, token.strip())
+
+
+def _authenticate(context: ApiContext, token: str) -> Caller:
     with context.database.transaction() as session:
-        return authenticate_bearer(session, token.strip())
+        return authenticate_bearer(session, token)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def _agency(caller: CallerDep) -> AuthenticatedAgency:
+async def _agency(caller: CallerDep) -> AuthenticatedAgency:
     if not isinstance(caller, AuthenticatedAgency):
         raise ForbiddenError(
             "this endpoint serves agencies; operator tokens cannot post packets or hold an inbox",
@@ -83,7 +90,7 @@ def _agency(caller: CallerDep) -> AuthenticatedAgency:
     return caller
 
 
-def _operator(caller: CallerDep) -> AuthenticatedOperator:
+async def _operator(caller: CallerDep) -> AuthenticatedOperator:
     if not isinstance(caller, AuthenticatedOperator):
         raise ForbiddenError(
             "this endpoint needs an operator token (`lienthong operator token NAME`)",

@@ -59,6 +59,7 @@ from hub.directory.formats import (
     read_directory_file,
 )
 from hub.directory.store import (
+    AGENCY_COLUMNS,
     AgencyInfo,
     ImportReport,
     Resolution,
@@ -73,6 +74,7 @@ from hub.directory.store import (
 from hub.errors import NotFoundError
 
 __all__ = [
+    "AGENCY_COLUMNS",
     "CSV_COLUMNS",
     "SAMPLE_DIRECTORIES",
     "AgencyEntry",

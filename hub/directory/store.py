@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
 from hub.channels import Channel
@@ -29,6 +29,7 @@ from hub.directory.formats import (
 from hub.errors import DirectoryError, NotFoundError
 
 __all__ = [
+    "AGENCY_COLUMNS",
     "AgencyInfo",
     "ImportReport",
     "Resolution",
@@ -44,6 +45,21 @@ __all__ = [
 _IN_CHUNK = 500
 
 
+AGENCY_COLUMNS = (
+    Agency.code,
+    Agency.name,
+    Agency.level,
+    AgencyLevel.name.label("level_name"),
+    Agency.parent_code,
+    Agency.channel,
+    Agency.channel_settings,
+    Agency.active,
+    Agency.illustrative,
+)
+"""The columns of an :class:`AgencyInfo` (agencies joined to their level), for the hot paths
+(routing, token checks) where building mapped ``Agency`` objects cost more than the query."""
+
+
 @dataclass(frozen=True)
 class AgencyInfo:
     """An agency as the rest of the hub sees it."""
@@ -57,6 +73,21 @@ class AgencyInfo:
     channel_settings: Mapping[str, Any]
     active: bool
     illustrative: bool
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> AgencyInfo:
+        """The view of a row selected with :data:`AGENCY_COLUMNS`."""
+        return cls(
+            code=row.code,
+            name=row.name,
+            level=row.level,
+            level_name=row.level_name,
+            parent_code=row.parent_code,
+            channel=row.channel,
+            channel_settings=dict(row.channel_settings or {}),
+            active=row.active,
+            illustrative=row.illustrative,
+        )
 
     @classmethod
     def of(cls, agency: Agency) -> AgencyInfo:
@@ -228,21 +259,25 @@ def children(session: Session, code: str) -> list[AgencyInfo]:
     return [AgencyInfo.of(row) for row in rows]
 
 
+_RESOLVE = select(*AGENCY_COLUMNS).join(AgencyLevel, AgencyLevel.level == Agency.level)
+
+
 def resolve(session: Session, codes: Iterable[str]) -> Resolution:
     """Sort recipient codes into active agencies, inactive ones and codes nobody holds."""
     wanted = list(dict.fromkeys(codes))
-    rows: dict[str, Agency] = {}
+    rows: dict[str, AgencyInfo] = {}
+    # Plain column rows, not ORM objects: every packet taken in is routed here (see
+    # AGENCY_COLUMNS).
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start : start + _IN_CHUNK]
-        rows.update(
-            (row.code, row) for row in session.scalars(select(Agency).where(Agency.code.in_(chunk)))
-        )
+        for row in session.execute(_RESOLVE.where(Agency.code.in_(chunk))):
+            rows[row.code] = AgencyInfo.from_row(row)
     found: dict[str, AgencyInfo] = {}
     inactive: dict[str, AgencyInfo] = {}
     for code in wanted:
-        row = rows.get(code)
-        if row is not None:
-            (found if row.active else inactive)[code] = AgencyInfo.of(row)
+        info = rows.get(code)
+        if info is not None:
+            (found if info.active else inactive)[code] = info
     return Resolution(
         found=found,
         inactive=inactive,
