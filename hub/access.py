@@ -9,7 +9,6 @@ will sit on top of this; until then an operator is a name with tokens.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,15 +20,23 @@ from hub.db.base import utcnow
 from hub.db.models import OperatorToken
 from hub.directory import AgencyInfo
 from hub.errors import ConfigurationError, NotFoundError, UnauthorizedError
-from hub.tokens import TOKEN_PREFIX, authenticate, hash_token
+from hub.tokens import (
+    MAX_TOKEN_LENGTH,
+    TOKEN_PREFIX,
+    IssuedToken,
+    TokenInfo,
+    authenticate,
+    hash_token,
+    last_use_due,
+    new_secret,
+    refuse_revoked,
+)
 
 __all__ = [
     "OPERATOR_TOKEN_PREFIX",
     "AuthenticatedAgency",
     "AuthenticatedOperator",
     "Caller",
-    "IssuedOperatorToken",
-    "OperatorTokenInfo",
     "authenticate_bearer",
     "issue_operator_token",
     "list_operator_tokens",
@@ -39,9 +46,6 @@ __all__ = [
 OPERATOR_TOKEN_PREFIX = "lto_"  # noqa: S105 (a public marker, not a secret)
 """Start of every operator token (agency tokens start with ``lt_``)."""
 
-_SECRET_BYTES = 32
-_SHOWN_CHARS = 11
-_MAX_TOKEN_LENGTH = 128
 _OPERATOR_NAME_LENGTH = 64
 
 
@@ -80,37 +84,6 @@ class AuthenticatedOperator:
 Caller = AuthenticatedAgency | AuthenticatedOperator
 
 
-@dataclass(frozen=True)
-class IssuedOperatorToken:
-    """A new operator token; ``token`` is the only copy of the secret."""
-
-    id: int
-    operator: str
-    label: str
-    token: str
-
-    def __repr__(self) -> str:
-        return f"IssuedOperatorToken(id={self.id}, operator={self.operator!r}, token=<hidden>)"
-
-
-@dataclass(frozen=True)
-class OperatorTokenInfo:
-    """What may be shown about a stored operator token."""
-
-    id: int
-    operator: str
-    label: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        """Whether the token still authenticates."""
-        return self.revoked_at is None
-
-
 def authenticate_bearer(session: Session, token: str) -> Caller:
     """The agency or operator a bearer token belongs to.
 
@@ -128,7 +101,7 @@ def authenticate_bearer(session: Session, token: str) -> Caller:
     )
 
 
-def issue_operator_token(session: Session, operator: str, label: str = "") -> IssuedOperatorToken:
+def issue_operator_token(session: Session, operator: str, label: str = "") -> IssuedToken:
     """Create a token for an operator (named on first use) and return its secret.
 
     Raises:
@@ -139,26 +112,24 @@ def issue_operator_token(session: Session, operator: str, label: str = "") -> Is
         raise ConfigurationError(
             f"an operator name has 1 to {_OPERATOR_NAME_LENGTH} characters, not {operator!r}"
         )
-    token = OPERATOR_TOKEN_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
-    row = OperatorToken(
-        operator=name, token_hash=hash_token(token), prefix=token[:_SHOWN_CHARS], label=label
-    )
+    token, digest, shown = new_secret(OPERATOR_TOKEN_PREFIX)
+    row = OperatorToken(operator=name, token_hash=digest, prefix=shown, label=label)
     session.add(row)
     session.flush()
-    return IssuedOperatorToken(id=row.id, operator=name, label=label, token=token)
+    return IssuedToken(id=row.id, owner=name, label=label, token=token)
 
 
-def list_operator_tokens(session: Session, operator: str | None = None) -> list[OperatorTokenInfo]:
+def list_operator_tokens(session: Session, operator: str | None = None) -> list[TokenInfo]:
     """Every operator token (of one operator when named), revoked ones included, oldest first."""
     query = select(OperatorToken).order_by(OperatorToken.id)
     if operator is not None:
         query = query.where(OperatorToken.operator == operator)
-    return [_info(row) for row in session.scalars(query)]
+    return [TokenInfo.of(row) for row in session.scalars(query)]
 
 
 def revoke_operator_token(
     session: Session, token_id: int, *, now: datetime | None = None
-) -> OperatorTokenInfo:
+) -> TokenInfo:
     """Revoke an operator token; revoking it again keeps the first revocation time.
 
     Raises:
@@ -170,35 +141,19 @@ def revoke_operator_token(
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
         session.flush()
-    return _info(row)
+    return TokenInfo.of(row)
 
 
 def _authenticate_operator(session: Session, token: str) -> AuthenticatedOperator:
-    if len(token) > _MAX_TOKEN_LENGTH:
+    if len(token) > MAX_TOKEN_LENGTH:
         raise UnauthorizedError("not a lienthong token: too long", code="token.malformed")
     row = session.scalars(
         select(OperatorToken).where(OperatorToken.token_hash == hash_token(token))
     ).one_or_none()
     if row is None:
         raise UnauthorizedError("unknown token", code="token.unknown")
-    if row.revoked_at is not None:
-        raise UnauthorizedError(
-            f"token {row.prefix}… was revoked at {row.revoked_at.isoformat()}",
-            code="token.revoked",
-        )
+    refuse_revoked(row.prefix, row.revoked_at)
     moment = utcnow()
-    if row.last_used_at is None or (moment - row.last_used_at).total_seconds() >= 60:
+    if last_use_due(row.last_used_at, moment):
         row.last_used_at = moment
     return AuthenticatedOperator(name=row.operator)
-
-
-def _info(row: OperatorToken) -> OperatorTokenInfo:
-    return OperatorTokenInfo(
-        id=row.id,
-        operator=row.operator,
-        label=row.label,
-        prefix=row.prefix,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )

@@ -467,8 +467,8 @@ def _agency_token(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as database, database.transaction() as session:
         issued = issue_token(session, args.code, args.label)
     print(issued.token)
-    _say(f"token {issued.id} issued to {issued.agency_code}; it is shown only once, store it now")
-    _log.info("token.issued", agency=issued.agency_code, token_id=issued.id)
+    _say(f"token {issued.id} issued to {issued.owner}; it is shown only once, store it now")
+    _log.info("token.issued", agency=issued.owner, token_id=issued.id)
     return EXIT_OK
 
 
@@ -487,8 +487,8 @@ def _agency_tokens(args: argparse.Namespace, settings: Settings) -> int:
 def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as database, database.transaction() as session:
         token = revoke_token(session, args.code, args.token_id)
-    _say(f"token {token.id} of {token.agency_code} revoked at {_when(token.revoked_at)}")
-    _log.info("token.revoked", agency=token.agency_code, token_id=token.id)
+    _say(f"token {token.id} of {token.owner} revoked at {_when(token.revoked_at)}")
+    _log.info("token.revoked", agency=token.owner, token_id=token.id)
     return EXIT_OK
 
 
@@ -499,12 +499,12 @@ def _operator_token(args: argparse.Namespace, settings: Settings) -> int:
             session,
             actor=_cli_actor(),
             action="operator.token-issued",
-            subject=f"operator:{issued.operator}",
+            subject=f"operator:{issued.owner}",
             details={"token_id": issued.id, "label": issued.label},
         )
     print(issued.token)
-    _say(f"operator token {issued.id} issued to {issued.operator}; it is shown only once")
-    _log.info("operator_token.issued", operator=issued.operator, token_id=issued.id)
+    _say(f"operator token {issued.id} issued to {issued.owner}; it is shown only once")
+    _log.info("operator_token.issued", operator=issued.owner, token_id=issued.id)
     return EXIT_OK
 
 
@@ -516,7 +516,7 @@ def _operator_tokens(args: argparse.Namespace, settings: Settings) -> int:
     for token in tokens:
         state = "active" if token.active else f"revoked {_when(token.revoked_at)}"
         used = _when(token.last_used_at) if token.last_used_at else "never used"
-        print(f"{token.id}\t{token.operator}\t{token.prefix}…\t{state}\t{used}\t{token.label}")
+        print(f"{token.id}\t{token.owner}\t{token.prefix}…\t{state}\t{used}\t{token.label}")
     return EXIT_OK
 
 
@@ -527,10 +527,10 @@ def _operator_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
             session,
             actor=_cli_actor(),
             action="operator.token-revoked",
-            subject=f"operator:{token.operator}",
+            subject=f"operator:{token.owner}",
             details={"token_id": token.id},
         )
-    _say(f"operator token {token.id} of {token.operator} revoked at {_when(token.revoked_at)}")
+    _say(f"operator token {token.id} of {token.owner} revoked at {_when(token.revoked_at)}")
     return EXIT_OK
 
 
