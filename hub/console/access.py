@@ -1,4 +1,5 @@
-"""Signing in and out, the language toggle, and the admins' pages: users and the directory."""
+"""Signing in and out, one's own password, the language toggle, and the admins' pages: users
+and the directory."""
 
 from __future__ import annotations
 
@@ -22,12 +23,23 @@ from hub.console.auth import (
     start_session,
 )
 from hub.console.i18n import LANGUAGES
-from hub.console.users import add_user, check_login, list_users, set_active, set_password, set_role
+from hub.console.users import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    add_user,
+    change_own_password,
+    check_login,
+    list_users,
+    set_active,
+    set_password,
+    set_role,
+)
 from hub.console.web import (
     AdminDep,
     AdminFormDep,
     ConsoleError,
     ContextDep,
+    ViewerDep,
     ViewerFormDep,
     check_csrf,
     redirect,
@@ -35,13 +47,22 @@ from hub.console.web import (
     safe_next,
 )
 from hub.db.models import Agency
-from hub.errors import HubError, UnauthorizedError
+from hub.errors import HubError, InvalidRequestError, UnauthorizedError
 
 __all__ = ["router"]
 
 router = APIRouter()
 _log = structlog.get_logger(__name__)
 _YEAR = 365 * 24 * 3600
+_PASSWORD_REFUSALS = {
+    "user.weak-password": 400,
+    "user.long-password": 400,
+    "password.wrong": 403,
+    "login.locked": 403,
+    "login.disabled": 403,
+}
+"""The refusals of a password change the page explains (``password.error.<code>``), and their
+statuses; any other error takes the console's error page."""
 
 
 def _base(request: Request) -> str:
@@ -148,6 +169,66 @@ def logout(request: Request, context: ContextDep, identity: ViewerFormDep) -> Re
         )
     response = redirect(f"{_base(request)}/login")
     response.delete_cookie(SESSION_COOKIE, path=_base(request) + "/")
+    return response
+
+
+# -- one's own password (every role) ------------------------------------------------------------
+
+
+def _password_form(
+    request: Request, context: ContextDep, *, done: bool = False, error: str = "", status: int = 200
+) -> Response:
+    limits = {"min": MIN_PASSWORD_LENGTH, "max": MAX_PASSWORD_LENGTH}
+    return render(
+        request,
+        context,
+        "password.html",
+        {"done": done, "error": error, "limits": limits},
+        status=status,
+        page="password",
+    )
+
+
+@router.get("/password", name="password")
+def password_page(request: Request, context: ContextDep, identity: ViewerDep) -> Response:
+    """The form where signed-in users change their own password."""
+    return _password_form(request, context, done=request.query_params.get("done") == "1")
+
+
+@router.post("/password")
+def change_own(
+    request: Request,
+    context: ContextDep,
+    identity: ViewerFormDep,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    confirm_password: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the current password, set the new one, end every session of the user and start
+    a new one for this browser (a stolen copy of the old cookie stops working too)."""
+    if new_password != confirm_password:
+        return _password_form(request, context, error="mismatch", status=400)
+    assert identity.user_id is not None
+    refused: InvalidRequestError | UnauthorizedError | None = None
+    with context.db.write() as session:
+        # Caught inside the transaction so a wrong current password's failure count commits.
+        try:
+            user = change_own_password(
+                session, identity.user_id, current_password, new_password, actor=identity.actor
+            )
+        except (InvalidRequestError, UnauthorizedError) as exc:
+            if exc.code not in _PASSWORD_REFUSALS:
+                raise
+            refused = exc
+        else:
+            fresh, _ = start_session(session, context.policy, user)
+    if refused is not None:
+        _log.info("console.password_refused", user=identity.name, reason=refused.code)
+        status = _PASSWORD_REFUSALS[refused.code]
+        return _password_form(request, context, error=refused.code, status=status)
+    _log.info("console.password_changed", user=identity.name)
+    response = redirect(f"{_base(request)}/password?done=1")
+    _set_session_cookie(response, request, fresh, context.policy.secure_cookies)
     return response
 
 

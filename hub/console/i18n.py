@@ -37,6 +37,32 @@ _VI: dict[str, str] = {
     "login.submit": "Đăng nhập",
     "login.expired": "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại.",
     "login.help": "Tài khoản do quản trị viên cấp (lệnh `lienthong user add`).",
+    "password.link": "Đổi mật khẩu",
+    "password.title": "Đổi mật khẩu",
+    "password.account": "Tài khoản",
+    "password.current": "Mật khẩu hiện tại",
+    "password.new": "Mật khẩu mới",
+    "password.confirm": "Nhập lại mật khẩu mới",
+    "password.submit": "Đổi mật khẩu",
+    "password.rule": "Mật khẩu mới dài từ {min} đến {max} ký tự.",
+    "password.sessions": (
+        "Khi đổi mật khẩu, mọi phiên đăng nhập khác của tài khoản này (trên máy hoặc trình "
+        "duyệt khác) kết thúc; trình duyệt này vẫn đăng nhập."
+    ),
+    "password.done": "Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc.",
+    "password.error.mismatch": (
+        "Mật khẩu mới và mật khẩu nhập lại không khớp; mật khẩu chưa được đổi."
+    ),
+    "password.error.user.weak-password": "Mật khẩu mới quá ngắn: cần ít nhất {min} ký tự.",
+    "password.error.user.long-password": "Mật khẩu mới quá dài: tối đa {max} ký tự.",
+    "password.error.password.wrong": (
+        "Mật khẩu hiện tại không đúng; mật khẩu chưa được đổi. Nhập sai nhiều lần liên tiếp, "
+        "tài khoản sẽ bị tạm khóa."
+    ),
+    "password.error.login.locked": (
+        "Nhập sai mật khẩu quá nhiều lần: tài khoản tạm khóa, hãy thử lại sau 15 phút."
+    ),
+    "password.error.login.disabled": "Tài khoản đã bị khóa. Liên hệ quản trị viên.",
     "common.all": "Tất cả",
     "common.apply": "Lọc",
     "common.search": "Tìm kiếm",
@@ -366,6 +392,34 @@ _EN: dict[str, str] = {
     "login.submit": "Sign in",
     "login.expired": "Your session expired. Please sign in again.",
     "login.help": "Accounts are created by an administrator (`lienthong user add`).",
+    "password.link": "Change password",
+    "password.title": "Change password",
+    "password.account": "Account",
+    "password.current": "Current password",
+    "password.new": "New password",
+    "password.confirm": "New password again",
+    "password.submit": "Change password",
+    "password.rule": "A new password has {min} to {max} characters.",
+    "password.sessions": (
+        "Changing the password ends every other session of this account (on other computers "
+        "or browsers); this browser stays signed in."
+    ),
+    "password.done": "Password changed. The account's other sessions have ended.",
+    "password.error.mismatch": (
+        "The new password and its repetition differ; the password was not changed."
+    ),
+    "password.error.user.weak-password": (
+        "The new password is too short: at least {min} characters."
+    ),
+    "password.error.user.long-password": "The new password is too long: at most {max} characters.",
+    "password.error.password.wrong": (
+        "The current password is wrong; the password was not changed. Too many wrong passwords "
+        "in a row lock the account for a while."
+    ),
+    "password.error.login.locked": (
+        "Too many wrong passwords: the account is locked; try again in 15 minutes."
+    ),
+    "password.error.login.disabled": "This account is disabled. Ask an administrator.",
     "common.all": "All",
     "common.apply": "Filter",
     "common.search": "Search",

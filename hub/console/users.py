@@ -1,7 +1,8 @@
 """Console users: create, list, disable, change passwords and roles; check a sign-in.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, rehashed on sign-in when those
-change). Ten failed sign-ins in a row lock an account for fifteen minutes. Every change is
+change). Ten wrong passwords in a row (at sign-in, or as the current password when users
+change their own) lock an account for fifteen minutes. Every change is
 written to the audit log by the caller's ``actor`` in the caller's transaction; the last
 active admin cannot be disabled or demoted, so the console never locks its admins out.
 """
@@ -29,6 +30,7 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "UserInfo",
     "add_user",
+    "change_own_password",
     "check_login",
     "get_user",
     "list_users",
@@ -233,19 +235,7 @@ def check_login(
             "too many failed sign-ins: this account is locked for a while", code="login.locked"
         )
     if not _verify(row.password_hash, password):
-        row.failed_logins += 1
-        if row.failed_logins >= LOCK_AFTER_FAILURES:
-            row.locked_until = moment + timedelta(minutes=LOCK_MINUTES)
-            row.failed_logins = 0
-            audit.append(
-                session,
-                actor="console",
-                action="console.user-locked",
-                subject=f"user:{row.name}",
-                reason=f"{LOCK_AFTER_FAILURES} failed sign-ins",
-                at=moment,
-            )
-        session.flush()
+        _count_failure(session, row, moment)
         raise UnauthorizedError("wrong user name or password", code="login.failed")
     if not row.active:
         raise UnauthorizedError("this account is disabled", code="login.disabled")
@@ -256,6 +246,59 @@ def check_login(
     row.last_login_at = moment
     session.flush()
     return row
+
+
+def change_own_password(
+    session: Session,
+    user_id: int,
+    current: str,
+    new: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> ConsoleUser:
+    """Signed-in users' own new password, given their current one; all their sessions end.
+
+    The new password passes the same rules as :func:`set_password` (checked first, so a
+    typo there costs no failure); a wrong current password counts toward the sign-in lockout.
+    The caller starts the user's next session in the same transaction.
+
+    Raises:
+        InvalidRequestError: the new password is not acceptable.
+        UnauthorizedError: the current password is wrong (``password.wrong``), the account is
+            locked (``login.locked``), or it is disabled or gone (``login.disabled``).
+    """
+    _check_password(new)
+    moment = now or utcnow()
+    row = session.get(ConsoleUser, user_id)
+    if row is None or not row.active:
+        raise UnauthorizedError("this account is disabled", code="login.disabled")
+    if row.locked_until is not None and row.locked_until > moment:
+        raise UnauthorizedError(
+            "too many wrong passwords: this account is locked for a while", code="login.locked"
+        )
+    if len(current) > MAX_PASSWORD_LENGTH or not _verify(row.password_hash, current):
+        _count_failure(session, row, moment)
+        raise UnauthorizedError("the current password is wrong", code="password.wrong")
+    set_password(session, row.name, new, actor=actor)
+    return row
+
+
+def _count_failure(session: Session, row: ConsoleUser, moment: datetime) -> None:
+    """One more wrong password in a row; the last one allowed locks the account (audited)."""
+    row.failed_logins += 1
+    if row.failed_logins >= LOCK_AFTER_FAILURES:
+        row.locked_until = moment + timedelta(minutes=LOCK_MINUTES)
+        row.failed_logins = 0
+        audit.append(
+            session,
+            actor="console",
+            action="console.user-locked",
+            subject=f"user:{row.name}",
+            reason=f"{LOCK_AFTER_FAILURES} wrong passwords in a row",
+            at=moment,
+        )
+    session.flush()
 
 
 def _verify(hashed: str, password: str) -> bool:

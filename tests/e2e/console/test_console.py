@@ -6,7 +6,8 @@ commune's webhook answers 404 so the deliveries to it park. Then, in headless Ch
 role signs in and loads every page; the figures shown are the ones the run makes; search
 works with and without accents; a document's page shows each recipient's timeline; the
 agencies table exports to CSV and XLSX; an operator replays a parked delivery and sees it
-delivered, a viewer cannot; the language switches to English and back.
+delivered, a viewer cannot; a user changes their own password and signs in with it; the
+language switches to English and back.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from ..city import (
     MEMBERS,
 )
 from ..system import System
-from .browser import DOCS_SCREENSHOT, ROLES, Console
+from .browser import DOCS_SCREENSHOT, ROLES, Account, Console, add_user
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -600,6 +601,48 @@ def test_the_audit_log_shows_the_operators_replay_and_verifies(
     assert f"console:{console.accounts['operator'].name}" in entry.inner_text()
     assert REASON in entry.inner_text()
     assert page.get_by_test_id("verify-result").get_attribute("data-ok") == "1"
+
+
+# -- one's own password --------------------------------------------------------------------------
+
+
+def test_a_user_changes_the_password_on_the_form_and_signs_in_with_the_new_one(
+    console: Console, system: System, artifacts: Path
+) -> None:
+    account = Account("e2e-doi-mat-khau", "viewer", "mat-khau-cu-2026")
+    process = add_user(system, account)
+    output, _ = process.communicate(account.password + "\n", timeout=120)
+    assert process.returncode == 0, f"lienthong user add failed:\n{output}"
+    renewed = Account(account.name, account.role, "mat-khau-moi-2027-an-toan")
+    elsewhere = console.new_page()
+    console.sign_in(elsewhere, account)
+    elsewhere.get_by_test_id("current-user").wait_for()
+    page = console.new_page()
+    console.sign_in(page, account)
+
+    page.get_by_test_id("current-user").click()
+    page.get_by_test_id("password-current").fill(account.password)
+    page.get_by_test_id("password-new").fill(renewed.password)
+    page.get_by_test_id("password-confirm").fill(renewed.password)
+    page.get_by_test_id("password-submit").click()
+    page.get_by_test_id("password-done").wait_for()
+    _shot(page, artifacts, "console-password-changed")
+    still_signed_in = page.get_by_test_id("current-user").inner_text()
+    elsewhere.reload()
+    other_session_ended = elsewhere.get_by_test_id("login-form").is_visible()
+    page.get_by_test_id("logout-button").click()
+    page.wait_for_url("**/console/login")
+    console.sign_in(page, account)
+    page.get_by_test_id("login-error").wait_for()
+    old_refused = page.get_by_test_id("current-user").count() == 0
+    console.sign_in(page, renewed)
+    page.get_by_test_id("current-user").wait_for()
+
+    assert account.name in still_signed_in
+    assert other_session_ended
+    assert old_refused
+    assert page.locator("body").get_attribute("data-page") == "overview"
+    assert account.name in page.get_by_test_id("current-user").inner_text()
 
 
 def test_the_language_switches_to_english_and_back(
