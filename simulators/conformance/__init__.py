@@ -3,9 +3,10 @@
 The kit plays the hub towards the system under test. It serves the part of the agency API
 the system calls (status packets in, the pull inbox out) on a local port (:class:`KitHub`),
 pushes or offers documents it builds itself, forged and repeated ones included, and judges
-what the system does: timely 01, revoke and update answers, valid and rightly addressed
-status packets, deduplication on the delivery id, webhook signature checks, inbox
-acknowledgements (:func:`run_conformance`, a :class:`Report`)::
+what the system does: timely 01, revoke, update and take-back answers, a replacement answered
+as a new document, valid and rightly addressed status packets (04 and 05 in order when sent),
+deduplication on the delivery id, webhook signature checks, inbox acknowledgements
+(:func:`run_conformance`, a :class:`Report`)::
 
     with KitHub(agency=code, sender=DEFAULT_SENDER, token=token) as kit:
         ...  # the system posts to kit.url with the token

@@ -33,7 +33,9 @@ __all__ = [
     "check_inbox_integrity",
     "check_inbox_taken",
     "check_new_answers",
+    "check_progress",
     "check_redelivery",
+    "check_replacement",
     "check_status_validity",
     "check_token",
     "check_webhook_accepts",
@@ -46,7 +48,8 @@ __all__ = [
 
 Outcome = Literal["pass", "fail", "warn", "skip"]
 """``warn`` is an advisory check that failed: reported, but the run still passes."""
-Purpose = Literal["new", "revoke", "update", "probe"]
+Purpose = Literal["new", "revoke", "update", "take-back", "replace", "probe"]
+ChangePurpose = Literal["revoke", "update", "take-back"]
 
 CHECKS: dict[str, tuple[str, str]] = {
     "webhook.accepts": (
@@ -89,6 +92,10 @@ CHECKS: dict[str, tuple[str, str]] = {
         "Answers 01 to a new document before the deadline",
         "Phản hồi 01 (Đã đến) cho văn bản mới đúng hạn",
     ),
+    "status.progress": (
+        "Progress statuses (04, 05) are valid, addressed and in order",
+        "Trạng thái 04 (phân công), 05 (đang xử lý) đúng chuẩn, đúng thứ tự",
+    ),
     "revoke.answer": (
         "Answers a revoke with 03 (agree) or 02 (refuse)",
         "Phản hồi thu hồi: 03 đồng ý / 02 từ chối",
@@ -97,6 +104,14 @@ CHECKS: dict[str, tuple[str, str]] = {
         "Answers an update with 15 (agree) or 16 (refuse)",
         "Phản hồi cập nhật: 15 đồng ý / 16 từ chối",
     ),
+    "take-back.answer": (
+        "Answers a take-back (status 13) with 15 (agree) or 16 (refuse)",
+        "Phản hồi yêu cầu lấy lại (13): 15 đồng ý / 16 từ chối",
+    ),
+    "replace.answer": (
+        "Answers a replacing document as a new one, under its own DocumentId",
+        "Phản hồi văn bản thay thế như văn bản mới, đúng mã văn bản mới",
+    ),
     "dedupe.redelivery": (
         "Takes a delivery offered twice only once",
         "Không xử lý trùng khi trục giao lại gói tin",
@@ -104,10 +119,19 @@ CHECKS: dict[str, tuple[str, str]] = {
 }
 """Every check the kit can report: id → (title, Vietnamese label), in report order."""
 
-CHANGE_CODES: dict[str, tuple[str, ...]] = {"revoke": ("03", "02"), "update": ("15", "16")}
-"""The codes that answer a revoke (business type 1) and an update (type 2)."""
+CHANGE_CODES: dict[str, tuple[str, ...]] = {
+    "revoke": ("03", "02"),
+    "update": ("15", "16"),
+    "take-back": ("15", "16"),
+}
+"""The codes (agree, refuse) that answer a revoke (business type 1), an update (type 2) and
+a take-back (status 13 from the sender)."""
 NEW_CODES = frozenset({"01", "02", "03", "04", "05", "06"})
 """The codes that may follow a new document (DOMAIN.md §4)."""
+PROGRESSION = ("01", "03", "04", "05", "06")
+"""A new document's monotone progression: arrived, registered, assigned, processed, done."""
+PROGRESS_CODES = ("04", "05")
+"""The optional progress statuses: they follow a clerk's actions, not the software's."""
 _MAX_LISTED = 6
 
 
@@ -531,18 +555,57 @@ def check_new_answers(
     )
 
 
+_CHANGES: dict[str, tuple[str, str]] = {
+    "revoke": (
+        "revoke (BussinessDocType 1)",
+        "recognise a packet whose TraceHeaderList/Bussiness/BussinessDocType is 1 as a "
+        "revoke of the document with the same DocumentId (not as a new document), and "
+        "answer it 03 (Đồng ý thu hồi) or 02 (Không đồng ý thu hồi); a revoke comes with a "
+        "new delivery id, so do not deduplicate on DocumentId",
+    ),
+    "update": (
+        "update (BussinessDocType 2)",
+        "recognise a packet whose BussinessDocType is 2 as an update of the document with "
+        "the same DocumentId, replace what it changes, and answer 15 (agree) or 16 "
+        "(refuse); an update comes with a new delivery id, so do not deduplicate on "
+        "DocumentId",
+    ),
+    "take-back": (
+        "take-back (status 13 from the document's sender)",
+        "a status packet with StatusCode 13 whose From is the document's sender asks to take "
+        "that document back (lấy lại): answer it 15 (agree, give it back) or 16 (refuse), "
+        "addressed to the sender of the 13 (ResponseFor/OrganId = its From/OrganId, not the "
+        "13's own ResponseFor/OrganId, which is you) with the document's DocumentId and Code; "
+        "it comes as a delivery of kind status (X-Lienthong-Kind: status), so do not take "
+        "every incoming status for an answer to your own documents",
+    ),
+}
+"""Per change request: how the report names it, and what to fix when it goes unanswered."""
+_LOOKS_LIKE = {"02": "a revoke", "03": "a revoke", "15": "an update", "16": "an update"}
+
+
+def _unusable_reason(post: Posted, agency: str, documents: Sequence[Offered]) -> str:
+    """Why the hub would not carry ``post`` back as an answer, naming the element."""
+    if post.issues:
+        return f"it is not valid edXML ({post.issues[0]})"
+    wrong = addressing_problems(post, agency, documents)
+    if wrong:
+        return "; ".join(wrong)
+    return f"the hub refused it with {post.answer}" + (f" ({post.error})" if post.error else "")
+
+
 def check_change_answer(
-    purpose: Literal["revoke", "update"],
+    purpose: ChangePurpose,
     doc: Offered,
     posts: Sequence[Posted],
     agency: str,
     documents: Sequence[Offered],
     deadline: float,
 ) -> CheckResult:
-    """A revoke is answered 03/02, an update 15/16, within ``deadline`` of its offer."""
+    """A revoke is answered 03/02, an update or a take-back 15/16, within ``deadline``."""
     check_id = f"{purpose}.answer"
     agree, refuse = CHANGE_CODES[purpose]
-    what = "revoke (BussinessDocType 1)" if purpose == "revoke" else "update (BussinessDocType 2)"
+    what, fix = _CHANGES[purpose]
     expected = (
         f"a status {agree} (agree) or {refuse} (refuse) about {doc.document_id} within "
         f"{deadline:g} s of the {what}"
@@ -573,32 +636,255 @@ def check_change_answer(
             f"{answer.status_code} ({verdict}) after {took:.2f} s",
             details=tuple(notes),
         )
-    if purpose == "revoke":
-        fix = (
-            "recognise a packet whose TraceHeaderList/Bussiness/BussinessDocType is 1 as a "
-            "revoke of the document with the same DocumentId (not as a new document), and "
-            "answer it 03 (Đồng ý thu hồi) or 02 (Không đồng ý thu hồi); a revoke comes with a "
-            "new delivery id, so do not deduplicate on DocumentId"
+    unusable = next((post for post in after if post.status_code in (agree, refuse)), None)
+    if unusable is not None:
+        got = (
+            f"an answer came ({unusable.label()}) but the hub could not use it: "
+            f"{_unusable_reason(unusable, agency, documents)} (see status.valid, "
+            "status.addressing)"
         )
-    else:
-        fix = (
-            "recognise a packet whose BussinessDocType is 2 as an update of the document with "
-            "the same DocumentId, replace what it changes, and answer 15 (agree) or 16 "
-            "(refuse); an update comes with a new delivery id, so do not deduplicate on "
-            "DocumentId"
-        )
-    if any(post.status_code in (agree, refuse) for post in after):
-        got = "an answer came but the hub could not use it (see status.valid, status.addressing)"
     elif others:
         codes = ", ".join(sorted({post.status_code or "?" for post in others}))
-        got = (
-            f"only {codes}, as if it were a new document"
-            if purpose == "update"
-            else (f"only {codes}")
-        )
+        like = "a new document"
+        if purpose == "take-back":
+            looks = [_LOOKS_LIKE[code] for code in codes.split(", ") if code in _LOOKS_LIKE]
+            like = looks[0] if looks else like
+        got = f"only {codes}" if purpose == "revoke" else f"only {codes}, as if it were {like}"
     else:
         got = f"no status about it within {deadline:g} s"
     return CheckResult(check_id, "fail", expected, got, fix, tuple(notes))
+
+
+def check_replacement(
+    doc: Offered,
+    replaced: Offered,
+    posts: Sequence[Posted],
+    agency: str,
+    documents: Sequence[Offered],
+    deadline: float,
+) -> CheckResult:
+    """A replacing document (type 3) is answered as a new one, 01 under its own DocumentId.
+
+    Whether the replaced document is marked replaced cannot be seen from outside; what can be
+    seen is that the answers name the new DocumentId and are a new document's codes.
+    """
+    expected = (
+        f"a status 01 about the replacing document {doc.document_id} (its own DocumentId, not "
+        f"the replaced {replaced.document_id}) within {deadline:g} s of the replacement "
+        "(BussinessDocType 3), then only a new document's codes (02/03, 04–06), never 15/16"
+    )
+    fix = (
+        "recognise a packet whose BussinessDocType is 3 as a new document that replaces the "
+        "one named in Bussiness/ReplacementInfoList/ReplacementInfo/DocumentId: store it under "
+        "its own DocumentId, answer it as a new document (01 at once, then 03 or 02) with "
+        "ResponseFor copied from the replacing packet, and mark the replaced document as "
+        "replaced (no status is sent about the replaced one)"
+    )
+    after = [post for post in _about(posts, doc.document_id) if post.at >= doc.at]
+    usable = [post for post in after if _usable(post, agency, documents)]
+    problems: list[str] = []
+    wrong = [post for post in usable if post.status_code not in NEW_CODES]
+    for post in wrong:
+        like = _LOOKS_LIKE.get(post.status_code or "", "a change request")
+        problems.append(
+            f"{post.label()}: StatusCode {post.status_code} answers it as if it were {like}; "
+            "a replacement is a new document (01, then 03 or 02)"
+        )
+    old = [post for post in _about(posts, replaced.document_id) if post.sender == agency]
+    answered_before = {post.status_code for post in old if post.at < doc.at}
+    misfiled = [
+        post
+        for post in old
+        if post.at >= doc.at and post.status_code in answered_before | {"01", "15", "16"}
+    ]
+    for post in misfiled:
+        problems.append(
+            f"{post.label()}: ResponseFor/DocumentId names the replaced document "
+            f"{replaced.document_id}; the answer to the replacement must name its own "
+            f"DocumentId, {doc.document_id}"
+        )
+    first = next((post for post in usable if post.status_code == "01"), None)
+    if first is None:
+        unusable = next((post for post in after if post.status_code == "01"), None)
+        if unusable is not None:
+            problems.append(
+                f"a 01 came ({unusable.label()}) but the hub could not use it: "
+                f"{_unusable_reason(unusable, agency, documents)}"
+            )
+        elif not misfiled:
+            codes = ", ".join(sorted({post.status_code or "?" for post in usable}))
+            problems.append(
+                f"no 01 about it (only {codes})"
+                if usable
+                else f"no status about it within {deadline:g} s"
+            )
+    elif first.at - doc.at > deadline:
+        problems.append(f"01 came after {first.at - doc.at:.1f} s")
+    if problems:
+        if first is None and misfiled:
+            got = (
+                "answered under the replaced document's DocumentId "
+                f"({', '.join(post.status_code or '?' for post in misfiled)} about "
+                f"{replaced.document_id}), nothing under the replacement's own"
+            )
+        elif wrong:
+            codes = ", ".join(dict.fromkeys(post.status_code or "?" for post in wrong))
+            like = _LOOKS_LIKE.get(wrong[0].status_code or "", "a change request")
+            got = f"answered {codes} about it, as if it were {like}" + (
+                ", and no 01" if first is None else ""
+            )
+        elif first is None:
+            got = problems[-1]
+        else:
+            got = f"{len(problems)} problem(s) with the answers to the replacement"
+        return CheckResult("replace.answer", "fail", expected, got, fix, _listed(problems))
+    codes = ", ".join(dict.fromkeys(post.status_code or "?" for post in usable))
+    assert first is not None
+    return CheckResult(
+        "replace.answer",
+        "pass",
+        expected,
+        f"answered as a new document under its own DocumentId: {codes}; 01 after "
+        f"{first.at - doc.at:.2f} s",
+        details=(
+            f"whether {replaced.document_id} is now marked replaced cannot be seen from "
+            "outside the system: check it there",
+        ),
+    )
+
+
+def _order_problems(statuses: Sequence[Posted], documents: Sequence[Offered]) -> list[str]:
+    """Steps back in 01 → 03 → 04 → 05 → 06, and progress after 02, per document.
+
+    A code repeated is not a step back (repeats are the redelivery check's business), and
+    statuses after a document's revoke answer the revoke, so they are left out.
+    """
+    revoked: dict[str, float] = {}
+    for doc in documents:
+        if doc.purpose == "revoke":
+            revoked[doc.document_id] = min(doc.at, revoked.get(doc.document_id, doc.at))
+    problems: list[str] = []
+    by_document: dict[str, list[Posted]] = {}
+    for post in sorted(statuses, key=lambda p: p.at):
+        if post.response_for is None or not post.response_for.document_id:
+            continue
+        document_id = post.response_for.document_id
+        if post.at >= revoked.get(document_id, float("inf")):
+            continue
+        by_document.setdefault(document_id, []).append(post)
+    for document_id, about in by_document.items():
+        seen: set[str] = set()
+        top: Posted | None = None
+        refused: Posted | None = None
+        for post in about:
+            code = post.status_code or ""
+            if code == "02":
+                refused = refused or post
+                continue
+            if code not in PROGRESSION:
+                continue
+            if refused is not None and code != "01":
+                problems.append(
+                    f"{document_id}: {code} at {post.at:.2f} s came after 02 (refused) at "
+                    f"{refused.at:.2f} s; a refused document is not registered, assigned or "
+                    "processed"
+                )
+            if code in seen:
+                continue
+            seen.add(code)
+            if top is not None and PROGRESSION.index(code) < PROGRESSION.index(
+                top.status_code or ""
+            ):
+                problems.append(
+                    f"{document_id}: {code} at {post.at:.2f} s came after {top.status_code} at "
+                    f"{top.at:.2f} s; the order is 01 → 03 → 04 → 05 → 06"
+                )
+                continue
+            if top is None or PROGRESSION.index(code) > PROGRESSION.index(top.status_code or ""):
+                top = post
+    return problems
+
+
+def check_progress(
+    posts: Sequence[Posted], agency: str, documents: Sequence[Offered]
+) -> CheckResult:
+    """Statuses 04 and 05, when sent, are valid, addressed and in the order of the progression.
+
+    They are optional (a clerk assigns and processes, the hub accepts a progression that skips
+    steps), so none observed is a note, not a failure.
+    """
+    expected = (
+        "04 (assigned) and 05 (being processed) are optional; each one posted is valid edXML, "
+        f"comes From {agency} with ResponseFor copied from the document, and keeps each "
+        "document's statuses in the order 01 → 03 → 04 → 05 → 06 (no step back, nothing "
+        "after 02)"
+    )
+    statuses = _statuses(posts)
+    if not statuses:
+        return CheckResult("status.progress", "skip", expected, "no status was posted")
+    progress = [post for post in statuses if post.status_code in PROGRESS_CODES]
+    unusable = [
+        f"{post.label()}: {_unusable_reason(post, agency, documents)}"
+        for post in progress
+        if not _usable(post, agency, documents)
+    ]
+    reported = [post for post in statuses if not post.issues and post.sender == agency]
+    order = _order_problems(reported, documents)
+    counted = Counter(post.status_code for post in progress)
+    missing = [code for code in PROGRESS_CODES if not counted[code]]
+    if unusable or order:
+        parts = []
+        if unusable:
+            parts.append(
+                f"{len(unusable)} of {len(progress)} progress status(es) (04/05) cannot be "
+                "used by the hub"
+            )
+        if order:
+            parts.append(
+                f"{len(order)} status(es) break the order 01 → 03 → 04 → 05 → 06 of their document"
+            )
+        fixes = []
+        if order:
+            fixes.append(
+                "post a document's statuses in the order its handling goes (01 when it arrives, "
+                "03 when registered, 04 when assigned, 05 while processed, 06 when completed), "
+                "from one queue per document so a later step is never posted before an earlier "
+                "one, and nothing after 02"
+            )
+        if unusable:
+            fixes.append(
+                "build 04 and 05 like the 01: valid edXML, From/OrganId = your agency's code "
+                "(not the code of the department or person handling it; put those in "
+                "StaffInfo), ResponseFor copied from the document"
+            )
+        return CheckResult(
+            "status.progress",
+            "fail",
+            expected,
+            "; ".join(parts),
+            "; ".join(fixes),
+            _listed(unusable + order),
+        )
+    note = (
+        "04 and 05 follow a clerk's assignment and processing, which a run of a few seconds "
+        "does not wait for; to have them judged, assign and process one of the kit's "
+        "documents during the run (raise --deadline and --settle)"
+    )
+    if not progress:
+        return CheckResult(
+            "status.progress",
+            "pass",
+            expected,
+            "not observed: no 04 or 05 came during the run (optional, so not a failure); "
+            "the other statuses came in order",
+            details=(note,),
+        )
+    about = len({post.response_for.document_id for post in progress if post.response_for})
+    seen = " and ".join(f"{code} ×{counted[code]}" for code in PROGRESS_CODES if counted[code])
+    got = f"{seen} about {about} document(s), each valid, addressed and in order"
+    if missing:
+        got += f"; {' and '.join(missing)} not observed (optional)"
+    return CheckResult("status.progress", "pass", expected, got)
 
 
 def check_redelivery(

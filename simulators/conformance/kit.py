@@ -74,6 +74,7 @@ class _Delivery:
     served: bytes
     offered_at: float
     received_at: str
+    status_code: str | None = None
     state: str = "available"
     reoffered_at: float | None = None
     fetches: list[Fetch] = field(default_factory=list)
@@ -149,21 +150,25 @@ class KitHub(Closing):
         data: bytes,
         *,
         served: bytes | None = None,
+        kind: str = "edoc",
+        status_code: str | None = None,
     ) -> float:
-        """Put a document delivery in the inbox; ``served`` replaces the bytes sent back."""
+        """Put a delivery in the inbox (a document, or a status such as a take-back, 13);
+        ``served`` replaces the bytes sent back."""
         now = self.clock()
         with self._changed:
             self._deliveries[delivery_id] = _Delivery(
                 key=key,
                 delivery_id=delivery_id,
                 packet_id=packet_id,
-                kind="edoc",
+                kind=kind,
                 document_id=document_id,
                 sender=self.sender,
                 data=data,
                 served=data if served is None else served,
                 offered_at=now,
                 received_at=dt.datetime.now(dt.UTC).isoformat(),
+                status_code=status_code,
             )
             self._changed.notify_all()
         return now
@@ -267,7 +272,7 @@ class KitHub(Closing):
                 "kind": item.kind,
                 "document_id": item.document_id,
                 "sender": item.sender,
-                "status_code": None,
+                "status_code": item.status_code,
                 "size": len(item.data),
                 "received_at": item.received_at,
             }

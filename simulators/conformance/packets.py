@@ -1,4 +1,4 @@
-"""The packets the kit sends: sample-like documents, their revoke and update, and probes.
+"""The packets the kit sends: sample-like documents, their changes, a take-back, and probes.
 
 Built with :mod:`edxml.compose` like the public samples (full From organisation, signer,
 place, due date, a PDF and a zipped ``.doc`` attachment), with numbers drawn per run so a
@@ -18,13 +18,23 @@ from edxml.models import (
     BusinessDocumentInfo,
     DocumentPacket,
     Organization,
+    ReplacementInfo,
     SignerInfo,
     StaffInfo,
+    StatusPacket,
 )
 from hub.ids import new_id
 from simulators.conformance.checks import Offered, Purpose
 
-__all__ = ["NOTATION", "KitDocument", "corrupt", "kit_documents"]
+__all__ = [
+    "NOTATION",
+    "KitDocument",
+    "KitPacket",
+    "KitStatus",
+    "corrupt",
+    "flow_documents",
+    "kit_documents",
+]
 
 NOTATION = "UBND-KTLT"
 """CodeNotation of the kit's documents (kiểm tra liên thông)."""
@@ -44,6 +54,9 @@ _SUBJECTS = {
     "probe-timestamp": "Văn bản thử: dấu thời gian quá hạn, không được tiếp nhận",
     "probe-unsigned": "Văn bản thử: không có chữ ký, không được tiếp nhận",
     "probe-integrity": "Văn bản thử: nội dung bị thay đổi khi truyền",
+    "new-4": "Về việc rà soát danh mục hồ sơ lưu trữ năm 2025 (văn bản sẽ bị lấy lại)",
+    "new-5": "Về việc tổ chức hội nghị giao ban quý I (văn bản sẽ được thay thế)",
+    "replace": "Về việc tổ chức hội nghị giao ban quý I (thay thế văn bản đã gửi)",
 }
 
 
@@ -57,6 +70,16 @@ class KitDocument:
     data: bytes
     delivery_id: str
     packet_id: str
+
+    @property
+    def kind(self) -> str:
+        """``edoc``: what ``X-Lienthong-Kind`` says of it."""
+        return self.packet.kind
+
+    @property
+    def status_code(self) -> str | None:
+        """None: a document packet has no status code."""
+        return None
 
     def offered(self, at: float) -> Offered:
         """What the checks need to know of it, offered at ``at`` seconds into the run."""
@@ -73,6 +96,46 @@ class KitDocument:
             delivery_id=self.delivery_id,
             at=at,
         )
+
+
+@dataclass(frozen=True)
+class KitStatus:
+    """A status packet the kit offers as the document's sender would (the take-back, 13)."""
+
+    key: str
+    purpose: Purpose
+    packet: StatusPacket
+    data: bytes
+    delivery_id: str
+    packet_id: str
+
+    @property
+    def kind(self) -> str:
+        """``status``: what ``X-Lienthong-Kind`` says of it."""
+        return self.packet.kind
+
+    @property
+    def status_code(self) -> str | None:
+        """Its ``StatusCode``."""
+        return self.packet.header.status_code
+
+    def offered(self, at: float) -> Offered:
+        """What the checks need to know of it: the document it is about, and who answers it."""
+        about = self.packet.header.response_for
+        return Offered(
+            key=self.key,
+            purpose=self.purpose,
+            document_id=self.packet.document_id,
+            code=about.code,
+            promulgation_date=about.promulgation_date,
+            sender=self.packet.sender,
+            delivery_id=self.delivery_id,
+            at=at,
+        )
+
+
+KitPacket = KitDocument | KitStatus
+"""Anything the kit hands to the system under test."""
 
 
 def _sender(code: str) -> Organization:
@@ -174,6 +237,51 @@ def kit_documents(sender: str, agency: str, *, base: int | None = None) -> dict[
         ),
     )
     return docs
+
+
+def flow_documents(sender: str, agency: str, docs: dict[str, KitDocument]) -> dict[str, KitPacket]:
+    """The take-back and replacement flows of a run, numbered after ``docs``.
+
+    ``new-4`` is taken back (status 13 from the sender, ``take-back``) and ``new-5`` replaced
+    (business type 3, a new DocumentId naming the old one, ``replace``).
+    """
+    numbers = [
+        (doc.packet.header.code.code_number or "") if doc.packet.header.code else ""
+        for doc in docs.values()
+    ]
+    first = max((int(number) for number in numbers if number.isdigit()), default=100_000) + 1
+    issued = now_local().date()
+    taken_back = _document("new-4", "new", sender, agency, str(first), issued=issued)
+    replaced = _document("new-5", "new", sender, agency, str(first + 1), issued=issued)
+    status = edxml.status_for(
+        taken_back.packet,
+        "13",
+        reporter=_sender(sender),
+        description="Đề nghị lấy lại văn bản để kiểm tra phản hồi lấy lại",
+        staff=StaffInfo(department="Văn phòng", staff="Trần Thị Bình"),
+    )
+    about = status.header.response_for.model_copy(update={"organ_id": agency})
+    status = status.model_copy(
+        update={"header": status.header.model_copy(update={"response_for": about})}
+    )
+    replacement = _document(
+        "replace",
+        "replace",
+        sender,
+        agency,
+        str(first + 2),
+        issued=issued,
+        business=Business(
+            business_doc_type="3",
+            business_doc_reason="Thay thế văn bản để kiểm tra phản hồi thay thế",
+            paper="0",
+            replacements=(
+                ReplacementInfo(document_id=replaced.packet.document_id, organ_ids=(agency,)),
+            ),
+        ),
+    )
+    take_back = KitStatus("take-back", "take-back", status, edxml.build(status), new_id(), new_id())
+    return {"new-4": taken_back, "new-5": replaced, "take-back": take_back, "replace": replacement}
 
 
 def corrupt(data: bytes) -> bytes:

@@ -3,11 +3,12 @@
 The run has two rounds, each waiting for answers (up to the deadline) and then for a quiet
 spell (``settle``), so late or repeated statuses are seen:
 
-1. three new documents are offered (webhook: pushed, signed; inbox: made available), and on
+1. five new documents are offered (webhook: pushed, signed; inbox: made available), and on
    the webhook channel three forged pushes (wrong signature, stale timestamp, unsigned), on
    the inbox channel one delivery whose bytes do not match their SHA-256;
 2. the first document is offered again (same delivery id, same bytes: a retry or replay),
-   the second is revoked and the third updated.
+   the second is revoked, the third updated, the fourth taken back (status 13 from the
+   sender) and the fifth replaced (business type 3, a new DocumentId naming it).
 
 Then every check of :mod:`simulators.conformance.checks` judges what was recorded.
 """
@@ -41,7 +42,9 @@ from simulators.conformance.checks import (
     check_inbox_integrity,
     check_inbox_taken,
     check_new_answers,
+    check_progress,
     check_redelivery,
+    check_replacement,
     check_status_validity,
     check_token,
     check_webhook_accepts,
@@ -50,7 +53,7 @@ from simulators.conformance.checks import (
     webhook_redelivery_problem,
 )
 from simulators.conformance.kit import KitHub
-from simulators.conformance.packets import KitDocument, corrupt, kit_documents
+from simulators.conformance.packets import KitPacket, corrupt, flow_documents, kit_documents
 from simulators.conformance.report import Report
 
 __all__ = ["DEFAULT_SENDER", "STALE_SECONDS", "Options", "run_conformance"]
@@ -59,7 +62,9 @@ DEFAULT_SENDER = "000.00.00.H26"
 """The agency the kit's documents come from (Hà Nội People's Committee), unless told."""
 STALE_SECONDS = 600
 """How old the stale-timestamp probe is: twice the five minutes receivers must allow."""
-_NEWS = ("new-1", "new-2", "new-3")
+_NEWS = ("new-1", "new-2", "new-3", "new-4", "new-5")
+_CHANGES = ("revoke", "update", "take-back")
+"""The change requests of the second round, each answered agree or refuse."""
 _PROBES = {
     "webhook.bad-signature": "probe-signature",
     "webhook.stale-timestamp": "probe-timestamp",
@@ -114,7 +119,11 @@ class _Run:
         self.options = options
         self.kit = kit
         self.progress = progress or (lambda _message: None)
-        self.docs: dict[str, KitDocument] = kit_documents(options.sender, options.agency)
+        documents = kit_documents(options.sender, options.agency)
+        self.docs: dict[str, KitPacket] = {
+            **documents,
+            **flow_documents(options.sender, options.agency, documents),
+        }
         self.offered: dict[str, Offered] = {}
         self.pushes: dict[str, PushAttempt] = {}
         self.redelivery: PushAttempt | None = None
@@ -142,13 +151,20 @@ class _Run:
         else:
             served = corrupt(doc.data) if key == "probe-integrity" else None
             at = self.kit.offer(
-                key, doc.delivery_id, doc.packet_id, doc.packet.document_id, doc.data, served=served
+                key,
+                doc.delivery_id,
+                doc.packet_id,
+                doc.packet.document_id,
+                doc.data,
+                served=served,
+                kind=doc.kind,
+                status_code=doc.status_code,
             )
         self.offered[key] = doc.offered(at)
 
     def push(
         self,
-        doc: KitDocument,
+        doc: KitPacket,
         *,
         attempt: int = 1,
         signature: Literal["right", "wrong", "none"] = "right",
@@ -160,7 +176,7 @@ class _Run:
             "Content-Type": "application/xml",
             DELIVERY_ID_HEADER: doc.delivery_id,
             PACKET_ID_HEADER: doc.packet_id,
-            KIND_HEADER: "edoc",
+            KIND_HEADER: doc.kind,
             ATTEMPT_HEADER: str(attempt),
             TIMESTAMP_HEADER: timestamp,
         }
@@ -252,14 +268,15 @@ class _Run:
             self.redelivered_at = self.redelivery.at
         else:
             self.redelivered_at = self.kit.reoffer(first.delivery_id)
-        self.progress("revoking new-2 and updating new-3")
-        self.offer("revoke")
-        self.offer("update")
+        self.progress(
+            "revoking new-2, updating new-3, taking back new-4 (status 13) and replacing new-5"
+        )
+        for key in (*_CHANGES, "replace"):
+            self.offer(key)
 
         def answered() -> bool:
-            done = all(
-                self.codes_since(key) & set(CHANGE_CODES[key]) for key in ("revoke", "update")
-            )
+            done = all(self.codes_since(key) & set(CHANGE_CODES[key]) for key in _CHANGES)
+            done = done and "01" in self.codes_since("replace")
             if self.options.channel == "inbox":
                 done = (
                     done
@@ -268,7 +285,8 @@ class _Run:
             return done
 
         self.progress(
-            f"waiting up to {self.options.deadline:g} s for the revoke and update answers"
+            f"waiting up to {self.options.deadline:g} s for the answers to the changes and "
+            "the replacement"
         )
         self.wait(answered)
 
@@ -279,7 +297,7 @@ class _Run:
         posts = self.kit.posts
         documents = list(self.offered.values())
         news = [self.offered[key] for key in _NEWS]
-        taken = (*_NEWS, "revoke", "update")
+        taken = (*_NEWS, *_CHANGES, "replace")
         results: list[CheckResult] = []
         if options.channel == "webhook":
             results.append(
@@ -306,11 +324,20 @@ class _Run:
             check_status_validity(posts),
             check_addressing(posts, options.agency, documents),
             check_new_answers(news, posts, options.agency, documents, options.deadline),
-            check_change_answer(
-                "revoke", self.offered["revoke"], posts, options.agency, documents, options.deadline
+            check_progress(posts, options.agency, documents),
+            *(
+                check_change_answer(
+                    key, self.offered[key], posts, options.agency, documents, options.deadline
+                )
+                for key in ("revoke", "update", "take-back")
             ),
-            check_change_answer(
-                "update", self.offered["update"], posts, options.agency, documents, options.deadline
+            check_replacement(
+                self.offered["replace"],
+                self.offered["new-5"],
+                posts,
+                options.agency,
+                documents,
+                options.deadline,
             ),
             check_redelivery(
                 self.offered["new-1"],

@@ -10,6 +10,7 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 
 import pytest
 
@@ -26,7 +27,18 @@ from simulators.agencies import (
 from simulators.cli import main
 from simulators.conformance import DEFAULT_SENDER, KitHub, Options, Report, run_conformance
 
-from .broken import AnySignature, NoDeduplication, OwnCodeInResponseFor
+from .broken import (
+    DEPARTMENT,
+    AnySignature,
+    EdocOnlyInbox,
+    IgnoresTakeBack,
+    NoDeduplication,
+    OwnCodeInResponseFor,
+    ProgressFromTheDepartment,
+    ReplacementAsUpdate,
+    ReplacementUnderOldId,
+    TakeBackAsRevoke,
+)
 
 AGENCY = "000.05.12.H26"
 TOKEN = "conformance-test-token"
@@ -35,6 +47,8 @@ FAST = {"deadline": 4.0, "settle": 0.5}
 """Passing systems answer in milliseconds; the deadline only bounds a failing wait."""
 IMPATIENT = {"deadline": 1.0, "settle": 0.3}
 """For systems that never answer: every wait runs to its end."""
+PROGRESSING = replace(PROMPT, new=("01", "03", "04", "05", "06"))
+"""Registers, assigns, processes and completes every document at once."""
 
 
 @contextmanager
@@ -44,6 +58,7 @@ def system(
     behaviour: Behaviour = PROMPT,
     agency: type[Agency] = Agency,
     endpoint: type[WebhookEndpoint] = WebhookEndpoint,
+    hub_client: type[HubClient] = HubClient,
     acknowledge: bool = True,
     timing: dict[str, float] = FAST,
     token: str = TOKEN,
@@ -51,14 +66,15 @@ def system(
     """The kit, and a simulated agency system whose HubClient points at it."""
     with ExitStack() as stack:
         kit = stack.enter_context(KitHub(agency=AGENCY, sender=DEFAULT_SENDER, token=TOKEN))
-        client = stack.enter_context(HubClient(kit.url, token))
+        client = stack.enter_context(hub_client(kit.url, token))
         ward = stack.enter_context(agency(AGENCY, client, behaviour))
+        deadline, settle = timing["deadline"], timing["settle"]
         if channel == "webhook":
             hook = stack.enter_context(endpoint(ward, secrets=[SECRET]))
-            options = Options(agency=AGENCY, url=hook.url, secret=SECRET, **timing)
+            options = Options(AGENCY, url=hook.url, secret=SECRET, deadline=deadline, settle=settle)
         else:
             stack.enter_context(InboxPoller(ward, interval=0.05, acknowledge=acknowledge))
-            options = Options(agency=AGENCY, channel="inbox", **timing)
+            options = Options(AGENCY, channel="inbox", deadline=deadline, settle=settle)
         yield kit, options, ward
 
 
@@ -81,6 +97,16 @@ def test_a_conforming_system_passes_every_check(channel: str, behaviour: Behavio
     assert expected in outcomes(report)
     agreed = "03 (agreed)" if behaviour == PROMPT else "02 (refused)"
     assert str(check(report, "revoke.answer")["got"]).startswith(agreed)
+    given_back = "15 (agreed)" if behaviour == PROMPT else "16 (refused)"
+    assert str(check(report, "take-back.answer")["got"]).startswith(given_back)
+    replacement = check(report, "replace.answer")
+    assert str(replacement["got"]).startswith(
+        "answered as a new document under its own DocumentId: 01, 03; 01 after"
+    )
+    assert "marked replaced cannot be seen from outside" in str(replacement["details"])
+    progress = check(report, "status.progress")
+    assert str(progress["got"]).startswith("not observed: no 04 or 05 came during the run")
+    assert "raise --deadline and --settle" in str(progress["details"])
     assert ward.errors == [] if channel == "webhook" else len(ward.errors) == 1
     assert "PASSED" in report.to_text()
 
@@ -94,6 +120,9 @@ def test_a_system_that_never_answers_fails_with_what_to_fix(channel: str) -> Non
     assert found["new.answer-01"] == "fail"
     assert found["revoke.answer"] == "fail"
     assert found["update.answer"] == "fail"
+    assert found["take-back.answer"] == "fail"
+    assert found["replace.answer"] == "fail"
+    assert found["status.progress"] == "skip"
     assert found["dedupe.redelivery"] == "skip"
     assert found["webhook.accepts" if channel == "webhook" else "inbox.fetch-ack"] == "pass"
     answer = check(report, "new.answer-01")
@@ -168,6 +197,117 @@ def test_an_inbox_client_that_never_acknowledges_fails() -> None:
     assert "stays in the inbox" in str(check(report, "dedupe.redelivery")["got"])
 
 
+def failures(report: Report) -> set[str]:
+    return {name for name, outcome in outcomes(report).items() if outcome == "fail"}
+
+
+@pytest.mark.parametrize("channel", ["webhook", "inbox"])
+def test_a_system_that_reports_its_progress_passes_the_progress_check(channel: str) -> None:
+    with system(channel, behaviour=PROGRESSING) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert report.passed, report.to_text()
+    assert set(outcomes(report).values()) == {"pass"}, report.to_text()
+    got = str(check(report, "status.progress")["got"])
+    assert got.startswith("04 ×6 and 05 ×6 about 6 document(s)"), got
+    assert got.endswith("each valid, addressed and in order")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "wrong", "failed", "says", "fix"),
+    [
+        pytest.param(
+            replace(PROGRESSING, order="swapped"),
+            Agency,
+            {"status.progress"},
+            ["01 at", "came after 03 at", "04 at", "came after 05 at", "01 → 03 → 04 → 05 → 06"],
+            "from one queue per document",
+            id="out-of-order",
+        ),
+        pytest.param(
+            PROGRESSING,
+            ProgressFromTheDepartment,
+            {"status.progress", "status.addressing"},
+            ["status 04 at", f"From/OrganId is '{DEPARTMENT}'", "status 05 at"],
+            "not the code of the department or person handling it",
+            id="from-the-department",
+        ),
+    ],
+)
+def test_progress_statuses_out_of_order_or_misaddressed_fail(
+    behaviour: Behaviour, wrong: type[Agency], failed: set[str], says: list[str], fix: str
+) -> None:
+    with system("webhook", behaviour=behaviour, agency=wrong) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert failures(report) == failed, report.to_text()
+    progress = check(report, "status.progress")
+    details = str(progress["details"])
+    for text in says:
+        assert text in details, details
+    assert fix in str(progress["fix"])
+    assert "FAIL  status.progress" in report.to_text()
+
+
+@pytest.mark.parametrize(
+    ("wrong", "got"),
+    [
+        pytest.param(IgnoresTakeBack, "no status about it within 4 s", id="ignored"),
+        pytest.param(TakeBackAsRevoke, "only 03, as if it were a revoke", id="as-a-revoke"),
+    ],
+)
+def test_a_system_that_does_not_answer_a_take_back_with_15_or_16_fails(
+    wrong: type[Agency], got: str
+) -> None:
+    with system("webhook", agency=wrong) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert failures(report) == {"take-back.answer"}, report.to_text()
+    take_back = check(report, "take-back.answer")
+    assert take_back["got"] == got
+    assert "take-back (status 13 from the document's sender)" in str(take_back["expected"])
+    assert "StatusCode 13" in str(take_back["fix"])
+    assert "answer it 15 (agree, give it back) or 16 (refuse)" in str(take_back["fix"])
+
+
+def test_an_inbox_client_that_fetches_only_documents_never_answers_a_take_back() -> None:
+    with system("inbox", hub_client=EdocOnlyInbox) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert failures(report) == {"take-back.answer", "inbox.fetch-ack"}, report.to_text()
+    assert "take-back (" in str(check(report, "inbox.fetch-ack")["details"])
+    assert "never fetched" in str(check(report, "inbox.fetch-ack")["details"])
+    take_back = check(report, "take-back.answer")
+    assert take_back["got"] == "no status about it within 4 s"
+    assert "X-Lienthong-Kind: status" in str(take_back["fix"])
+
+
+@pytest.mark.parametrize(
+    ("wrong", "got", "detail"),
+    [
+        pytest.param(
+            ReplacementUnderOldId,
+            "answered under the replaced document's DocumentId (01, 03 about ",
+            "ResponseFor/DocumentId names the replaced document",
+            id="under-the-old-id",
+        ),
+        pytest.param(
+            ReplacementAsUpdate,
+            "answered 15 about it, as if it were an update, and no 01",
+            "StatusCode 15 answers it as if it were an update",
+            id="as-an-update",
+        ),
+    ],
+)
+def test_a_system_that_does_not_answer_a_replacement_as_a_new_document_fails(
+    wrong: type[Agency], got: str, detail: str
+) -> None:
+    with system("webhook", agency=wrong) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert failures(report) == {"replace.answer"}, report.to_text()
+    replacement = check(report, "replace.answer")
+    assert str(replacement["got"]).startswith(got), replacement["got"]
+    assert detail in str(replacement["details"])
+    assert "ReplacementInfoList/ReplacementInfo/DocumentId" in str(replacement["fix"])
+    assert "store it under its own DocumentId" in str(replacement["fix"])
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -207,7 +347,7 @@ def test_the_command_prints_a_json_report_and_exits_0(capsys: pytest.CaptureFixt
     report = json.loads(captured.out)
     assert status == 0, captured.out
     assert report["passed"] is True
-    assert report["counts"] == {"pass": 11, "fail": 0, "warn": 0, "skip": 0}
+    assert report["counts"] == {"pass": 14, "fail": 0, "warn": 0, "skip": 0}
     assert f"http://127.0.0.1:{port}" in captured.err
     assert TOKEN in captured.err
 
