@@ -10,7 +10,9 @@
   error status or to answer slowly.
 - :func:`post_documents` posts packets over HTTP from N concurrent client threads (one pooled
   httpx client; its synchronous path costs a quarter of the CPU of its asyncio one), flat
-  out or paced, waiting out 503s and refused connections as an agency system would.
+  out or paced, waiting out 503s and refused connections as an agency system would, but
+  giving up on every packet left once the API has been unreachable (or only 502/503/504)
+  for longer than a bounded spell: a dead API fails a run quickly instead of hanging it.
 - :class:`StatusResponder` answers every document that reaches the receiver with its prepared
   status 01, posted with the recipient's token, and records when the hub accepted it.
 
@@ -62,6 +64,7 @@ _REASONS = {
     503: "Service Unavailable",
 }
 _UNAVAILABLE = frozenset({502, 503, 504})
+_RETRY_SECONDS = 0.2
 _NOTATION = "UBND-VP"
 _SUBJECT = "Về việc tăng cường xử lý văn bản, hồ sơ công việc trên môi trường mạng"
 
@@ -445,6 +448,7 @@ def post_documents(
     concurrency: int = 8,
     rate: float | None = None,
     patience: float = 120.0,
+    unreachable_after: float = 30.0,
     stop: threading.Event | None = None,
 ) -> list[Posted]:
     """Post every document as its sender (token by sender code) from ``concurrency`` threads.
@@ -452,12 +456,17 @@ def post_documents(
     With ``rate`` (packets per second) the posts are scheduled at fixed intervals from the
     start (an open loop: a slow hub does not slow the schedule, it queues). Answers 502, 503
     and 504 and failed connections are retried every 0.2 s for up to ``patience`` seconds,
-    as an agency system would. ``stop`` ends the run early (unposted documents keep status 0).
+    as an agency system would. When no request has got any answer for ``unreachable_after``
+    seconds (the API is gone), or none an answer other than 502/503/504 for ``patience``
+    seconds, the run gives up: every packet not yet answered ends with status 0 and the
+    error ``"API unreachable for N s: <last error>"`` (or ``"API unavailable ..."``).
+    ``stop`` ends the run early (unposted documents keep status 0).
     """
     results = [Posted(document) for document in documents]
     url = api_url.rstrip("/") + "/api/v1/packets"
     lock = threading.Lock()
     indexes = iter(range(len(documents)))
+    outage = _Outage(unreachable_after=unreachable_after, unavailable_after=patience)
     start = time.monotonic()
 
     def take() -> int | None:
@@ -468,13 +477,16 @@ def post_documents(
         while (index := take()) is not None:
             if stop is not None and stop.is_set():
                 return
+            posted = results[index]
             if rate is not None:
                 delay = start + index / rate - time.monotonic()
                 if delay > 0:
-                    time.sleep(delay)
-            posted = results[index]
+                    outage.gave_up.wait(delay)
+            if outage.reason:
+                _give_up(posted, outage.reason)
+                continue
             token = tokens[posted.document.sender]
-            _post(client, url, token, posted.document.data, posted, patience)
+            _post(client, url, token, posted.document.data, posted, patience, outage)
 
     with http_client(concurrency) as client:
         lanes = [
@@ -488,22 +500,99 @@ def post_documents(
     return results
 
 
+class _Outage:
+    """How long the API has failed every request, shared by the threads posting to it.
+
+    An unreachable spell (no answer at all: refused, reset, timed out) ends with any answer;
+    an unavailable one (no answer but 502/503/504) with any other answer. A spell longer than
+    its budget gives up for good, so that the other threads stop at once rather than each
+    waiting out its own patience.
+    """
+
+    def __init__(self, *, unreachable_after: float, unavailable_after: float) -> None:
+        self._unreachable_after = unreachable_after
+        self._unavailable_after = unavailable_after
+        self._lock = threading.Lock()
+        now = time.monotonic()
+        self._answered = now
+        self._served = now
+        self._unreachable_since: float | None = None
+        self._unavailable_since: float | None = None
+        self.gave_up = threading.Event()
+        self.reason = ""
+
+    def note(self, began: float, status: int, error: str) -> str:
+        """Record an attempt begun at ``began`` (status 0: no answer); why to give up, or ""."""
+        now = time.monotonic()
+        with self._lock:
+            if self.reason:
+                return self.reason
+            if status == 0:
+                if self._unreachable_since is None:
+                    self._unreachable_since = max(began, self._answered)
+            else:
+                self._answered = now
+                self._unreachable_since = None
+            if status == 0 or status in _UNAVAILABLE:
+                if self._unavailable_since is None:
+                    self._unavailable_since = max(began, self._served)
+            else:
+                self._served = now
+                self._unavailable_since = None
+            if self._unreachable_since is not None:
+                spell = now - self._unreachable_since
+                if spell >= self._unreachable_after:
+                    self.reason = f"API unreachable for {spell:.1f} s: {error}"
+            if not self.reason and self._unavailable_since is not None:
+                spell = now - self._unavailable_since
+                if spell >= self._unavailable_after:
+                    self.reason = f"API unavailable for {spell:.1f} s: {error}"
+            if self.reason:
+                self.gave_up.set()
+            return self.reason
+
+
+def _give_up(posted: Posted, reason: str) -> None:
+    posted.answered = time.monotonic()
+    posted.started = posted.started or posted.answered
+    posted.status = 0
+    posted.error = reason
+
+
 def _post(
-    client: httpx.Client, url: str, token: str, data: bytes, posted: Posted, patience: float
+    client: httpx.Client,
+    url: str,
+    token: str,
+    data: bytes,
+    posted: Posted,
+    patience: float,
+    outage: _Outage,
 ) -> None:
     posted.started = time.monotonic()
     deadline = posted.started + patience
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     while True:
+        if outage.reason:
+            _give_up(posted, outage.reason)
+            return
+        began = time.monotonic()
         answer: httpx.Response | None = None
+        error = ""
         try:
             answer = client.post(url, content=data, headers=headers)
         except httpx.TransportError as exc:
-            posted.error = f"{type(exc).__name__}: {exc}"
+            error = posted.error = f"{type(exc).__name__}: {exc}"
         status = answer.status_code if answer is not None else 0
-        if (status == 0 or status in _UNAVAILABLE) and time.monotonic() < deadline:
+        retry = status == 0 or status in _UNAVAILABLE
+        if answer is not None and retry:
+            error = f"HTTP {status}: {answer.text[:200]}"
+        reason = outage.note(began, status, error)
+        if retry and reason:
+            _give_up(posted, reason)
+            return
+        if retry and time.monotonic() < deadline:
             posted.unavailable += 1
-            time.sleep(0.2)
+            outage.gave_up.wait(_RETRY_SECONDS)
             continue
         posted.answered = time.monotonic()
         posted.status = status
@@ -525,7 +614,9 @@ class StatusResponder:
 
     Installs itself as the receiver's ``on_delivery``; ``concurrency`` threads post the
     statuses with the recipients' tokens. ``recorded`` maps a document's SHA-256 to the moment
-    the hub accepted its status, ``failed`` to the answer when it did not.
+    the hub accepted its status, ``failed`` to the answer when it did not. Like
+    :func:`post_documents` it gives up once the API has been unreachable for
+    ``unreachable_after`` seconds: every status from then on fails at once with that reason.
     """
 
     def __init__(
@@ -537,12 +628,14 @@ class StatusResponder:
         *,
         concurrency: int = 8,
         patience: float = 120.0,
+        unreachable_after: float = 30.0,
     ) -> None:
         self._receiver = receiver
         self._url = api_url.rstrip("/") + "/api/v1/packets"
         self._tokens = dict(tokens)
         self._documents = {document.sha256: document for document in documents}
         self._patience = patience
+        self._outage = _Outage(unreachable_after=unreachable_after, unavailable_after=patience)
         self.recorded: dict[str, float] = {}
         self.failed: dict[str, str] = {}
         self._done = threading.Condition()
@@ -570,7 +663,15 @@ class StatusResponder:
         while (document := self._work.get()) is not None:
             posted = Posted(document)
             token = self._tokens[document.recipient]
-            _post(self._client, self._url, token, document.status, posted, self._patience)
+            _post(
+                self._client,
+                self._url,
+                token,
+                document.status,
+                posted,
+                self._patience,
+                self._outage,
+            )
             with self._done:
                 if posted.accepted:
                     self.recorded[document.sha256] = posted.answered
