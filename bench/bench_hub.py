@@ -79,6 +79,8 @@ RECIPIENTS = tuple(f"000.00.{n:02d}.{PROVINCE}" for n in range(2, 52))
 PACKET_BYTES = 20_000
 LARGE_BYTES = 50_000_000
 RSS_TARGET_MIB = 250
+TARGET_RATE = 300
+"""Packets per second the issue asks for end to end on PostgreSQL."""
 WEBHOOK_SECRET = uuid.uuid4().hex
 
 
@@ -621,11 +623,26 @@ def report_round_trips(table: Table, label: str, result: RoundTrips, *, rates: b
         )
         own = cpu["machine"] - cpu["other"]
         if own > 0:
+            cpus = os.cpu_count() or 1
             table.add(
-                f"{label}: projected on {os.cpu_count()} CPUs of its own",
-                f"{(os.cpu_count() or 1) * 1000 / own:.0f} packets/s",
+                f"{label}: projected on {cpus} CPUs of its own",
+                f"{cpus * 1000 / own:.0f} packets/s",
                 f"{own:.0f} CPU ms per round trip, without the other work",
             )
+            table.add(
+                f"{label}: CPUs needed for {TARGET_RATE} packets/s at this cost",
+                f"{TARGET_RATE * own / 1000:.1f}",
+                f"{own:.0f} CPU ms × {TARGET_RATE}/s",
+            )
+            # What this machine could reach if the hub's own processes cost nothing: the load
+            # generator and receiver, PostgreSQL and RabbitMQ alone.
+            rest = cpu["bench"] + sum(cpu[service] for service in SERVICES.values())
+            if rest > 0:
+                table.add(
+                    f"{label}: ceiling on {cpus} CPUs with the hub's processes at zero cost",
+                    f"{cpus * 1000 / rest:.0f} packets/s",
+                    f"load generator + receiver, PostgreSQL and RabbitMQ: {rest:.1f} CPU ms",
+                )
     table.add(f"{label}: round trip (post → 01 recorded) p50/p95/p99", latencies(result.round_trip))
     if refused or result.missing:
         table.add(
