@@ -8,10 +8,12 @@ built here too, the national axis upstream among them (when ``LIENTHONG_AXIS_URL
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -58,6 +60,7 @@ __all__ = [
     "open_database",
     "open_upstream_of",
     "open_worker",
+    "server_tls",
 ]
 
 
@@ -157,6 +160,34 @@ def broker_reachable(settings: Settings) -> Callable[[], None]:
             pass
 
     return check
+
+
+def server_tls(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS arguments for the API: none for plain HTTP, the certificate and key for
+    HTTPS, and the client authorities with certificates required for mutual TLS.
+
+    Raises:
+        ConfigurationError: a configured file does not exist.
+    """
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return {}
+    files = {
+        "LIENTHONG_TLS_CERT_FILE": settings.tls_cert_file,
+        "LIENTHONG_TLS_KEY_FILE": settings.tls_key_file,
+    }
+    if settings.tls_client_ca_file is not None:
+        files["LIENTHONG_TLS_CLIENT_CA_FILE"] = settings.tls_client_ca_file
+    for name, path in files.items():
+        if not path.is_file():
+            raise ConfigurationError(f"{name}: no such file: {path}")
+    options: dict[str, Any] = {
+        "ssl_certfile": str(settings.tls_cert_file),
+        "ssl_keyfile": str(settings.tls_key_file),
+    }
+    if settings.tls_client_ca_file is not None:
+        options["ssl_ca_certs"] = str(settings.tls_client_ca_file)
+        options["ssl_cert_reqs"] = ssl.CERT_REQUIRED
+    return options
 
 
 def build_api(settings: Settings, database: Database) -> FastAPI:

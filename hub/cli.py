@@ -28,6 +28,7 @@ from hub.bootstrap import (
     open_blob_store,
     open_database,
     open_upstream_of,
+    server_tls,
 )
 from hub.citygen import CityPlan, generate_city
 from hub.console.users import add_user, list_users, set_active, set_password, set_role
@@ -535,10 +536,15 @@ def _operator_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    tls = server_tls(settings)
     with open_database(settings) as database:
         app = build_api(settings, database)
-        _say(f"lienthong API on http://{settings.host}:{settings.port} (OpenAPI: /openapi.json)")
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+        mutual = " (client certificates required)" if "ssl_ca_certs" in tls else ""
+        _say(
+            f"lienthong API on {settings.api_scheme}://{settings.host}:{settings.port}{mutual} "
+            "(OpenAPI: /openapi.json)"
+        )
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, **tls)
     return EXIT_OK
 
 

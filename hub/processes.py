@@ -113,7 +113,10 @@ def run_all(
         for name, arguments in commands.items()
     }
     if "serve" in children:
-        print(f"lienthong: API on http://{settings.host}:{port or settings.port}", flush=True)
+        print(
+            f"lienthong: API on {settings.api_scheme}://{settings.host}:{port or settings.port}",
+            flush=True,
+        )
     _log.info("run.started", children={name: child.pid for name, child in children.items()})
     ended: tuple[str, int] | None = None
     while ended is None and not stop.wait(_POLL_SECONDS):

@@ -113,6 +113,29 @@ class Settings(BaseSettings):
         le=65535,
         description="LIENTHONG_PORT: TCP port of the HTTP API and web console. Default: 8080",
     )
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_TLS_CERT_FILE: PEM certificate (chain) the API serves HTTPS with, "
+            "instead of plain HTTP behind a TLS-terminating proxy; needs "
+            "LIENTHONG_TLS_KEY_FILE. Default: none (plain HTTP)"
+        ),
+    )
+    tls_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_TLS_KEY_FILE: PEM private key of LIENTHONG_TLS_CERT_FILE. Default: none"
+        ),
+    )
+    tls_client_ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_TLS_CLIENT_CA_FILE: PEM certificates of the authorities whose client "
+            "certificates the API requires (mutual TLS): a connection without one, or with "
+            "one they did not issue, is refused in the handshake; bearer tokens still name "
+            "the caller. Needs LIENTHONG_TLS_CERT_FILE. Default: none (no client certificate)"
+        ),
+    )
     max_packet_bytes: int = Field(
         default=50 * 1024 * 1024,
         gt=0,
@@ -602,6 +625,24 @@ class Settings(BaseSettings):
             data["blob_dir"] = data_dir / "blobs"
         return data
 
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError(
+                "LIENTHONG_TLS_CERT_FILE and LIENTHONG_TLS_KEY_FILE are set together or not at all"
+            )
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError(
+                "LIENTHONG_TLS_CLIENT_CA_FILE needs LIENTHONG_TLS_CERT_FILE and "
+                "LIENTHONG_TLS_KEY_FILE: client certificates are checked in the API's own TLS"
+            )
+        return self
+
+    @property
+    def api_scheme(self) -> str:
+        """``https`` when the API serves TLS itself, else ``http``."""
+        return "https" if self.tls_cert_file is not None else "http"
+
     @property
     def axis_configured(self) -> bool:
         """Whether the hub has an axis upstream (``LIENTHONG_AXIS_URL`` is set)."""
@@ -624,6 +665,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"{ENV_PREFIX}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            if error["loc"]
+            else str(error["msg"]).removeprefix("Value error, ")
             for error in exc.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from exc
