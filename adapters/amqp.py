@@ -54,6 +54,7 @@ __all__ = [
     "WindowedPublisher",
     "connection_parameters",
     "declare_topology",
+    "queue_depths",
     "redacted_amqp_url",
 ]
 
@@ -402,6 +403,37 @@ def _incoming(
         redelivered=bool(method.redelivered),
         session=session,
     )
+
+
+def queue_depths(url: str, queues: Sequence[str], *, timeout: float = 2.0) -> dict[str, int]:
+    """Messages ready in each of ``queues`` (passive declares on one short connection); a
+    queue that does not exist is left out.
+
+    Raises:
+        BrokerUnavailableError: the broker cannot be reached within ``timeout`` seconds.
+    """
+    parameters = connection_parameters(url, heartbeat=0, name="lienthong-metrics")
+    parameters.socket_timeout = timeout
+    parameters.stack_timeout = timeout
+    parameters.blocked_connection_timeout = timeout
+    connection = _connect(parameters, redacted_amqp_url(url))
+    depths: dict[str, int] = {}
+    try:
+        channel = connection.channel()
+        for name in queues:
+            try:
+                frame = channel.queue_declare(name, passive=True)
+            except pika.exceptions.ChannelClosedByBroker:
+                channel = connection.channel()
+                continue
+            depths[name] = frame.method.message_count
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        raise BrokerUnavailableError(
+            f"queue depths from {redacted_amqp_url(url)}: {exc!r}"
+        ) from exc
+    finally:
+        _close_quietly(connection)
+    return depths
 
 
 def _close_quietly(connection: BlockingConnection | SelectConnection) -> None:

@@ -24,7 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import edxml
-from adapters.amqp import AgencyQueueHandler, BrokerConnection, WindowedPublisher
+from adapters.amqp import (
+    AgencyQueueHandler,
+    BrokerConnection,
+    WindowedPublisher,
+    queue_depths,
+)
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
 from adapters.blobstore import FileBlobStore
 from adapters.peerhub import PeerHubHandler
@@ -49,6 +54,7 @@ from hub.worker import Worker, WorkerOptions
 __all__ = [
     "Database",
     "axis_config",
+    "broker_queue_depths",
     "broker_reachable",
     "build_api",
     "build_relay",
@@ -162,6 +168,16 @@ def broker_reachable(settings: Settings) -> Callable[[], None]:
     return check
 
 
+def broker_queue_depths(settings: Settings) -> Callable[[], dict[str, int]]:
+    """Reads the messages waiting in the hub's work, retry and parking queues, for /metrics."""
+    names = [queue.name for queue in build_topology(settings).queues()]
+
+    def read() -> dict[str, int]:
+        return queue_depths(settings.amqp_url, names, timeout=_PROBE_TIMEOUT_SECONDS)
+
+    return read
+
+
 def server_tls(settings: Settings) -> dict[str, Any]:
     """uvicorn's TLS arguments for the API: none for plain HTTP, the certificate and key for
     HTTPS, and the client authorities with certificates required for mutual TLS.
@@ -199,6 +215,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         trust_anchors=load_trust_anchors(settings),
         pdf_trust_roots=load_pdf_trust_roots(settings),
         ready_checks={"broker": broker_reachable(settings)},
+        queue_depths=broker_queue_depths(settings),
     )
 
 

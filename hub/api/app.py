@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
 from adapters.blobstore import BlobStore
 from hub.api import inbox, operations, packets
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
-from hub.api.metrics import ApiMetrics
-from hub.db.models import Delivery
+from hub.api.metrics import ApiMetrics, DepthReader
+from hub.db.base import utcnow
 from hub.ingest import IngestService
+from hub.monitoring import HubGauges, read_gauges
 from hub.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,13 +41,14 @@ def create_app(
     trust_anchors: Sequence[x509.Certificate] = (),
     pdf_trust_roots: Sequence[x509.Certificate] = (),
     ready_checks: Mapping[str, ReadinessCheck] | None = None,
+    queue_depths: DepthReader | None = None,
 ) -> FastAPI:
-    """The API app serving ``database`` and ``blobs``; ``ready_checks`` join ``/readyz``."""
+    """The API app serving ``database`` and ``blobs``; ``ready_checks`` join ``/readyz``,
+    ``queue_depths`` (the broker's) joins ``/metrics``."""
 
-    def count_deliveries() -> dict[str, int]:
+    def gauges() -> HubGauges:
         with database.transaction() as session:
-            rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
-            return {state.value: count for state, count in rows}
+            return read_gauges(session, utcnow())
 
     console: FastAPI | None = None
 
@@ -82,7 +83,7 @@ def create_app(
             trust_anchors=trust_anchors,
             pdf_trust_roots=pdf_trust_roots,
         ),
-        metrics=ApiMetrics(count_deliveries),
+        metrics=ApiMetrics(gauges, queue_depths),
         ready_checks=dict(ready_checks or {}),
     )
     install_error_handlers(app)

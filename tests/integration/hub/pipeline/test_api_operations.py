@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
 from hub.api import create_app
-from hub.db.models import DeliveryState
+from hub.db.base import utcnow
+from hub.db.models import AxisPollState, DeliveryAttempt, DeliveryState, OutboxMessage
+from hub.errors import BrokerUnavailableError
 
 from . import packets
 from .conftest import ApiClient, Hub
@@ -105,3 +110,86 @@ def test_metrics_time_every_ingest(client: ApiClient, hub: Hub) -> None:
     values = samples(client)
 
     assert values[("lienthong_ingest_duration_seconds_count", ())] == 2
+
+
+def test_metrics_show_the_outbox_the_relay_has_not_published(client: ApiClient, hub: Hub) -> None:
+    client.post(
+        "/api/v1/packets",
+        content=packets.document(WARD, (DISTRICT, CITY))[1],
+        headers=hub.auth(WARD),
+    )
+    waiting = samples(client)
+    with hub.database.transaction() as session:
+        session.execute(update(OutboxMessage).values(published_at=utcnow()))
+    published = samples(client)
+
+    assert waiting[("lienthong_outbox_unpublished", ())] == 2
+    assert waiting[("lienthong_outbox_oldest_unpublished_seconds", ())] >= 0
+    assert published[("lienthong_outbox_unpublished", ())] == 0
+    assert published[("lienthong_outbox_oldest_unpublished_seconds", ())] == 0
+
+
+def test_metrics_count_the_attempts_of_the_last_minutes_by_outcome(
+    client: ApiClient, hub: Hub
+) -> None:
+    response = client.post(
+        "/api/v1/packets", content=packets.document(WARD, (DISTRICT,))[1], headers=hub.auth(WARD)
+    )
+    delivery_id = response.json()["deliveries"][0]["delivery_id"]
+    now = utcnow()
+    with hub.database.transaction() as session:
+        for number, (outcome, minutes_ago) in enumerate(
+            [("transient", 1), ("transient", 2), ("delivered", 3), ("transient", 30)], start=1
+        ):
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=delivery_id,
+                    number=number,
+                    started_at=now - timedelta(minutes=minutes_ago),
+                    outcome=outcome,
+                )
+            )
+
+    values = samples(client)
+
+    assert values[("lienthong_recent_delivery_attempts", (("outcome", "transient"),))] == 2
+    assert values[("lienthong_recent_delivery_attempts", (("outcome", "delivered"),))] == 1
+
+
+def test_metrics_show_each_axis_receive_loop(client: ApiClient, hub: Hub) -> None:
+    now = utcnow()
+    with hub.database.transaction() as session:
+        session.add(
+            AxisPollState(
+                upstream="vxp",
+                kind="edoc",
+                last_poll_at=now - timedelta(seconds=40),
+                last_success_at=now - timedelta(seconds=100),
+                left=7,
+            )
+        )
+        session.add(
+            AxisPollState(upstream="vxp", kind="status", last_poll_at=now, last_success_at=None)
+        )
+
+    values = samples(client)
+
+    edoc = (("kind", "edoc"), ("upstream", "vxp"))
+    assert values[("lienthong_axis_backlog", edoc)] == 7
+    assert 40 <= values[("lienthong_axis_seconds_since_poll", edoc)] < 100
+    assert values[("lienthong_axis_seconds_since_success", edoc)] >= 100
+    never = (("kind", "status"), ("upstream", "vxp"))
+    assert ("lienthong_axis_seconds_since_success", never) not in values
+
+
+def test_metrics_report_the_broker_down_and_keep_the_database_gauges(hub: Hub) -> None:
+    def broker_down() -> dict[str, int]:
+        raise BrokerUnavailableError("connection refused")
+
+    app = create_app(hub.settings, hub.database, hub.blobs, queue_depths=broker_down)
+    with ApiClient(app) as client:
+        values = samples(client)
+
+    assert values[("lienthong_broker_up", ())] == 0
+    assert not any(name == "lienthong_queue_messages" for name, _ in values)
+    assert values[("lienthong_deliveries", (("state", "queued"),))] == 0
