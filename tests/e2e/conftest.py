@@ -90,7 +90,7 @@ class Hubs:
         prefix = f"{self._prefix}.{next(self._numbers)}"
         with ExitStack() as stack:
             stack.callback(_delete_topology, self._amqp_url, prefix)
-            database = stack.enter_context(_database(backend))
+            database = stack.enter_context(throwaway_database(backend))
             variables = {
                 "LIENTHONG_AMQP_URL": self._amqp_url,
                 "LIENTHONG_AMQP_PREFIX": prefix,
@@ -138,7 +138,7 @@ def _no_problems(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @contextmanager
-def _database(backend: str) -> Iterator[dict[str, str]]:
+def throwaway_database(backend: str) -> Iterator[dict[str, str]]:
     """No setting for SQLite (the hub's default file); else a throwaway PostgreSQL database."""
     if backend == "sqlite":
         yield {}

@@ -18,6 +18,7 @@ import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,12 +69,11 @@ class ScenarioHub:
         return report
 
 
-@pytest.fixture(scope="module")
-def scenario_hub(
-    amqp_url: str, session_prefix: str, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running_scenario_hub(
+    amqp_url: str, prefix: str, root: Path, database: dict[str, str]
 ) -> Iterator[ScenarioHub]:
-    root = tmp_path_factory.mktemp("scenarios")
-    prefix = f"{session_prefix}.scenarios"
+    """The Hà Nội hub with its simulated agencies and axis, on ``database``'s settings."""
     data = read_directory("hanoi")
     servers = {
         entry.code: WebhookServer() for entry in data.agencies if entry.channel.value == "webhook"
@@ -86,6 +86,7 @@ def scenario_hub(
     with BackgroundServer(simulator.app) as axis:
         settings = {
             **SCENARIO_SETTINGS,
+            **database,
             "LIENTHONG_DATA_DIR": str(root / "var"),
             "LIENTHONG_AMQP_URL": amqp_url,
             "LIENTHONG_AMQP_PREFIX": prefix,
@@ -117,6 +118,15 @@ def scenario_hub(
     assert code == 0, hub.log_tail()
 
 
+@pytest.fixture(scope="module")
+def scenario_hub(
+    amqp_url: str, session_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScenarioHub]:
+    root = tmp_path_factory.mktemp("scenarios")
+    with running_scenario_hub(amqp_url, f"{session_prefix}.scenarios", root, {}) as running:
+        yield running
+
+
 def _cleanup(amqp_url: str, prefix: str, settings: dict[str, str]) -> None:
     delays = [float(part) for part in settings["LIENTHONG_RETRY_DELAYS"].split(",")]
     delete_topology(amqp_url, prefix, delays, float(settings["LIENTHONG_RETRY_JITTER"]))
@@ -131,6 +141,11 @@ def _met(report: RunReport) -> dict[str, str]:
 def test_city_day_delivers_every_document_at_every_level_with_its_statuses(
     scenario_hub: ScenarioHub,
 ) -> None:
+    assert_city_day(scenario_hub)
+
+
+def assert_city_day(scenario_hub: ScenarioHub) -> None:
+    """city-day at 0.15 of its size: every document at every level, with its statuses."""
     report = scenario_hub.play("city-day", 0.15)
 
     checks = _met(report)
