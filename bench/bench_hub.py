@@ -8,8 +8,10 @@
    half that rate for the latency figures. The hub runs as separate ``lienthong serve``,
    ``relay`` and ``worker`` processes, and the peak RSS (VmHWM) of each is reported.
 3. One 50 MB packet end to end, with each process's peak RSS during it.
-4. Fifty webhook recipients, all up and then with one of them refusing connections: the rate
-   the other 49 get in each run.
+4. Fifty webhook recipients, all up and then with one of them refusing connections, then
+   with one accepting connections and never answering: the rate the other 49 get in each run
+   (against the all-up phases around it); then ten of them never answering at once, each on
+   its own server: the rate the other 40 get, onset and steady state.
 
 Prints numbers; asserts nothing. Uses the shared RabbitMQ (a throwaway queue prefix, deleted
 after) and PostgreSQL (a throwaway database, dropped after): ``LIENTHONG_TEST_AMQP_URL`` and
@@ -741,14 +743,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large-mb", type=float, default=LARGE_BYTES / 1e6)
     parser.add_argument("--keep-logs", type=Path, help="copy the hub's logs into this folder")
     parser.add_argument(
-        "--skip", default="", help="parts to leave out: raw,paced,large,dead,refuse,hang"
+        "--skip", default="", help="parts to leave out: raw,paced,large,dead,refuse,hang,hang10"
     )
     args = parser.parse_args(argv)
     quick = args.quick
     backends = (args.backends or ("postgresql" if quick else "postgresql,sqlite")).split(",")
     skip = set(filter(None, args.skip.split(",")))
     if quick:
-        skip.add("hang")
+        skip.update({"hang", "hang10"})
     flat_count = args.packets or (250 if quick else 1200)
     paced_seconds = 5.0 if quick else 15.0
     dead_count = 200 if quick else 600
@@ -960,6 +962,49 @@ def run_backend(
                 f"mean {sum(ratios) / len(ratios):.2f} over {len(ratios)} faulty phases",
             )
         silent.close()
+
+    if "dead" not in skip and "hang10" not in skip:
+        # Ten of the fifty accept connections and never answer, each on a server of its own:
+        # the first phase holds the onset (their first attempts take threads for a whole read
+        # timeout before anything is known of them), the later ones the steady state.
+        dead_ten = RECIPIENTS[-10:]
+        healthy_forty = set(RECIPIENTS[:-10])
+        up, got, expected = healthy_rate(
+            hub,
+            receiver,
+            documents_for(RECIPIENTS, dead_count),
+            healthy_forty,
+            clients=args.clients,
+            timeout=120,
+        )
+        table.add(
+            "50 recipients all up: deliveries/s to the 40",
+            f"{up:.0f}/s",
+            f"{got}/{expected} delivered, no statuses posted",
+        )
+        servers = [FastReceiver() for _ in dead_ten]
+        for code, server in zip(dead_ten, servers, strict=True):
+            server.reply(f"/{code}", Reply(delay=3600))
+            set_webhook(hub, code, server.url(f"/{code}"))
+        for phase in range(1, 4):
+            down, got, expected = healthy_rate(
+                hub,
+                receiver,
+                documents_for(RECIPIENTS, dead_count),
+                healthy_forty,
+                clients=args.clients,
+                timeout=180,
+            )
+            table.add(
+                f"ten accepting and never answering, phase {phase}: deliveries/s to the 40",
+                f"{down:.0f}/s",
+                f"{got}/{expected} delivered; ratio {down / up if up else 0:.2f} to all up"
+                + (" (the onset)" if phase == 1 else ""),
+            )
+        for code in dead_ten:
+            set_webhook(hub, code, receiver.url(f"/{code}"))
+        for server in servers:
+            server.close()
 
 
 if __name__ == "__main__":

@@ -319,6 +319,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
                 max_cooldown=settings.breaker_max_cooldown,
                 probe_timeout=settings.delivery_attempt_timeout,
                 max_in_flight=settings.peer_max_in_flight,
+                max_suspect=max(1, int(settings.worker_threads * settings.peer_suspect_share)),
             ),
             connect=connect,
             handlers=handlers,

@@ -18,6 +18,12 @@ recipient agency when several agencies' endpoints live on one host. A recipient 
 connections and never answers would otherwise take every worker thread for a whole read
 timeout before its first failure is even recorded. :meth:`CircuitBreaker.acquire` takes a
 slot, :meth:`CircuitBreaker.release` gives it back.
+
+That cap is per recipient, so several recipients that hang or fail at once could still take
+every thread (ten of them at two slots each against eight threads). Hence a second cap,
+across slot keys: attempts to *suspect* slot keys (one whose last attempt failed and that has
+not answered since) may hold at most ``max_suspect`` slots of the process at once; every
+other recipient, new or long silent ones included, always finds the rest free.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
+
+_SUSPECTS_KEPT = 100_000
+"""At most this many suspect slot keys are remembered (a bound on memory, never reached)."""
 
 
 class BreakerState(StrEnum):
@@ -47,7 +56,8 @@ class Admission(StrEnum):
     OPEN = "open"
     """The circuit is open: do not attempt; it counts as a try."""
     BUSY = "busy"
-    """The peer already has ``max_in_flight`` attempts under way: try again shortly."""
+    """The peer already has ``max_in_flight`` attempts under way, or it is suspect and
+    ``max_suspect`` such attempts are: try again shortly (not a try)."""
 
 
 @dataclass
@@ -70,6 +80,7 @@ class CircuitBreaker:
         max_cooldown: float,
         probe_timeout: float | None = None,
         max_in_flight: int | None = None,
+        max_suspect: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if threshold < 1:
@@ -84,8 +95,16 @@ class CircuitBreaker:
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.max_in_flight = max_in_flight
+        if max_suspect is not None and max_suspect < 1:
+            raise ValueError("max_suspect must be at least 1")
+        self.max_suspect = max_suspect
         self._peers: dict[str, _Peer] = {}
         self._in_flight: dict[str, int] = {}
+        self._suspects: set[str] = set()
+        """Slot keys whose last attempt failed, with no answer since."""
+        self._suspect_slots: dict[str, int] = {}
+        """Slot key → its attempts in flight that were admitted while it was suspect."""
+        self._suspect_total = 0
         self._lock = threading.Lock()
 
     def acquire(self, peer: str, *, slot: str | None = None) -> Admission:
@@ -96,12 +115,22 @@ class CircuitBreaker:
         """
         key = slot or peer
         with self._lock:
+            # An open circuit answers first: its deliveries take their retry with backoff
+            # rather than coming back every moment for a slot.
+            if self._refusing(peer):
+                return Admission.OPEN
             busy = self._in_flight.get(key, 0)
             if self.max_in_flight is not None and busy >= self.max_in_flight:
+                return Admission.BUSY
+            suspect = self.max_suspect is not None and key in self._suspects
+            if suspect and self._suspect_total >= (self.max_suspect or 0):
                 return Admission.BUSY
             if not self._admit(peer):
                 return Admission.OPEN
             self._in_flight[key] = busy + 1
+            if suspect:
+                self._suspect_slots[key] = self._suspect_slots.get(key, 0) + 1
+                self._suspect_total += 1
             return Admission.GO
 
     def release(self, peer: str, *, slot: str | None = None, failed: bool | None) -> None:
@@ -114,10 +143,17 @@ class CircuitBreaker:
                 self._in_flight[key] = left
             else:
                 self._in_flight.pop(key, None)
+            held = self._suspect_slots.get(key, 0)
+            if held > 0:
+                self._suspect_total -= 1
+                if held > 1:
+                    self._suspect_slots[key] = held - 1
+                else:
+                    del self._suspect_slots[key]
         if failed is True:
-            self.failed(peer)
+            self.failed(peer, slot=slot)
         elif failed is False:
-            self.succeeded(peer)
+            self.succeeded(peer, slot=slot)
 
     def in_flight(self, key: str) -> int:
         """Attempts under way now for a slot key (or a peer used as its own key)."""
@@ -131,6 +167,16 @@ class CircuitBreaker:
         """
         with self._lock:
             return self._admit(peer)
+
+    def _refusing(self, peer: str) -> bool:
+        """Whether :meth:`_admit` would refuse ``peer`` now (without its side effects)."""
+        state = self._peers.get(peer)
+        if state is None or state.state is BreakerState.CLOSED:
+            return False
+        now = self._clock()
+        if state.state is BreakerState.OPEN:
+            return now < state.reopen_at
+        return state.probe_started is not None and now - state.probe_started < self.probe_timeout
 
     def _admit(self, peer: str) -> bool:
         state = self._peers.get(peer)
@@ -148,14 +194,24 @@ class CircuitBreaker:
             return True
         return False
 
-    def succeeded(self, peer: str) -> None:
-        """Record an attempt the peer answered; the circuit closes."""
+    def succeeded(self, peer: str, *, slot: str | None = None) -> None:
+        """Record an attempt the peer answered; the circuit closes and the slot key (default:
+        the peer) is no longer suspect."""
         with self._lock:
             self._peers.pop(peer, None)
+            self._suspects.discard(slot or peer)
 
-    def failed(self, peer: str) -> None:
-        """Record an attempt the peer failed (unreachable, timed out, 5xx...)."""
+    def suspect_in_flight(self) -> int:
+        """Attempts under way now that were admitted while their slot key was suspect."""
         with self._lock:
+            return self._suspect_total
+
+    def failed(self, peer: str, *, slot: str | None = None) -> None:
+        """Record an attempt the peer failed (unreachable, timed out, 5xx...); the slot key
+        (default: the peer) is suspect until it answers."""
+        with self._lock:
+            if len(self._suspects) < _SUSPECTS_KEPT:
+                self._suspects.add(slot or peer)
             state = self._peers.setdefault(peer, _Peer())
             now = self._clock()
             if state.state is BreakerState.HALF_OPEN:

@@ -31,6 +31,7 @@ from hub.errors import MalformedMessageError
 
 __all__ = [
     "ATTEMPT_HEADER",
+    "DEFERRALS_HEADER",
     "DELIVERY_COUNT_HEADER",
     "ERROR_CODE_HEADER",
     "ERROR_HEADER",
@@ -50,6 +51,8 @@ QUEUED_AT_HEADER = "x-lienthong-queued-at"
 STATE_HEADER = "x-lienthong-state"
 ERROR_HEADER = "x-lienthong-error"
 ERROR_CODE_HEADER = "x-lienthong-error-code"
+DEFERRALS_HEADER = "x-lienthong-deferrals"
+"""Times in a row the delivery was put back without an attempt (its peer had no free slot)."""
 DELIVERY_COUNT_HEADER = "x-delivery-count"
 """Set by quorum queues: how many times the message was handed out before."""
 

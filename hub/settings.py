@@ -342,6 +342,19 @@ class Settings(BaseSettings):
             "slot (LIENTHONG_PEER_MAX_IN_FLIGHT). Default: 1"
         ),
     )
+    peer_suspect_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "LIENTHONG_PEER_SUSPECT_SHARE: share of a worker process's threads (at least one) "
+            "that attempts to suspect recipients (the last attempt failed, no answer since) "
+            "may hold at once; every other recipient always finds the rest, so several "
+            "failing or hanging recipients cannot take every thread. Further deliveries to "
+            "suspects wait LIENTHONG_PEER_BUSY_WAIT, doubled with each wait in a row, without "
+            "using an attempt. Default: 0.5"
+        ),
+    )
     webhook_connect_timeout: float = Field(
         default=5.0,
         gt=0,

@@ -37,7 +37,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -65,6 +65,7 @@ from hub.errors import (
     TransientDeliveryError,
 )
 from hub.messages import (
+    DEFERRALS_HEADER,
     ERROR_CODE_HEADER,
     ERROR_HEADER,
     STATE_HEADER,
@@ -321,6 +322,17 @@ class _Consumer(threading.Thread):
                     broker.open()
 
 
+_MAX_DEFERRAL_DOUBLINGS = 6
+
+
+def _deferrals(headers: Mapping[str, Any]) -> int:
+    """The deferrals in a row a message carries (0 when absent or unreadable)."""
+    try:
+        return max(0, int(headers.get(DEFERRALS_HEADER, 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
 _PEER_BUSY = "peer-busy"
 """The outcome of an attempt not made because its peer had no free slot (see _defer)."""
 _DELIVERIES = Delivery.metadata.tables[Delivery.__tablename__]
@@ -453,9 +465,9 @@ class _Delivery:
         duration = time.monotonic() - clock
         if peer is not None and answer.peer_failed is not None:
             if answer.peer_failed:
-                breaker.failed(peer)
+                breaker.failed(peer, slot=job.recipient)
             else:
-                breaker.succeeded(peer)
+                breaker.succeeded(peer, slot=job.recipient)
         if answer.handover is not None:
             outcome = answer.handover.state.value
         elif isinstance(answer.error, PermanentDeliveryError):
@@ -532,8 +544,12 @@ class _Delivery:
 
     def _defer(self, job: DeliveryJob, round_: Round) -> None:
         """Put the delivery back for a moment without attempting it: its recipient already
-        has as many attempts under way as it may. Not an attempt: nothing is recorded."""
-        wait = self._worker.options.busy_peer_wait
+        has as many attempts under way as it may. Not an attempt: nothing is recorded.
+
+        The wait doubles with each deferral in a row (up to 2^6 times the base), so the
+        deliveries of a recipient that hangs for minutes do not come back every second."""
+        deferrals = _deferrals(self._message.headers)
+        wait = self._worker.options.busy_peer_wait * 2 ** min(deferrals, _MAX_DEFERRAL_DOUBLINGS)
         topology = self._worker.topology
         self._broker.publish(
             OutgoingMessage(
@@ -541,7 +557,7 @@ class _Delivery:
                 routing_key=topology.tier_for(wait).routing_key,
                 body=self._message.body,
                 message_id=job.delivery_id,
-                headers=round_.headers(),
+                headers={**round_.headers(), DEFERRALS_HEADER: deferrals + 1},
                 type="delivery",
                 expiration_ms=max(0, round(wait * 1000)),
             )
@@ -555,6 +571,7 @@ class _Delivery:
             attempt=job.attempt,
             reason="peer-busy",
             wait=wait,
+            deferrals=deferrals + 1,
         )
 
     def _settle(self, job: DeliveryJob, round_: Round, result: _Result) -> _Settlement:

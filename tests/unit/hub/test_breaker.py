@@ -176,3 +176,94 @@ def test_slots_are_counted_per_slot_key_while_the_circuit_stays_the_peers(clock:
 
     assert (first, second, third) == (Admission.GO, Admission.GO, Admission.BUSY)
     assert breaker.in_flight("000.01.21.H99") == 1
+
+
+def suspect_capped(clock: Clock, budget: int = 2) -> CircuitBreaker:
+    return CircuitBreaker(
+        threshold=5, cooldown=10, max_cooldown=40, max_in_flight=2, max_suspect=budget, clock=clock
+    )
+
+
+def suspect(breaker: CircuitBreaker, *keys: str) -> None:
+    for key in keys:
+        breaker.failed(f"http://{key}:80", slot=key)
+
+
+def test_recipients_whose_last_attempt_failed_share_a_capped_number_of_slots(
+    clock: Clock,
+) -> None:
+    breaker = suspect_capped(clock)
+    suspect(breaker, "A", "B", "C")
+
+    first = breaker.acquire("http://A:80", slot="A")
+    second = breaker.acquire("http://B:80", slot="B")
+    third = breaker.acquire("http://C:80", slot="C")
+
+    assert (first, second, third) == (Admission.GO, Admission.GO, Admission.BUSY)
+    assert breaker.suspect_in_flight() == 2
+
+
+def test_new_and_healthy_recipients_are_not_held_back_by_suspect_ones(clock: Clock) -> None:
+    breaker = suspect_capped(clock, budget=1)
+    suspect(breaker, "H1", "H2")
+    breaker.acquire("http://H1:80", slot="H1")
+
+    assert breaker.acquire("http://H2:80", slot="H2") is Admission.BUSY
+    assert breaker.acquire("http://new:80", slot="NEW") is Admission.GO
+    assert breaker.acquire("http://new:80", slot="NEW") is Admission.GO
+
+
+def test_a_finished_suspect_attempt_gives_its_place_to_the_next(clock: Clock) -> None:
+    breaker = suspect_capped(clock, budget=1)
+    suspect(breaker, "A", "B")
+    breaker.acquire("http://A:80", slot="A")
+
+    breaker.release("http://A:80", slot="A", failed=True)
+
+    assert breaker.acquire("http://B:80", slot="B") is Admission.GO
+
+
+def test_an_answer_clears_the_suspicion(clock: Clock) -> None:
+    breaker = suspect_capped(clock, budget=1)
+    suspect(breaker, "A", "B")
+    breaker.acquire("http://B:80", slot="B")
+
+    breaker.succeeded("http://A:80", slot="A")
+
+    assert breaker.acquire("http://A:80", slot="A") is Admission.GO
+    assert breaker.suspect_in_flight() == 1
+
+
+def test_a_successful_release_clears_the_suspicion(clock: Clock) -> None:
+    breaker = suspect_capped(clock, budget=1)
+    suspect(breaker, "A", "B")
+    breaker.acquire("http://A:80", slot="A")
+    breaker.release("http://A:80", slot="A", failed=False)
+    breaker.acquire("http://B:80", slot="B")
+
+    assert breaker.acquire("http://A:80", slot="A") is Admission.GO
+
+
+def test_without_a_suspect_cap_every_failing_recipient_gets_its_slots(clock: Clock) -> None:
+    breaker = CircuitBreaker(threshold=5, cooldown=10, max_cooldown=40, max_in_flight=1)
+    for n in range(20):
+        breaker.failed(f"http://{n}:80", slot=str(n))
+
+    admissions = [breaker.acquire(f"http://{n}:80", slot=str(n)) for n in range(20)]
+
+    assert set(admissions) == {Admission.GO}
+
+
+def test_the_suspect_cap_must_be_positive(clock: Clock) -> None:
+    with pytest.raises(ValueError, match="max_suspect"):
+        CircuitBreaker(threshold=1, cooldown=1, max_cooldown=1, max_suspect=0, clock=clock)
+
+
+def test_an_open_circuit_answers_open_before_busy(clock: Clock) -> None:
+    breaker = suspect_capped(clock, budget=1)
+    breaker.acquire("http://a:80", slot="A")
+    breaker.acquire("http://a:80", slot="A")
+    for _ in range(5):
+        breaker.failed("http://a:80", slot="A")
+
+    assert breaker.acquire("http://a:80", slot="A") is Admission.OPEN
