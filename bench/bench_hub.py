@@ -898,6 +898,17 @@ def run_backend(
             )
         del document
 
+    def phase(healthy: set[str], timeout: float = 120) -> tuple[float, int, int]:
+        """One fifty-recipient phase: deliveries/s to ``healthy``, delivered, expected."""
+        return healthy_rate(
+            hub,
+            receiver,
+            documents_for(RECIPIENTS, dead_count),
+            healthy,
+            clients=args.clients,
+            timeout=timeout,
+        )
+
     if "dead" not in skip:
         # Each faulty phase is measured against the all-up phases on either side of it, twice
         # over, so other work on a shared machine moves both sides of a ratio alike. The silent
@@ -913,14 +924,7 @@ def run_backend(
 
             def all_up() -> float:
                 set_webhook(hub, dead, live_url)
-                up, got, expected = healthy_rate(
-                    hub,
-                    receiver,
-                    documents_for(RECIPIENTS, dead_count),
-                    healthy_set,
-                    clients=args.clients,
-                    timeout=120,
-                )
+                up, got, expected = phase(healthy_set)
                 table.add(
                     "50 recipients all up: deliveries/s to the 49",
                     f"{up:.0f}/s",
@@ -937,14 +941,7 @@ def run_backend(
                     silent.reply(f"/{dead}", Reply(delay=3600))
                     set_webhook(hub, dead, silent.url(f"/{dead}"))
                     what = "one accepting and never answering"
-                down, got, expected = healthy_rate(
-                    hub,
-                    receiver,
-                    documents_for(RECIPIENTS, dead_count),
-                    healthy_set,
-                    clients=args.clients,
-                    timeout=120,
-                )
+                down, got, expected = phase(healthy_set)
                 after = all_up()
                 around = (before + after) / 2
                 ratio = down / around if around else 0.0
@@ -969,14 +966,7 @@ def run_backend(
         # timeout before anything is known of them), the later ones the steady state.
         dead_ten = RECIPIENTS[-10:]
         healthy_forty = set(RECIPIENTS[:-10])
-        up, got, expected = healthy_rate(
-            hub,
-            receiver,
-            documents_for(RECIPIENTS, dead_count),
-            healthy_forty,
-            clients=args.clients,
-            timeout=120,
-        )
+        up, got, expected = phase(healthy_forty)
         table.add(
             "50 recipients all up: deliveries/s to the 40",
             f"{up:.0f}/s",
@@ -986,20 +976,13 @@ def run_backend(
         for code, server in zip(dead_ten, servers, strict=True):
             server.reply(f"/{code}", Reply(delay=3600))
             set_webhook(hub, code, server.url(f"/{code}"))
-        for phase in range(1, 4):
-            down, got, expected = healthy_rate(
-                hub,
-                receiver,
-                documents_for(RECIPIENTS, dead_count),
-                healthy_forty,
-                clients=args.clients,
-                timeout=180,
-            )
+        for number in range(1, 4):
+            down, got, expected = phase(healthy_forty, timeout=180)
             table.add(
-                f"ten accepting and never answering, phase {phase}: deliveries/s to the 40",
+                f"ten accepting and never answering, phase {number}: deliveries/s to the 40",
                 f"{down:.0f}/s",
                 f"{got}/{expected} delivered; ratio {down / up if up else 0:.2f} to all up"
-                + (" (the onset)" if phase == 1 else ""),
+                + (" (the onset)" if number == 1 else ""),
             )
         for code in dead_ten:
             set_webhook(hub, code, receiver.url(f"/{code}"))
