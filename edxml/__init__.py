@@ -32,7 +32,14 @@ from edxml.models import (
     StatusPacket,
 )
 from edxml.reader import examine, parse, read
-from edxml.signature import SignatureOutcome, load_certificates, load_key_and_cert, sign, verify
+from edxml.signature import (
+    SignatureOutcome,
+    load_certificates,
+    load_crls,
+    load_key_and_cert,
+    sign,
+    verify,
+)
 from edxml.xmlstream import DEFAULT_LIMITS, Limits
 
 __all__ = [
@@ -68,6 +75,7 @@ __all__ = [
     "is_qcvn_code",
     "level_of",
     "load_certificates",
+    "load_crls",
     "load_key_and_cert",
     "new_document",
     "parse",

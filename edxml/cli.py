@@ -62,12 +62,13 @@ def _load_mapping(path: str) -> dict[str, Any]:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from edxml.errors import Issue
     from edxml.inspect import inspect, summarise
-    from edxml.signature import load_certificates
+    from edxml.signature import load_certificates, load_crls
 
     path = _existing(args.file)
     anchors = load_certificates([Path(p) for p in args.trust]) if args.trust else ()
+    crls = load_crls([Path(p) for p in args.crl]) if args.crl else ()
     try:
-        result = inspect(path, trust_anchors=anchors)
+        result = inspect(path, trust_anchors=anchors, crls=crls)
     except PacketError as exc:
         if args.json:
             _print_json(summarise(None, [Issue.from_error(exc)], None).as_json())
@@ -135,12 +136,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from edxml.signature import load_certificates, verify
+    from edxml.signature import load_certificates, load_crls, verify
 
     path = _existing(args.file)
     anchors = load_certificates([Path(p) for p in args.trust]) if args.trust else ()
+    crls = load_crls([Path(p) for p in args.crl]) if args.crl else ()
     try:
-        outcome = verify(path, trust_anchors=anchors)
+        outcome = verify(path, trust_anchors=anchors, crls=crls)
     except PacketError as exc:
         print(f"unreadable packet: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -247,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--trust", action="append", metavar="CERT", help="trust anchor (PEM/DER)")
+    p.add_argument("--crl", action="append", metavar="CRL", help="revocation list (PEM/DER)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("validate", help="check a packet against the rules and the schema")
@@ -257,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="verify the packet's XML signature")
     p.add_argument("file")
     p.add_argument("--trust", action="append", metavar="CERT", help="trust anchor (PEM/DER)")
+    p.add_argument("--crl", action="append", metavar="CRL", help="revocation list (PEM/DER)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
 

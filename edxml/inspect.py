@@ -172,6 +172,7 @@ def inspect(
     source: Source,
     *,
     trust_anchors: Sequence[x509.Certificate] = (),
+    crls: Sequence[x509.CertificateRevocationList] = (),
     limits: Limits = DEFAULT_LIMITS,
     verify_signature: bool = True,
 ) -> Inspection:
@@ -181,7 +182,11 @@ def inspect(
     that breaks a rule is reported with ``valid`` false and its issues.
     """
     return inspect_packet(
-        source, trust_anchors=trust_anchors, limits=limits, verify_signature=verify_signature
+        source,
+        trust_anchors=trust_anchors,
+        crls=crls,
+        limits=limits,
+        verify_signature=verify_signature,
     )[0]
 
 
@@ -189,6 +194,7 @@ def inspect_packet(
     source: Source,
     *,
     trust_anchors: Sequence[x509.Certificate] = (),
+    crls: Sequence[x509.CertificateRevocationList] = (),
     limits: Limits = DEFAULT_LIMITS,
     verify_signature: bool = True,
     opener: AttachmentOpener | None = None,
@@ -199,7 +205,7 @@ def inspect_packet(
     """
     with Rereadable(source, limits, small_max=FAST_PATH_MAX) as packet:
         check = (
-            Verification(packet, trust_anchors=trust_anchors, limits=limits)
+            Verification(packet, trust_anchors=trust_anchors, crls=crls, limits=limits)
             if verify_signature
             else None
         )

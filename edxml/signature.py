@@ -855,13 +855,24 @@ def _date_problem(cert: x509.Certificate, now: datetime) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _TrustSet:
+    """What trust is judged against: anchors, and the revocation lists of their CAs."""
+
+    anchors: tuple[x509.Certificate, ...] = ()
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.anchors)
+
+
 def _trust(
     leaf: x509.Certificate,
     pool: Sequence[x509.Certificate],
-    anchors: Sequence[x509.Certificate],
+    trust: _TrustSet,
     now: datetime,
 ) -> tuple[bool, str | None]:
-    anchor_prints = {_fingerprint(a) for a in anchors}
+    anchor_prints = {_fingerprint(a) for a in trust.anchors}
     current = leaf
     for _ in range(_MAX_CHAIN):
         problem = _date_problem(current, now)
@@ -869,18 +880,57 @@ def _trust(
             return False, problem
         if _fingerprint(current) in anchor_prints:
             return True, None
-        for anchor in anchors:
+        for anchor in trust.anchors:
             if _issued_by(current, anchor):
                 problem = _date_problem(anchor, now)
-                return (False, f"trust anchor: {problem}") if problem else (True, None)
+                if problem:
+                    return False, f"trust anchor: {problem}"
+                revoked = _revocation_problem(current, anchor, trust.crls, now)
+                return (False, revoked) if revoked else (True, None)
         issuer = next(
             (c for c in pool if c is not current and _is_ca(c) and _issued_by(current, c)),
             None,
         )
         if issuer is None:
             break
+        revoked = _revocation_problem(current, issuer, trust.crls, now)
+        if revoked:
+            return False, revoked
         current = issuer
     return False, "the certificate does not chain to a configured trust anchor"
+
+
+def _revocation_problem(
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    crls: Sequence[x509.CertificateRevocationList],
+    now: datetime,
+) -> str | None:
+    """Why ``cert`` cannot be trusted by the revocation list ``issuer`` signed (None: it is
+    not revoked, or no configured list is the issuer's: revocation then goes unchecked)."""
+    for crl in crls:
+        if crl.issuer != issuer.subject:
+            continue
+        try:
+            signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        except (TypeError, ValueError, UnsupportedAlgorithm):
+            signed = False
+        if not signed:
+            continue
+        if crl.next_update_utc is not None and crl.next_update_utc < now:
+            return (
+                f"revocation unknown: the revocation list of {_subject(issuer)!r} is out of "
+                f"date (its next update was due {crl.next_update_utc:%Y-%m-%d %H:%M} UTC)"
+            )
+        revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if revoked is not None and revoked.revocation_date_utc <= now:
+            return (
+                f"certificate {_subject(cert)!r} was revoked on "
+                f"{revoked.revocation_date_utc:%Y-%m-%d} (revocation list of "
+                f"{_subject(issuer)!r})"
+            )
+        return None
+    return None
 
 
 def _check_value(
@@ -916,28 +966,34 @@ def _check_value(
 # -- verification -----------------------------------------------------------------------
 
 
-def _coerce_anchors(
+def _trust_set(
     trust_anchors: Iterable[x509.Certificate | str | Path],
-) -> list[x509.Certificate]:
+    crls: Iterable[x509.CertificateRevocationList | str | Path],
+) -> _TrustSet:
     anchors = list(trust_anchors)
-    if all(isinstance(a, x509.Certificate) for a in anchors):
-        return [a for a in anchors if isinstance(a, x509.Certificate)]
-    return load_certificates(anchors)
+    if not all(isinstance(a, x509.Certificate) for a in anchors):
+        anchors = list(load_certificates(anchors))
+    return _TrustSet(
+        tuple(a for a in anchors if isinstance(a, x509.Certificate)),
+        tuple(load_crls(crls)),
+    )
 
 
 def verify(
     source: Source,
     *,
     trust_anchors: Iterable[x509.Certificate | str | Path] = (),
+    crls: Iterable[x509.CertificateRevocationList | str | Path] = (),
     limits: Limits = DEFAULT_LIMITS,
 ) -> SignatureOutcome:
-    """Check the packet's enveloped signature against its own certificate, then trust.
+    """Check the packet's enveloped signature against its own certificate, then trust
+    (against ``trust_anchors``, with revocation by those of ``crls`` their CAs signed).
 
     Raises :class:`~edxml.errors.PacketError` subclasses only when the packet is not safe,
     well-formed XML; every signature problem is an outcome.
     """
     with Rereadable(source, limits, small_max=FAST_PATH_MAX) as packet:
-        check = Verification(packet, trust_anchors=trust_anchors, limits=limits)
+        check = Verification(packet, trust_anchors=trust_anchors, crls=crls, limits=limits)
         stream(packet.open(), check.sinks, limits)
         return check.finish()
 
@@ -954,10 +1010,11 @@ class Verification:
         packet: Rereadable,
         *,
         trust_anchors: Iterable[x509.Certificate | str | Path] = (),
+        crls: Iterable[x509.CertificateRevocationList | str | Path] = (),
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._packet = packet
-        self._anchors = _coerce_anchors(trust_anchors)
+        self._anchors = _trust_set(trust_anchors, crls)
         self._limits = limits
         self._state = None if packet.small else _Digesting()
         self._locator = _Locator(None if self._state is None else self._state.on_found)
@@ -975,7 +1032,7 @@ class Verification:
 
 
 def _finish_small(
-    packet: Rereadable, locator: _Locator, anchors: Sequence[x509.Certificate], limits: Limits
+    packet: Rereadable, locator: _Locator, anchors: _TrustSet, limits: Limits
 ) -> SignatureOutcome:
     body = packet.open()
     assert isinstance(body, bytes)
@@ -1034,7 +1091,7 @@ def _finish_streaming(
     packet: Rereadable,
     locator: _Locator,
     state: _Digesting,
-    anchors: Sequence[x509.Certificate],
+    anchors: _TrustSet,
     limits: Limits,
 ) -> SignatureOutcome:
     found = locator.found
@@ -1080,7 +1137,7 @@ def _unverifiable(problem: _UnverifiableError, count: int) -> SignatureOutcome:
 def _conclude(
     spec: _Spec,
     digest: bytes | None,
-    anchors: Sequence[x509.Certificate],
+    anchors: _TrustSet,
     count: int,
     c14n_problem: str | None = None,
 ) -> SignatureOutcome:
@@ -1195,6 +1252,35 @@ def load_certificates(paths: Iterable[x509.Certificate | str | Path]) -> list[x5
                 f"cannot read certificate {str(item)!r}: {exc}", code="signature.certificate"
             ) from exc
     return certs
+
+
+def load_crls(
+    items: Iterable[x509.CertificateRevocationList | str | Path],
+) -> list[x509.CertificateRevocationList]:
+    """Read certificate revocation lists: objects as given, files as PEM (several) or DER.
+
+    Raises:
+        EdxmlError: a file cannot be read or holds no revocation list (``signature.crl``).
+    """
+    crls: list[x509.CertificateRevocationList] = []
+    for item in items:
+        if isinstance(item, x509.CertificateRevocationList):
+            crls.append(item)
+            continue
+        try:
+            data = Path(item).read_bytes()
+            if b"-----BEGIN X509 CRL-----" in data:
+                blocks = re.findall(
+                    rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", data, re.DOTALL
+                )
+                crls.extend(x509.load_pem_x509_crl(block) for block in blocks)
+            else:
+                crls.append(x509.load_der_x509_crl(data))
+        except (OSError, ValueError) as exc:
+            raise EdxmlError(
+                f"cannot read revocation list {str(item)!r}: {exc}", code="signature.crl"
+            ) from exc
+    return crls
 
 
 # -- signing ----------------------------------------------------------------------------

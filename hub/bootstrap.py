@@ -47,6 +47,7 @@ from hub.ingest import IngestService
 from hub.outbox_signal import wakeup_for
 from hub.relay import Relay
 from hub.retries import RetryPolicy
+from hub.revocation import RevocationLists
 from hub.settings import Settings
 from hub.topology import Topology
 from hub.worker import Worker, WorkerOptions
@@ -214,6 +215,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         open_blob_store(settings),
         trust_anchors=load_trust_anchors(settings),
         pdf_trust_roots=load_pdf_trust_roots(settings),
+        revocation=RevocationLists(settings.crls),
         ready_checks={"broker": broker_reachable(settings)},
         queue_depths=broker_queue_depths(settings),
     )
@@ -403,6 +405,7 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
                 blobs,
                 trust_anchors=load_trust_anchors(settings),
                 pdf_trust_roots=load_pdf_trust_roots(settings),
+                revocation=RevocationLists(settings.crls),
             ),
             database,
             blobs,

@@ -70,6 +70,7 @@ from hub.receipts import (
     record_document,
     record_status,
 )
+from hub.revocation import RevocationLists
 from hub.settings import Settings
 from hub.tracking import in_address_order
 
@@ -145,11 +146,13 @@ class IngestService:
         *,
         trust_anchors: Sequence[x509.Certificate] = (),
         pdf_trust_roots: Sequence[x509.Certificate] = (),
+        revocation: RevocationLists | None = None,
     ) -> None:
         self._settings = settings
         self._database = database
         self._blobs = blobs
         self._trust_anchors = tuple(trust_anchors)
+        self._revocation = revocation
         self._pdf_trust_roots = tuple(pdf_trust_roots)
         self._limits = edxml.Limits(max_bytes=settings.max_packet_bytes)
 
@@ -227,7 +230,11 @@ class IngestService:
         pdfs = PdfAttachmentCollector(trust_roots=self._pdf_trust_roots)
         try:
             inspection, packet = edxml.inspect_packet(
-                raw, trust_anchors=self._trust_anchors, limits=self._limits, opener=pdfs.opener
+                raw,
+                trust_anchors=self._trust_anchors,
+                crls=self._revocation.current() if self._revocation is not None else (),
+                limits=self._limits,
+                opener=pdfs.opener,
             )
         except edxml.EdxmlError as exc:
             raise MalformedPacketError(

@@ -194,6 +194,17 @@ class Settings(BaseSettings):
         ),
     )
 
+    crls: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "LIENTHONG_CRLS: PEM or DER certificate revocation lists (comma-separated) of the "
+            "authorities under LIENTHONG_TRUST_ANCHORS: a packet signed with a revoked "
+            "certificate, or judged against an out-of-date list, is recorded as not trusted. "
+            "Replaced files are read again within a minute. Default: none (revocation is "
+            "not checked)"
+        ),
+    )
+
     pdf_trust_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
         default=(),
         description=(
@@ -581,7 +592,7 @@ class Settings(BaseSettings):
             raise ValueError("ageing buckets must be positive and increasing, e.g. 4,24,72")
         return value
 
-    @field_validator("trust_anchors", "pdf_trust_roots", mode="before")
+    @field_validator("trust_anchors", "pdf_trust_roots", "crls", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         if not isinstance(value, str):

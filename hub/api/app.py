@@ -18,6 +18,7 @@ from hub.api.metrics import ApiMetrics, DepthReader
 from hub.db.base import utcnow
 from hub.ingest import IngestService
 from hub.monitoring import HubGauges, read_gauges
+from hub.revocation import RevocationLists
 from hub.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def create_app(
     *,
     trust_anchors: Sequence[x509.Certificate] = (),
     pdf_trust_roots: Sequence[x509.Certificate] = (),
+    revocation: RevocationLists | None = None,
     ready_checks: Mapping[str, ReadinessCheck] | None = None,
     queue_depths: DepthReader | None = None,
 ) -> FastAPI:
@@ -82,6 +84,7 @@ def create_app(
             blobs,
             trust_anchors=trust_anchors,
             pdf_trust_roots=pdf_trust_roots,
+            revocation=revocation,
         ),
         metrics=ApiMetrics(gauges, queue_depths),
         ready_checks=dict(ready_checks or {}),

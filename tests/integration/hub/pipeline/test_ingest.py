@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event, func, select, update
 
 import edxml
@@ -16,7 +18,9 @@ from hub.channels import Channel
 from hub.db.models import Agency, Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import DuplicateDocumentError, ForbiddenError, UnroutablePacketError
 from hub.ingest import IngestResult, IngestService
+from hub.revocation import RevocationLists
 from tests.unit import sigtools
+from tests.unit.test_signature_revocation import revocation_list
 
 from ..conftest import snapshot
 from . import packets
@@ -289,3 +293,31 @@ def test_signature_outcome_and_trust_are_recorded(hub: Hub) -> None:
         packet = session.get(Packet, result.packet_id)
         assert packet is not None
         assert (packet.signature_status, packet.signature_trusted) == ("valid", True)
+
+
+def test_a_signature_by_a_revoked_certificate_is_recorded_as_not_trusted(
+    hub: Hub, tmp_path: Path
+) -> None:
+    identity = sigtools.signer()
+    _, raw = packets.document()
+    signed = edxml.sign(raw, identity.key, identity.cert)
+    crl_file = tmp_path / "root.crl"
+    crl_file.write_bytes(
+        revocation_list(sigtools.root_ca(), [identity.cert]).public_bytes(
+            serialization.Encoding.PEM
+        )
+    )
+    checking = IngestService(
+        hub.settings,
+        hub.database,
+        hub.blobs,
+        trust_anchors=[sigtools.root_ca().cert],
+        revocation=RevocationLists([crl_file]),
+    )
+
+    result = checking.accept(signed, caller(WARD))
+
+    with hub.database.transaction() as session:
+        packet = session.get(Packet, result.packet_id)
+        assert packet is not None
+        assert (packet.signature_status, packet.signature_trusted) == ("valid", False)
