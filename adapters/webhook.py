@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -160,10 +161,16 @@ def classify_status(
 
 
 def make_http_client(
-    *, connect_timeout: float, read_timeout: float, max_connections: int
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    max_connections: int,
+    tls: ssl.SSLContext | None = None,
 ) -> httpx.Client:
-    """The pooled HTTP client a worker process shares between its threads."""
+    """The pooled HTTP client a worker process shares between its threads; ``tls`` (the
+    authorities to trust, the hub's client certificate) replaces the system's defaults."""
     return httpx.Client(
+        verify=tls if tls is not None else True,
         timeout=httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         ),

@@ -60,6 +60,7 @@ __all__ = [
     "build_api",
     "build_relay",
     "build_topology",
+    "client_tls",
     "load_pdf_trust_roots",
     "load_trust_anchors",
     "open_axis_poller",
@@ -179,6 +180,29 @@ def broker_queue_depths(settings: Settings) -> Callable[[], dict[str, int]]:
     return read
 
 
+def client_tls(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of the hub's pushes (webhooks, peer hubs): the configured authorities
+    instead of the system's, and the hub's client certificate; None for the defaults.
+
+    Raises:
+        ConfigurationError: a configured file does not exist or cannot be used.
+    """
+    ca_file = settings.webhook_ca_file
+    cert_file, key_file = settings.webhook_client_cert_file, settings.webhook_client_key_file
+    if ca_file is None and cert_file is None:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        if cert_file is not None and key_file is not None:
+            context.load_cert_chain(str(cert_file), str(key_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"LIENTHONG_WEBHOOK_CA_FILE / LIENTHONG_WEBHOOK_CLIENT_CERT_FILE / "
+            f"LIENTHONG_WEBHOOK_CLIENT_KEY_FILE cannot be used: {exc}"
+        ) from exc
+    return context
+
+
 def server_tls(settings: Settings) -> dict[str, Any]:
     """uvicorn's TLS arguments for the API: none for plain HTTP, the certificate and key for
     HTTPS, and the client authorities with certificates required for mutual TLS.
@@ -264,6 +288,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
         connect_timeout=settings.webhook_connect_timeout,
         read_timeout=settings.webhook_read_timeout,
         max_connections=settings.webhook_max_connections,
+        tls=client_tls(settings),
     )
     webhook = WebhookHandler(http)
 

@@ -382,6 +382,29 @@ class Settings(BaseSettings):
             "sends the packet or waits for the answer. Default: 30"
         ),
     )
+    webhook_ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_WEBHOOK_CA_FILE: PEM certificates of the authorities whose server "
+            "certificates agencies' https webhooks and peer hubs may present, instead of the "
+            "system's (e.g. a government CA). Default: the system's"
+        ),
+    )
+    webhook_client_cert_file: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE: PEM certificate (chain) the hub presents to "
+            "agencies' webhooks and peer hubs that require client certificates (mutual TLS); "
+            "needs LIENTHONG_WEBHOOK_CLIENT_KEY_FILE. Default: none"
+        ),
+    )
+    webhook_client_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "LIENTHONG_WEBHOOK_CLIENT_KEY_FILE: PEM private key of "
+            "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE. Default: none"
+        ),
+    )
     webhook_max_connections: int = Field(
         default=20,
         ge=1,
@@ -654,6 +677,11 @@ class Settings(BaseSettings):
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError(
                 "LIENTHONG_TLS_CERT_FILE and LIENTHONG_TLS_KEY_FILE are set together or not at all"
+            )
+        if (self.webhook_client_cert_file is None) != (self.webhook_client_key_file is None):
+            raise ValueError(
+                "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE and LIENTHONG_WEBHOOK_CLIENT_KEY_FILE are set "
+                "together or not at all"
             )
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError(
