@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeVar, get_args
 from xml.parsers import expat
 
 from cryptography import x509
@@ -970,13 +970,7 @@ def _trust_set(
     trust_anchors: Iterable[x509.Certificate | str | Path],
     crls: Iterable[x509.CertificateRevocationList | str | Path],
 ) -> _TrustSet:
-    anchors = list(trust_anchors)
-    if not all(isinstance(a, x509.Certificate) for a in anchors):
-        anchors = list(load_certificates(anchors))
-    return _TrustSet(
-        tuple(a for a in anchors if isinstance(a, x509.Certificate)),
-        tuple(load_crls(crls)),
-    )
+    return _TrustSet(tuple(load_certificates(trust_anchors)), tuple(load_crls(crls)))
 
 
 def verify(
@@ -1240,18 +1234,7 @@ def load_key_and_cert(
 
 def load_certificates(paths: Iterable[x509.Certificate | str | Path]) -> list[x509.Certificate]:
     """Read certificates (trust anchors): objects as given, files as PEM (several) or DER."""
-    certs: list[x509.Certificate] = []
-    for item in paths:
-        if isinstance(item, x509.Certificate):
-            certs.append(item)
-            continue
-        try:
-            certs.extend(_read_certificates(Path(item).read_bytes()))
-        except (OSError, ValueError) as exc:
-            raise EdxmlError(
-                f"cannot read certificate {str(item)!r}: {exc}", code="signature.certificate"
-            ) from exc
-    return certs
+    return _load_files(paths, x509.Certificate, _read_certificates, "certificate")
 
 
 def load_crls(
@@ -1262,25 +1245,41 @@ def load_crls(
     Raises:
         EdxmlError: a file cannot be read or holds no revocation list (``signature.crl``).
     """
-    crls: list[x509.CertificateRevocationList] = []
+    return _load_files(items, x509.CertificateRevocationList, _read_crls, "revocation list")
+
+
+def _read_crls(data: bytes) -> list[x509.CertificateRevocationList]:
+    if b"-----BEGIN X509 CRL-----" not in data:
+        return [x509.load_der_x509_crl(data)]
+    blocks = re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", data, re.DOTALL)
+    return [x509.load_pem_x509_crl(block) for block in blocks]
+
+
+_Loaded = TypeVar("_Loaded")
+
+
+def _load_files(
+    items: Iterable[_Loaded | str | Path],
+    kind: type[_Loaded],
+    read: Callable[[bytes], list[_Loaded]],
+    what: str,
+) -> list[_Loaded]:
+    """Objects of ``kind`` as given, the others read from files by ``read``.
+
+    Raises:
+        EdxmlError: a file cannot be read (``signature.certificate`` / ``signature.crl``).
+    """
+    code = "signature.crl" if kind is x509.CertificateRevocationList else "signature.certificate"
+    loaded: list[_Loaded] = []
     for item in items:
-        if isinstance(item, x509.CertificateRevocationList):
-            crls.append(item)
+        if isinstance(item, kind):
+            loaded.append(item)
             continue
         try:
-            data = Path(item).read_bytes()
-            if b"-----BEGIN X509 CRL-----" in data:
-                blocks = re.findall(
-                    rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", data, re.DOTALL
-                )
-                crls.extend(x509.load_pem_x509_crl(block) for block in blocks)
-            else:
-                crls.append(x509.load_der_x509_crl(data))
+            loaded.extend(read(Path(str(item)).read_bytes()))
         except (OSError, ValueError) as exc:
-            raise EdxmlError(
-                f"cannot read revocation list {str(item)!r}: {exc}", code="signature.crl"
-            ) from exc
-    return crls
+            raise EdxmlError(f"cannot read {what} {str(item)!r}: {exc}", code=code) from exc
+    return loaded
 
 
 # -- signing ----------------------------------------------------------------------------

@@ -179,20 +179,14 @@ class CircuitBreaker:
         return state.probe_started is not None and now - state.probe_started < self.probe_timeout
 
     def _admit(self, peer: str) -> bool:
+        """:meth:`_refusing`, and when an open circuit lets a probe through, reserve it."""
+        if self._refusing(peer):
+            return False
         state = self._peers.get(peer)
-        if state is None or state.state is BreakerState.CLOSED:
-            return True
-        now = self._clock()
-        if state.state is BreakerState.OPEN:
-            if now < state.reopen_at:
-                return False
+        if state is not None and state.state is not BreakerState.CLOSED:
             state.state = BreakerState.HALF_OPEN
-            state.probe_started = now
-            return True
-        if state.probe_started is None or now - state.probe_started >= self.probe_timeout:
-            state.probe_started = now
-            return True
-        return False
+            state.probe_started = self._clock()
+        return True
 
     def succeeded(self, peer: str, *, slot: str | None = None) -> None:
         """Record an attempt the peer answered; the circuit closes and the slot key (default:

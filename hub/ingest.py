@@ -84,9 +84,9 @@ Source = Literal["api", "axis", "hub"]
 
 _CODE_LENGTH = 128
 _OUTSIDE_CHANNELS = frozenset({Channel.AXIS, Channel.HUB})
+"""Agencies reached through these channels are outside the city."""
 _FROM_OUTSIDE = frozenset({"axis", "hub"})
 """Sources that submit for senders outside the city, to the city's own agencies."""
-"""Agencies reached through these channels are outside the city."""
 _log = structlog.get_logger(__name__)
 
 
