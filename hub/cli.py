@@ -552,27 +552,26 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
     if not args.dry_run and not args.reason.strip():
         raise ConfigurationError("a purge needs --reason; it is kept in the audit log")
     blobs = open_blob_store(settings)
-    with (
-        open_database(settings) as database,
-        database.transaction(commit=not args.dry_run) as session,
-    ):
-        payloads = purge_payloads(
-            session,
-            blobs,
-            older_than=timedelta(days=args.days),
-            actor=args.actor or _cli_actor(),
-            reason=args.reason,
-            dry_run=args.dry_run,
-        )
-    if not args.dry_run:
-        delete_purged(blobs, payloads)
-    with open_database(settings) as database, database.transaction() as session:
-        orphans = sweep_orphans(
-            session,
-            blobs,
-            orphan_grace=timedelta(hours=args.orphan_hours),
-            dry_run=args.dry_run,
-        )
+    with open_database(settings) as database:
+        with database.transaction(commit=not args.dry_run) as session:
+            payloads = purge_payloads(
+                session,
+                blobs,
+                older_than=timedelta(days=args.days),
+                actor=args.actor or _cli_actor(),
+                reason=args.reason,
+                dry_run=args.dry_run,
+            )
+        # The bytes go only after the purge is committed (a failed commit deletes nothing).
+        if not args.dry_run:
+            delete_purged(blobs, payloads)
+        with database.transaction() as session:
+            orphans = sweep_orphans(
+                session,
+                blobs,
+                orphan_grace=timedelta(hours=args.orphan_hours),
+                dry_run=args.dry_run,
+            )
     verb = "would remove" if args.dry_run else "removed"
     print(
         f"{verb} the bytes of {payloads.packets} finished packets ({payloads.bytes} bytes) "
