@@ -10,13 +10,14 @@ from sqlalchemy import select, update
 from hub import audit
 from hub.access import AuthenticatedAgency, authenticate_bearer
 from hub.cli import main
-from hub.db.models import AuditEntry, Delivery, DeliveryState
+from hub.db.models import AuditEntry, Delivery, DeliveryState, Packet
 from hub.errors import UnauthorizedError
 from hub.logging import reset_logging
 
 from . import packets
 from .conftest import Hub
 from .packets import CITY, DISTRICT, WARD
+from .test_retention import accepted
 
 pytestmark = pytest.mark.integration
 
@@ -145,3 +146,29 @@ def test_revoked_operator_token_no_longer_authenticates(
     assert code == 0
     with pytest.raises(UnauthorizedError, match="revoked"), hub.database.transaction() as session:
         authenticate_bearer(session, token)
+
+
+def test_retention_removes_the_bytes_of_an_old_finished_packet(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packet_id, sha256, deliveries = accepted(hub, (WARD,), days_ago=40)
+    hub.set_state(deliveries[0], DeliveryState.DELIVERED)
+
+    dry = main(["retention", "--days", "30", "--dry-run"])
+    kept = hub.blobs.exists(sha256)
+    code = main(["retention", "--days", "30", "--reason", "retention test"])
+
+    assert (dry, kept, code) == (0, True, 0)
+    output = capsys.readouterr().out
+    assert "would remove the bytes of 1 finished packets" in output
+    assert "removed the bytes of 1 finished packets" in output
+    assert not hub.blobs.exists(sha256)
+    with hub.database.transaction() as session:
+        assert (
+            session.scalar(select(Packet.payload_purged_at).where(Packet.id == packet_id))
+            is not None
+        )
+
+
+def test_retention_without_a_reason_fails(hub: Hub) -> None:
+    assert main(["retention", "--days", "30"]) != 0
