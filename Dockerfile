@@ -14,13 +14,15 @@ RUN useradd --create-home --uid 10001 lienthong \
     && chown -R lienthong:lienthong /var/lib/lienthong /state
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-runtime.lock ./
 COPY edxml edxml
 COPY schemas schemas
 COPY hub hub
 COPY adapters adapters
 COPY simulators simulators
-RUN pip install . && rm -rf /src
+# The locked versions (hashes checked), then the project built with the locked setuptools.
+RUN pip install --require-hashes --no-deps -r requirements-runtime.lock \
+    && pip install --no-deps --no-build-isolation . && rm -rf /src
 
 USER lienthong
 WORKDIR /home/lienthong

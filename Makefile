@@ -5,17 +5,29 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
+.PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
 .PHONY: browser bench-console
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements.lock (hashes checked), then the project itself, built
+# with the locked setuptools: a fresh clone gets what CI tested, whatever was released since.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# Resolve pyproject.toml afresh into requirements.lock (newest releases that fit): a deliberate
+# upgrade, to be committed with a whole `make test` run.
+# requirements-runtime.lock is the same resolution without the dev tools (the container image).
+LOCK_FLAGS := --universal --generate-hashes --python-version 3.11 --quiet
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --group build --group lock \
+	  $(LOCK_FLAGS) --upgrade -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --group build \
+	  $(LOCK_FLAGS) -c requirements.lock -o requirements-runtime.lock
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -40,7 +52,6 @@ browser: install
 	  $$root $(APT_GET) install -y -q chromium >/dev/null 2>&1 \
 	  || { $$root $(APT_GET) update -q >/dev/null && $$root $(APT_GET) install -y -q chromium; } \
 	  || echo "warning: chromium could not be installed: the browser tests will skip"; }
-	@$(PY) -c 'import playwright' 2>/dev/null || $(PY) -m pip install --quiet playwright
 
 # The whole hub on this machine: RabbitMQ (started, or installed with LIENTHONG_DEMO_INSTALL=1
 # as root), the hub on SQLite, the simulated axis, ministries and Hà Nội's agencies playing the

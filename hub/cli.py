@@ -53,6 +53,7 @@ from hub.directory import (
     sample_directory,
 )
 from hub.errors import ConfigurationError, HubError
+from hub.known_warnings import silence_known_warnings
 from hub.logging import configure_logging
 from hub.replay import MAX_REPLAY, ReplayFilter, replay
 from hub.retention import delete_purged, purge_payloads, sweep_orphans
@@ -71,6 +72,7 @@ _log = structlog.get_logger("hub.cli")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``lienthong`` command and return its exit code."""
+    silence_known_warnings()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hub.known_warnings import silence_known_warnings
 from simulators.commands import add_commands
 from simulators.demo import add_demo_command
 from simulators.packets import documents, statuses
@@ -65,6 +66,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    silence_known_warnings()
     parser = argparse.ArgumentParser(prog="lienthong-sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("packets", help="write generated document (and status) packets")
