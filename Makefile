@@ -19,13 +19,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Resolve pyproject.toml afresh into requirements.lock (newest releases that fit): a deliberate
-# upgrade, to be committed with a whole `make test` run.
-# requirements-runtime.lock is the same resolution without the dev tools (the container image).
+# Bring requirements.lock in step with pyproject.toml, keeping every pin that still fits;
+# `make lock UPGRADE=1` resolves afresh to the newest releases: a deliberate upgrade, to be
+# committed with a whole `make test` run. requirements-runtime.lock is the same resolution
+# without the dev tools (the container image).
+UPGRADE ?=
 LOCK_FLAGS := --universal --generate-hashes --python-version 3.11 --quiet
 lock: install
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --group build --group lock \
-	  $(LOCK_FLAGS) --upgrade -o requirements.lock
+	  $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) -o requirements.lock
 	$(VENV)/bin/uv pip compile pyproject.toml --group build \
 	  $(LOCK_FLAGS) -c requirements.lock -o requirements-runtime.lock
 
