@@ -34,8 +34,8 @@ from pika.adapters.select_connection import IOLoop, SelectConnection
 from pika.frame import Method
 from pika.spec import Basic, BasicProperties
 
+from hub.channels.base import DeliveryJob, HandOver, delivery_headers
 from hub.db.models import DeliveryState
-from hub.delivery import DeliveryJob, HandOver, delivery_headers
 from hub.errors import (
     BrokerError,
     BrokerUnavailableError,
@@ -45,8 +45,8 @@ from hub.errors import (
     TransientDeliveryError,
     UnroutableError,
 )
-from hub.messages import IncomingMessage, OutgoingMessage, PublishResult
-from hub.topology import Topology
+from hub.transport.messages import IncomingMessage, OutgoingMessage, PublishResult
+from hub.transport.topology import Topology
 
 __all__ = [
     "AgencyQueueHandler",
@@ -450,7 +450,7 @@ class WindowedPublisher:
     Each call publishes its messages in order and returns, for each, whether the broker
     confirmed it. Confirms are processed as they arrive (``multiple`` acks included), so the
     window slides. A lost connection or ``confirm_timeout`` seconds without progress leaves
-    the remaining messages :attr:`~hub.messages.PublishResult.UNCONFIRMED`; the next call
+    the remaining messages :attr:`~hub.transport.messages.PublishResult.UNCONFIRMED`; the next call
     reconnects (with backoff) and declares the topology again.
     """
 

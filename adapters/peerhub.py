@@ -21,8 +21,8 @@ import json
 import httpx
 
 from adapters.webhook import body_chunks, classify_status, http_failures, origin
+from hub.channels.base import DeliveryJob, HandOver, delivery_headers
 from hub.db.models import DeliveryState
-from hub.delivery import DeliveryJob, HandOver, delivery_headers
 from hub.errors import PermanentDeliveryError
 
 __all__ = ["PeerHubHandler"]

@@ -35,8 +35,8 @@ from typing import Any
 
 import httpx
 
+from hub.channels.base import DeliveryJob, HandOver, delivery_headers
 from hub.db.models import DeliveryState
-from hub.delivery import DeliveryJob, HandOver, delivery_headers
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
 __all__ = [

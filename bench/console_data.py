@@ -1,10 +1,10 @@
 """A month of a full-size city's traffic, written straight into the hub's tables on PostgreSQL.
 
 For the console benchmark (``bench/bench_console.py``) and its test. The city comes from
-:mod:`hub.citygen` (≈ 30 districts, 600 communes, 40 departments, the Government Office behind
-the national axis), imported with :mod:`hub.directory`; the schema is the real one
-(:func:`hub.db.migrate.upgrade`, the console's migration included). Then documents flow the
-way the hub would have recorded them over ``days`` days, office hours mostly:
+:mod:`hub.directory.citygen` (≈ 30 districts, 600 communes, 40 departments, the
+Government Office behind the national axis), imported with :mod:`hub.directory`; the schema
+is the real one (:func:`hub.db.migrate.upgrade`, the console's migration included). Then
+documents flow the way the hub would have recorded them over ``days`` days, office hours mostly:
 
 - a document packet per document (``pdf_signed`` drawn per sender level with known shares,
   the inspection summary and PDF report shaped by real inspections), one delivery and one
@@ -52,15 +52,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import edxml
-from hub import audit
-from hub.citygen import GOVERNMENT_OFFICE, CityPlan, generate_city
-from hub.console.axislink import record_poll_in
-from hub.console.text import search_text
+from hub.axis.link import record_poll_in
 from hub.db.migrate import upgrade
+from hub.db.text import search_text
 from hub.directory import DirectoryData, dump_yaml, import_directory, parse_yaml
-from hub.pdfsignatures import inspect_attachments
-from hub.replay import ReplayFilter, ReplayItem
+from hub.directory.citygen import GOVERNMENT_OFFICE, CityPlan, generate_city
+from hub.ingest.pdf_signatures import inspect_attachments
+from hub.records import audit
 from hub.settings import Settings
+from hub.transport.replay import ReplayFilter, ReplayItem
 from simulators import pdfs
 
 __all__ = [
@@ -1263,7 +1263,7 @@ class _Writer:
 
 @dataclass(frozen=True)
 class _Poll:
-    """One round of an axis receive loop (:class:`hub.console.axislink.PollOutcome`)."""
+    """One round of an axis receive loop (:class:`hub.axis.link.PollOutcome`)."""
 
     kind: str
     listed: int

@@ -35,22 +35,22 @@ from adapters.blobstore import FileBlobStore
 from adapters.peerhub import PeerHubHandler
 from adapters.webhook import WebhookHandler, make_http_client
 from hub.api import create_app
-from hub.axis_delivery import AxisDeliveryHandler
-from hub.axis_poller import AxisPoller
-from hub.breaker import CircuitBreaker
+from hub.axis.poller import AxisPoller
 from hub.channels import Channel
+from hub.channels.axis import AxisDeliveryHandler
+from hub.channels.base import ChannelHandler, HandlerRegistry, InboxHandler
 from hub.db.engine import create_engine, make_session_factory, redacted_url
 from hub.db.migrate import ensure_schema
-from hub.delivery import ChannelHandler, HandlerRegistry, InboxHandler
 from hub.errors import ConfigurationError, StorageError
-from hub.ingest import IngestService
-from hub.outbox_signal import wakeup_for
-from hub.relay import Relay
-from hub.retries import RetryPolicy
-from hub.revocation import RevocationLists
+from hub.ingest.revocation import RevocationLists
+from hub.ingest.service import IngestService
 from hub.settings import Settings
-from hub.topology import Topology
-from hub.worker import Worker, WorkerOptions
+from hub.transport.breaker import CircuitBreaker
+from hub.transport.relay import Relay
+from hub.transport.retries import RetryPolicy
+from hub.transport.topology import Topology
+from hub.transport.wakeup import wakeup_for
+from hub.transport.worker import Worker, WorkerOptions
 
 __all__ = [
     "Database",

@@ -226,7 +226,7 @@ def delete_topology(
 ) -> None:
     """Delete the exchanges and queues a hub with this prefix and these retry settings
     declares (a demo's or a test's own, never another's); quietly when the broker is gone."""
-    from hub.topology import Topology
+    from hub.transport.topology import Topology
 
     topology = Topology(prefix=prefix, retry_delays=tuple(retry_delays), retry_jitter=retry_jitter)
     try:

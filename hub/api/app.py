@@ -16,10 +16,10 @@ from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
 from hub.db.base import utcnow
-from hub.ingest import IngestService
-from hub.monitoring import HubGauges, read_gauges
-from hub.revocation import RevocationLists
+from hub.ingest.revocation import RevocationLists
+from hub.ingest.service import IngestService
 from hub.settings import Settings
+from hub.tracking.gauges import HubGauges, read_gauges
 
 if TYPE_CHECKING:
     from hub.bootstrap import Database

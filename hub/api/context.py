@@ -14,10 +14,10 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from adapters.blobstore import BlobStore
-from hub.access import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
 from hub.api.metrics import ApiMetrics
+from hub.auth.callers import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
 from hub.errors import ForbiddenError, UnauthorizedError
-from hub.ingest import IngestService
+from hub.ingest.service import IngestService
 from hub.settings import Settings
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from adapters.blobstore import BlobStoreError
 from hub.api.context import AgencyDep, ContextDep
+from hub.channels.inbox import AckResult, InboxItem, acknowledge, list_inbox, open_delivery
 from hub.db.models import Packet
 from hub.errors import PayloadPurgedError, StorageError
-from hub.inbox import AckResult, InboxItem, acknowledge, list_inbox, open_delivery
 
 __all__ = ["AckRequest", "router"]
 

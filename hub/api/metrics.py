@@ -2,7 +2,7 @@
 
 Counters and the latency histogram are updated as requests are served; the gauges (deliveries
 per state, the outbox backlog, recent attempts, the axis loops, the broker's queue depths) are
-read on each scrape (:mod:`hub.monitoring`, :func:`adapters.amqp.queue_depths`).
+read on each scrape (:mod:`hub.tracking.gauges`, :func:`adapters.amqp.queue_depths`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from hub.db.models import DeliveryState
 from hub.errors import BrokerError, StorageError
-from hub.monitoring import RECENT_WINDOW, HubGauges
+from hub.tracking.gauges import RECENT_WINDOW, HubGauges
 
 __all__ = ["ApiMetrics", "DepthReader", "GaugeReader"]
 

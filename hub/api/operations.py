@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from hub.api.context import ContextDep, OperatorDep
-from hub.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
+from hub.transport.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
 
 __all__ = ["ReplayRequest", "router"]
 

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import AgencyDep, CallerDep, ContextDep
 from hub.errors import HubError, InvalidRequestError, OversizePacketError
-from hub.ingest import DeliveryReceipt, PacketKind, Source
-from hub.tracking import PacketView, Timeline, document_timeline, packet_view
+from hub.ingest.service import DeliveryReceipt, PacketKind, Source
+from hub.tracking.timeline import PacketView, Timeline, document_timeline, packet_view
 
 __all__ = ["PacketAccepted", "read_body", "router"]
 

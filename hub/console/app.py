@@ -20,7 +20,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.blobstore import BlobStore
-from hub.console import access, documents, operations, pages
+from hub.console import accounts as access
+from hub.console import documents, operations, pages
 from hub.console.auth import SessionPolicy
 from hub.console.service import ConsoleDatabase, ConsoleStats
 from hub.console.web import ConsoleContext, ConsoleError, NotSignedInError, render, safe_next

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from hub.console.metrics import DURATION_BUCKETS, LevelRow
+from hub.console.figures import DURATION_BUCKETS, LevelRow
 from hub.console.queries import DayVolume
 
 __all__ = ["delivery_time_chart", "level_share_chart", "volume_chart"]

@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 
 import edxml
 from adapters.blobstore import BlobNotFoundError, BlobStoreError
-from hub.access import AuthenticatedOperator
+from hub.auth.callers import AuthenticatedOperator
 from hub.console import queries
 from hub.console.web import (
     PAGE_SIZE,
@@ -28,7 +28,7 @@ from hub.console.web import (
 )
 from hub.db.models import DeliveryState, Packet
 from hub.errors import HubError, NotFoundError
-from hub.tracking import Timeline, document_timeline
+from hub.tracking.timeline import Timeline, document_timeline
 
 __all__ = ["RecipientTimeline", "Step", "recipient_timelines", "router"]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from openpyxl import Workbook
 
-from hub.console.metrics import AgencyRow
+from hub.console.figures import AgencyRow
 
 __all__ = ["agency_table", "to_csv", "to_xlsx"]
 

@@ -1,6 +1,6 @@
 """Failures (parked and expired deliveries) and their replay, and the audit log.
 
-Replays go through :func:`hub.replay.replay`, exactly like ``lienthong replay`` and
+Replays go through :func:`hub.transport.replay.replay`, exactly like ``lienthong replay`` and
 ``POST /api/v1/replays``: same delivery ids, a new outbox row each, one audit entry naming
 the console user as the actor.
 """
@@ -16,9 +16,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import audit
 from hub.console import queries
-from hub.console.metrics import LOCAL_TZ
+from hub.console.figures import LOCAL_TZ
 from hub.console.web import (
     PAGE_SIZE,
     ConsoleError,
@@ -29,7 +28,8 @@ from hub.console.web import (
     render,
 )
 from hub.db.models import Delivery, DeliveryState
-from hub.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
+from hub.records import audit
+from hub.transport.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
 
 __all__ = ["router"]
 

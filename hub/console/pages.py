@@ -10,10 +10,9 @@ from fastapi.responses import Response
 
 from hub.console import charts, queries
 from hub.console.exports import agency_table, to_csv, to_xlsx
+from hub.console.figures import METRICS, AgencyRow, check_target
 from hub.console.i18n import translator
-from hub.console.metrics import METRICS, AgencyRow, check_target
 from hub.console.service import UNACKED_HORIZON, AgencyStats
-from hub.console.text import normalise
 from hub.console.web import (
     PAGE_SIZE,
     ConsoleContext,
@@ -25,6 +24,7 @@ from hub.console.web import (
     window_of,
 )
 from hub.db.base import utcnow
+from hub.db.text import normalise
 
 __all__ = ["AGENCY_SORTS", "router"]
 

@@ -6,7 +6,7 @@ overview's three windows are counted in one pass each (``FILTER``), the median a
 read the first answer times kept on each business state (revision 0006), lists are
 keyset-paged on indexed columns, and per-row details are fetched for one page at a time.
 Percentiles use ``percentile_cont`` on PostgreSQL; SQLite (small deployments) has none, so
-there the durations are read in order and :func:`hub.console.metrics.percentile` is used.
+there the durations are read in order and :func:`hub.console.figures.percentile` is used.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from hub.console.metrics import (
+from hub.console.figures import (
     DURATION_BUCKETS,
     LOCAL_TZ,
     AgencyFigures,
@@ -44,7 +44,6 @@ from hub.console.metrics import (
     bucket_index,
     percentile,
 )
-from hub.console.text import like_pattern, search_words
 from hub.db.models import (
     Agency,
     AgencyLevel,
@@ -57,6 +56,7 @@ from hub.db.models import (
     DocumentRecipient,
     Packet,
 )
+from hub.db.text import like_pattern, search_words
 
 __all__ = [
     "ACCEPTING",
@@ -365,7 +365,7 @@ class TransportFigures:
     delivered_p50: float | None
     delivered_p95: float | None
     histogram: tuple[int, ...]
-    """Deliveries per duration bucket (:data:`hub.console.metrics.DURATION_BUCKETS`)."""
+    """Deliveries per duration bucket (:data:`hub.console.figures.DURATION_BUCKETS`)."""
 
     def state(self, name: str) -> int:
         """Deliveries in one state."""

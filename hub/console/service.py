@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from hub.console import queries
-from hub.console.metrics import (
+from hub.console.figures import (
     WINDOWS,
     AgencyRow,
     LevelRow,

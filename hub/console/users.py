@@ -19,10 +19,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from hub import audit
 from hub.db.base import utcnow
 from hub.db.models import ConsoleRole, ConsoleSession, ConsoleUser
 from hub.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError
+from hub.records import audit
 
 __all__ = [
     "LOCK_AFTER_FAILURES",

@@ -23,8 +23,8 @@ from hub.console.auth import (
     SessionPolicy,
     find_session,
 )
+from hub.console.figures import LOCAL_TZ, WINDOWS, Window
 from hub.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from hub.console.metrics import LOCAL_TZ, WINDOWS, Window
 from hub.console.service import ConsoleDatabase, ConsoleStats
 from hub.db.models import ConsoleRole
 from hub.settings import Settings

@@ -1,6 +1,6 @@
 """Schema migrations run from code: upgrade, inspect and generate Alembic revisions.
 
-The Alembic environment lives in ``hub/migrations``; no ``alembic.ini`` is needed because the
+The Alembic environment lives in ``hub/db/migrations``; no ``alembic.ini`` is needed because the
 configuration is built here from the hub's settings, and migrations run on a connection made
 by :func:`hub.db.engine.create_engine` (so SQLite gets the same pragmas as everywhere else).
 """
@@ -42,7 +42,7 @@ __all__ = [
     "write_upgrade_sql",
 ]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _T = TypeVar("_T")
 _log = structlog.get_logger(__name__)

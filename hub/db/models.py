@@ -34,8 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.channels import Channel
-from hub.console.text import search_text
 from hub.db.base import Base, TimestampMixin, UTCDateTime, utcnow
+from hub.db.text import search_text
 
 __all__ = [
     "AGENCY_CODE_LENGTH",
@@ -239,17 +239,17 @@ class Packet(Base):
     pdf_signed: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     """The digital signatures in the document's PDF attachments (Decree 30/2020): ``signed``
     (a valid signature in at least one PDF), ``tampered``, ``unverifiable``, ``unsigned``, or
-    ``no-pdf``; None for status packets. See :mod:`hub.pdfsignatures` for the rule."""
+    ``no-pdf``; None for status packets. See :mod:`hub.ingest.pdf_signatures` for the rule."""
     pdf_count: Mapped[int] = mapped_column(Integer, default=0)
     pdf_signed_count: Mapped[int] = mapped_column(Integer, default=0)
     pdf_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    """:class:`hub.pdfsignatures.PacketPdfReport` as JSON: signers, times, integrity, trust."""
+    """:class:`~hub.ingest.pdf_signatures.PacketPdfReport` as JSON: signers, times, trust."""
     payload_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     """When retention removed the packet's bytes from the payload store (its record stays)."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     search_text: Mapped[str | None] = mapped_column(Text, default=_packet_search_text)
     """Document id, number/notation and subject, lower case without diacritics, for the
-    console's accent-insensitive search (:mod:`hub.console.text`); set on every insert."""
+    console's accent-insensitive search (:mod:`hub.db.text`); set on every insert."""
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="packet")
 

@@ -25,7 +25,7 @@ from typing import Literal
 import httpx
 
 from adapters.webhook import SIGNATURE_HEADER, signature_header
-from hub.delivery import (
+from hub.channels.base import (
     ATTEMPT_HEADER,
     DELIVERY_ID_HEADER,
     KIND_HEADER,

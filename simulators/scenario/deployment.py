@@ -283,7 +283,7 @@ _ISSUE_TOKENS = """
 import json, sys
 from hub.bootstrap import open_database
 from hub.settings import load_settings
-from hub.tokens import issue_token
+from hub.auth.tokens import issue_token
 codes = json.loads(sys.stdin.read())
 with open_database(load_settings()) as database, database.transaction() as session:
     issued = {code: issue_token(session, code, "lienthong-sim").token for code in codes}

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from hub.topology import Topology
+from hub.transport.topology import Topology
 from tests.conftest import IN_CI
 
 from .system import HUB_SETTINGS, System, running_system

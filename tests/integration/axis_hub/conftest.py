@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import select
 
 from adapters.axis import AxisClient, AxisConfig, Upstream
-from hub.access import AuthenticatedAgency
-from hub.axis_poller import AxisPoller
+from hub.auth.callers import AuthenticatedAgency
+from hub.axis.poller import AxisPoller
 from hub.bootstrap import open_axis_poller
 from hub.db.models import Delivery, Packet
 from hub.directory import import_directory, read_directory_file, sample_directory
-from hub.ingest import IngestResult, IngestService
+from hub.ingest.service import IngestResult, IngestService
 from simulators.axis import AxisSimulator, BackgroundServer
 from simulators.axis.systems import systems_from
 from tests.integration.broker.conftest import (  # noqa: F401 - fixtures used by name

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.axis import AckStatus, AxisAgency, MessageType, ReceivedItem, SendResult, Upstream
-from hub.axis_poller import REJECT_ACTION
+from hub.axis.poller import REJECT_ACTION
 from hub.bootstrap import open_upstream_of
 from hub.db.models import AuditEntry, DeliveryState
 from tests.integration.hub.pipeline.packets import document

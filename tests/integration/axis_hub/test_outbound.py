@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.db.models import DeliveryState
-from hub.tracking import document_timeline
+from hub.tracking.timeline import document_timeline
 from simulators.axis import AxisSimulator, Faults
 from tests.integration.hub.pipeline.packets import document
 

@@ -22,11 +22,11 @@ from adapters.axis import (
     ReceivedItem,
     SendResult,
 )
-from hub.axis_delivery import CLAIM_PREFIX, AxisDeliveryHandler
 from hub.bootstrap import Database
 from hub.channels import Channel
+from hub.channels.axis import CLAIM_PREFIX, AxisDeliveryHandler
+from hub.channels.base import DeliveryJob
 from hub.db.models import Delivery, DeliveryState, Packet
-from hub.delivery import DeliveryJob
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 from hub.ids import new_id
 

@@ -32,9 +32,9 @@ from hub.bootstrap import Database, open_database, open_worker
 from hub.channels import Channel
 from hub.db.migrate import upgrade
 from hub.db.models import Delivery, DeliveryAttempt, DeliveryState, OutboxMessage
-from hub.relay import Relay, RelayRound
 from hub.settings import Settings
-from hub.topology import Topology
+from hub.transport.relay import Relay, RelayRound
+from hub.transport.topology import Topology
 from tests.integration.hub.conftest import (  # noqa: F401 - fixtures used by name
     IN_CI,
     clean_environment,

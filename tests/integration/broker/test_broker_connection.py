@@ -8,7 +8,7 @@ import pytest
 
 from adapters.amqp import BrokerConnection
 from hub.errors import TopologyError, UnroutableError
-from hub.messages import OutgoingMessage
+from hub.transport.messages import OutgoingMessage
 
 from .conftest import Hub
 

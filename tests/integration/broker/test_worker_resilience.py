@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from hub.channels import Channel
 from hub.db.models import DeliveryState, OutboxMessage
-from hub.topology import POISON_REDELIVERIES, WORK_ROUTING_KEY
+from hub.transport.topology import POISON_REDELIVERIES, WORK_ROUTING_KEY
 
 from .conftest import WAIT_SECONDS, Hub
 from .proxy import BrokerProxy

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pytest
 from argon2 import PasswordHasher
 
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.console import users
 from hub.db.models import ConsoleRole
-from hub.ingest import IngestResult
+from hub.ingest.service import IngestResult
 
 from ..hub.conftest import clean_environment, postgres_server_url  # noqa: F401 - fixtures
 from ..hub.pipeline.conftest import (  # noqa: F401 - fixtures

@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 import edxml
+from hub.axis.link import record_poll
 from hub.console import queries
-from hub.console.axislink import record_poll
-from hub.console.metrics import LOCAL_TZ
+from hub.console.figures import LOCAL_TZ
 from hub.db.base import utcnow
 from hub.db.models import (
     AuditEntry,

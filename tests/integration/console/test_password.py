@@ -8,11 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hub import audit
 from hub.console import users
 from hub.console.i18n import CATALOGUES
 from hub.db.models import AuditEntry, ConsoleSession, ConsoleUser
 from hub.errors import InvalidRequestError
+from hub.records import audit
 
 from ..hub.pipeline.conftest import ApiClient
 from .conftest import PASSWORD, Console

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from hub.console import queries
-from hub.console.metrics import DURATION_BUCKETS, LOCAL_TZ, bucket_index, percentile
+from hub.console.figures import DURATION_BUCKETS, LOCAL_TZ, bucket_index, percentile
 from hub.console.service import ConsoleDatabase, ConsoleStats
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, DocumentRecipient, Packet, StatusEvent

@@ -23,13 +23,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bench.console_data import FILLED_TABLES, FillPlan, FillReport, fill_database
-from hub import audit
-from hub.access import AuthenticatedOperator
-from hub.console.text import search_text
+from hub.auth.callers import AuthenticatedOperator
 from hub.db.migrate import SchemaState, schema_status
 from hub.db.models import Base
-from hub.receipts import BusinessState, apply_status
-from hub.tracking import document_timeline
+from hub.db.text import search_text
+from hub.records import audit
+from hub.tracking.receipts import BusinessState, apply_status
+from hub.tracking.timeline import document_timeline
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.integration

@@ -39,13 +39,13 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
+from hub.auth.tokens import issue_token
 from hub.bootstrap import open_database
 from hub.db.migrate import upgrade
 from hub.db.models import Delivery
 from hub.directory import import_directory, parse_directory
 from hub.settings import Settings
-from hub.tokens import issue_token
-from hub.topology import Topology
+from hub.transport.topology import Topology
 from simulators.load import Document, FastReceiver, Posted, prepare_documents
 from tests.conftest import IN_CI
 

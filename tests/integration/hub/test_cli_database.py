@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.auth.tokens import authenticate
 from hub.bootstrap import open_database
 from hub.cli import main
 from hub.db.migrate import head_revision
@@ -14,7 +15,6 @@ from hub.directory import read_directory_file, sample_directory
 from hub.errors import UnauthorizedError
 from hub.logging import reset_logging
 from hub.settings import Settings
-from hub.tokens import authenticate
 
 from .conftest import snapshot
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import aliased
 
 from hub.bootstrap import Database
 from hub.channels import Channel
-from hub.citygen import CityPlan, generate_city
 from hub.db.models import Agency
 from hub.directory import (
     DirectoryFile,
@@ -28,6 +27,7 @@ from hub.directory import (
     resolve,
     sample_directory,
 )
+from hub.directory.citygen import CityPlan, generate_city
 from hub.errors import DirectoryError, NotFoundError
 
 from .conftest import snapshot

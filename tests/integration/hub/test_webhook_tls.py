@@ -18,8 +18,8 @@ import pytest
 from adapters.webhook import WebhookHandler, make_http_client
 from hub.bootstrap import client_tls
 from hub.channels import Channel
+from hub.channels.base import DeliveryJob
 from hub.db.models import DeliveryState
-from hub.delivery import DeliveryJob
 from hub.errors import ConfigurationError, TransientDeliveryError
 from hub.settings import Settings, load_settings
 from tests.integration.pki import HOST, Authority, Issued

@@ -22,8 +22,8 @@ from adapters.webhook import (
     webhook_secrets,
 )
 from hub.channels import Channel
+from hub.channels.base import DeliveryJob
 from hub.db.models import DeliveryState
-from hub.delivery import DeliveryJob
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
 NOW = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)

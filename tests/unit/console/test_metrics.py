@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.console.metrics import (
+from hub.console.figures import (
     DURATION_BUCKETS,
     AgencyFigures,
     AgencyRow,

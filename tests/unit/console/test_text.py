@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from hub.console.text import like_pattern, normalise, search_text, search_words
+from hub.db.text import like_pattern, normalise, search_text, search_words
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_like_patterns_escape_wildcards() -> None:
 
 
 def test_the_migration_fills_the_column_as_the_model_does() -> None:
-    migration = importlib.import_module("hub.migrations.versions.r0005_console")
+    migration = importlib.import_module("hub.db.migrations.versions.r0005_console")
     for parts in [
         ("a,2026/01/01,1/UBND", "1/UBND", "Về việc Đống Đa"),
         (None, None, "  ĐẠI   hội  "),

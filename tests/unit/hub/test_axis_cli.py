@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from hub import processes
-from hub.cli import main
+from hub.cli import main, processes
 from hub.logging import reset_logging
 from hub.settings import Settings
 

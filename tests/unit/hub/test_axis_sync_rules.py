@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.axis_sync import LevelRule, own_root
+from hub.axis.sync import LevelRule, own_root
 
 
 @pytest.mark.parametrize(

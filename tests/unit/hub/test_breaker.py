@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.breaker import Admission, BreakerState, CircuitBreaker
+from hub.transport.breaker import Admission, BreakerState, CircuitBreaker
 
 
 class Clock:

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from edxml.agency import parse_agency_code
-from hub.citygen import CityPlan, generate_city
 from hub.directory import DirectoryData, check_directory, dump_yaml, parse_yaml
+from hub.directory.citygen import CityPlan, generate_city
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hub.channels import Channel
+from hub.channels.base import DeliveryJob, HandlerRegistry, InboxHandler, delivery_headers
 from hub.db.models import DeliveryState
-from hub.delivery import DeliveryJob, HandlerRegistry, InboxHandler, delivery_headers
 from hub.errors import TransientDeliveryError
 
 JOB = DeliveryJob(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hub.errors import MalformedMessageError
-from hub.messages import DeliveryMessage, IncomingMessage, Round
+from hub.transport.messages import DeliveryMessage, IncomingMessage, Round
 
 QUEUED = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 

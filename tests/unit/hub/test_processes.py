@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from hub.cli import main
+from hub.cli.processes import stop_on_signals
 from hub.logging import reset_logging
-from hub.processes import stop_on_signals
 
 
 @pytest.fixture

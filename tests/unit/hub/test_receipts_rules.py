@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.db.models import ChangeRequest, ChangeState
-from hub.receipts import BusinessState, Effect, apply_status, request_change
+from hub.tracking.receipts import BusinessState, Effect, apply_status, request_change
 
 NEW = BusinessState()
 REVOKE_ASKED = BusinessState("03", ChangeRequest.REVOKE, ChangeState.REQUESTED)

@@ -13,7 +13,7 @@ from hub.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from hub.retries import Decision, RetryPolicy, Verdict
+from hub.transport.retries import Decision, RetryPolicy, Verdict
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(delays=(5.0, 30.0, 120.0), jitter=0.2, max_age=timedelta(days=1))

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from hub.errors import ConfigurationError
-from hub.revocation import RevocationLists
+from hub.ingest.revocation import RevocationLists
 from tests.unit import sigtools
 from tests.unit.test_signature_revocation import revocation_list
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.settings import Settings
-from hub.topology import DELIVERY_LIMIT, POISON_REDELIVERIES, WORK_ROUTING_KEY, Topology
+from hub.transport.topology import DELIVERY_LIMIT, POISON_REDELIVERIES, WORK_ROUTING_KEY, Topology
 
 
 @pytest.fixture

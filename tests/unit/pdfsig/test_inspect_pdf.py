@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from hub.pdfsignatures import PdfSignatureReport, inspect_pdf
+from hub.ingest.pdf_signatures import PdfSignatureReport, inspect_pdf
 from simulators.pdfs import (
     Authority,
     Signer,
@@ -219,7 +219,7 @@ def test_non_pdf_bytes_are_reported_as_not_a_pdf() -> None:
 
 
 def test_pdf_over_the_size_limit_is_not_parsed(signed_pdf: bytes) -> None:
-    from hub.pdfsignatures import PdfLimits
+    from hub.ingest.pdf_signatures import PdfLimits
 
     report = inspect_pdf(signed_pdf, limits=PdfLimits(max_pdf_bytes=1024))
 

@@ -8,7 +8,7 @@ import pytest
 
 import edxml
 from hub.errors import MalformedPacketError
-from hub.pdfsignatures import (
+from hub.ingest.pdf_signatures import (
     PacketPdfReport,
     PdfAttachmentCollector,
     PdfLimits,

@@ -22,15 +22,15 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text, update
 
 from adapters.blobstore import FileBlobStore
-from hub.access import issue_operator_token
 from hub.api import create_app
+from hub.auth.callers import issue_operator_token
+from hub.auth.tokens import issue_token
 from hub.bootstrap import Database, open_database
 from hub.db.migrate import SchemaState, schema_status, upgrade
 from hub.db.models import Base, Delivery, DeliveryState
 from hub.directory import import_directory, read_directory_file, sample_directory
-from hub.ingest import IngestService
+from hub.ingest.service import IngestService
 from hub.settings import Settings
-from hub.tokens import issue_token
 
 from ..conftest import BACKENDS, settings_for
 

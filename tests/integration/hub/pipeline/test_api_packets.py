@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from hub.auth.tokens import revoke_token
 from hub.db.models import AgencyToken
-from hub.tokens import revoke_token
 from tests.unit.packets import edit
 
 from ..conftest import snapshot

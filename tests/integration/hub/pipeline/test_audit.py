@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import delete, update
 
-from hub import audit
 from hub.db.models import AuditEntry
+from hub.records import audit
 
 from .conftest import Hub
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select, update
 
-from hub import audit
-from hub.access import AuthenticatedAgency, authenticate_bearer
+from hub.auth.callers import AuthenticatedAgency, authenticate_bearer
 from hub.cli import main
 from hub.db.models import AuditEntry, Delivery, DeliveryState, Packet
 from hub.errors import UnauthorizedError
 from hub.logging import reset_logging
+from hub.records import audit
 
 from . import packets
 from .conftest import Hub

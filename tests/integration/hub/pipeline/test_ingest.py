@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event, func, select, update
 
 import edxml
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.bootstrap import Database
 from hub.channels import Channel
 from hub.db.models import Agency, Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import DuplicateDocumentError, ForbiddenError, UnroutablePacketError
-from hub.ingest import IngestResult, IngestService
-from hub.revocation import RevocationLists
+from hub.ingest.revocation import RevocationLists
+from hub.ingest.service import IngestResult, IngestService
 from tests.unit import sigtools
 from tests.unit.test_signature_revocation import revocation_list
 

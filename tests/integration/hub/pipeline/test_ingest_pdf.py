@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 import edxml
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.db.models import Packet
-from hub.ingest import IngestService
+from hub.ingest.service import IngestService
 from simulators import pdfs
 
 from . import packets

@@ -13,11 +13,11 @@ from sqlalchemy import delete, select
 
 from adapters.peerhub import PeerHubHandler
 from adapters.webhook import make_http_client
+from hub.auth.tokens import issue_token
 from hub.channels import Channel
+from hub.channels.base import DeliveryJob
 from hub.db.models import Agency, AgencyToken, Delivery, DeliveryState, Packet
-from hub.delivery import DeliveryJob
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
-from hub.tokens import issue_token
 
 from . import packets
 from .conftest import Hub

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from edxml import DocumentPacket
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.db.models import ChangeRequest, ChangeState, DocumentRecipient, StatusEvent
 
 from . import packets

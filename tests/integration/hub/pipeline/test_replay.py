@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hub import audit
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage
 from hub.errors import InvalidRequestError
-from hub.replay import ReplayFilter, replay
+from hub.records import audit
+from hub.transport.replay import ReplayFilter, replay
 
 from ..conftest import snapshot
 from . import packets

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.db.base import utcnow
 from hub.db.models import AuditEntry, Delivery, DeliveryState, Packet
-from hub.retention import delete_purged, purge_payloads, sweep_orphans
+from hub.records.retention import delete_purged, purge_payloads, sweep_orphans
 
 from . import packets
 from .conftest import ApiClient, Hub

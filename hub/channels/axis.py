@@ -48,8 +48,8 @@ from adapters.axis.hub_errors import to_delivery_error
 from adapters.axis.models import MessageType
 from adapters.axis.upstream import Upstream
 from hub.channels import Channel
+from hub.channels.base import DeliveryJob, HandOver
 from hub.db.models import Delivery, DeliveryState, Packet
-from hub.delivery import DeliveryJob, HandOver
 from hub.errors import (
     DeliveryError,
     PermanentDeliveryError,

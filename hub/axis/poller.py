@@ -2,7 +2,7 @@
 
 The axis never pushes (DOMAIN.md §7). Each round of a loop lists what the upstream holds for
 the city (``getReceivedEdocList``), and for each item downloads it (``getEdoc``), hands the
-bytes to ingest like any packet (:meth:`hub.ingest.IngestService.accept` with
+bytes to ingest like any packet (:meth:`hub.ingest.service.IngestService.accept` with
 ``source="axis"``: the axis is trusted for senders outside the city, and only the city's
 agencies among the recipients get deliveries), and only once the ingest transaction has
 committed acknowledges it ``done`` (``updateStatus``).
@@ -34,9 +34,8 @@ from adapters.axis.errors import AxisError
 from adapters.axis.models import AckStatus, MessageType, ReceivedItem
 from adapters.axis.upstream import Upstream
 from adapters.blobstore import BlobStore, BlobStoreError
-from hub import audit
-from hub.access import AuthenticatedAgency
-from hub.console.axislink import record_poll
+from hub.auth.callers import AuthenticatedAgency
+from hub.axis.link import record_poll
 from hub.db.models import AGENCY_CODE_LENGTH, AuditEntry
 from hub.errors import (
     ConflictError,
@@ -45,7 +44,8 @@ from hub.errors import (
     RejectedPacketError,
     StorageError,
 )
-from hub.ingest import IngestService
+from hub.ingest.service import IngestService
+from hub.records import audit
 
 if TYPE_CHECKING:
     from hub.bootstrap import Database

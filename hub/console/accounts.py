@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from hub import audit
 from hub.console import queries
 from hub.console.auth import (
     LANGUAGE_COOKIE,
@@ -48,6 +47,7 @@ from hub.console.web import (
 )
 from hub.db.models import Agency
 from hub.errors import HubError, InvalidRequestError, UnauthorizedError
+from hub.records import audit
 
 __all__ = ["router"]
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.access import AuthenticatedOperator, Caller
+from hub.auth.callers import AuthenticatedOperator, Caller
 from hub.channels import Channel
 from hub.db.models import (
     ChangeRequest,

@@ -15,12 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.channels import Channel
-from hub.db.base import utcnow
-from hub.db.models import OperatorToken
-from hub.directory import AgencyInfo
-from hub.errors import ConfigurationError, NotFoundError, UnauthorizedError
-from hub.tokens import (
+from hub.auth.tokens import (
     MAX_TOKEN_LENGTH,
     TOKEN_PREFIX,
     IssuedToken,
@@ -31,6 +26,11 @@ from hub.tokens import (
     new_secret,
     refuse_revoked,
 )
+from hub.channels import Channel
+from hub.db.base import utcnow
+from hub.db.models import OperatorToken
+from hub.directory import AgencyInfo
+from hub.errors import ConfigurationError, NotFoundError, UnauthorizedError
 
 __all__ = [
     "OPERATOR_TOKEN_PREFIX",

@@ -18,10 +18,10 @@ import structlog
 import uvicorn
 
 from adapters.axis import AxisError, MessageType
-from hub import audit, processes
-from hub.access import issue_operator_token, list_operator_tokens, revoke_operator_token
-from hub.axis_poller import MESSAGE_TYPES
-from hub.axis_sync import LevelRule, own_root, sync_axis_agencies
+from hub.auth.callers import issue_operator_token, list_operator_tokens, revoke_operator_token
+from hub.auth.tokens import issue_token, list_tokens, revoke_token
+from hub.axis.poller import MESSAGE_TYPES
+from hub.axis.sync import LevelRule, own_root, sync_axis_agencies
 from hub.bootstrap import (
     build_api,
     open_axis_poller,
@@ -30,7 +30,7 @@ from hub.bootstrap import (
     open_upstream_of,
     server_tls,
 )
-from hub.citygen import CityPlan, generate_city
+from hub.cli import processes
 from hub.console.users import add_user, list_users, set_active, set_password, set_role
 from hub.db.engine import database_url, redacted_url
 from hub.db.migrate import (
@@ -52,13 +52,14 @@ from hub.directory import (
     read_directory_file,
     sample_directory,
 )
+from hub.directory.citygen import CityPlan, generate_city
 from hub.errors import ConfigurationError, HubError
 from hub.known_warnings import silence_known_warnings
 from hub.logging import configure_logging
-from hub.replay import MAX_REPLAY, ReplayFilter, replay
-from hub.retention import delete_purged, purge_payloads, sweep_orphans
+from hub.records import audit
+from hub.records.retention import delete_purged, purge_payloads, sweep_orphans
 from hub.settings import Settings, load_settings
-from hub.tokens import issue_token, list_tokens, revoke_token
+from hub.transport.replay import MAX_REPLAY, ReplayFilter, replay
 
 __all__ = ["build_parser", "main"]
 

@@ -2,7 +2,7 @@
 
 The poller keeps nothing of its rounds once they end, so each round is written to
 ``axis_poll_state`` (one row per upstream and loop) by :func:`record_poll`; the poller calls
-it after every :meth:`hub.axis_poller.AxisPoller.poll` (see docs/architecture.md).
+it after every :meth:`hub.axis.poller.AxisPoller.poll` (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _ERROR_LENGTH = 2000
 
 
 class PollOutcome(Protocol):
-    """What a round reports (:class:`hub.axis_poller.PollReport` has these)."""
+    """What a round reports (:class:`hub.axis.poller.PollReport` has these)."""
 
     @property
     def kind(self) -> str: ...

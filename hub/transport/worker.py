@@ -11,9 +11,9 @@ For each message of the work queue:
 3. attempt it: unless the peer's circuit breaker is open, the channel handler runs (on the
    consumer's helper thread, so the broker connection keeps its heartbeats meanwhile);
 4. decide: success → ``delivered`` (push channels) or ``available`` (inbox); a failure goes
-   through the retry policy (:mod:`hub.retries`) → ``retrying`` with the message sent to the
-   retry tier that holds it for the wait, or ``parked``/``expired`` with the message sent to
-   the parking queue with its error;
+   through the retry policy (:mod:`hub.transport.retries`) → ``retrying`` with the message
+   sent to the retry tier that holds it for the wait, or ``parked``/``expired`` with the
+   message sent to the parking queue with its error;
 5. publish that message (confirmed), then commit the delivery's new state and the attempt row
    in one transaction (guarded: only if the delivery is still where step 2 found it), then
    acknowledge. A crash anywhere before the acknowledgement redelivers the message; step 2
@@ -21,8 +21,9 @@ For each message of the work queue:
 
 A breaker-open skip is an attempt of the round like any other (outcome ``breaker-open``): a
 delivery gets the same number of turns whatever its peer does, and is parked with the
-breaker's error when they run out. A message handed out :data:`~hub.topology.POISON_REDELIVERIES`
-times (its attempts keep killing workers) is parked without another try.
+breaker's error when they run out. A message handed out
+:data:`~hub.transport.topology.POISON_REDELIVERIES` times (its attempts keep killing
+workers) is parked without another try.
 
 Concurrency: ``worker_threads`` consumers, each with its own broker connection, prefetch and
 helper thread, so one slow or dead peer holds at most the consumers attempting it, for at
@@ -49,10 +50,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.blobstore import BlobNotFoundError, BlobStore, BlobStoreError
-from hub.breaker import Admission, CircuitBreaker
+from hub.channels.base import ChannelHandler, DeliveryJob, HandlerRegistry, HandOver
 from hub.db.base import utcnow
 from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, Packet
-from hub.delivery import ChannelHandler, DeliveryJob, HandlerRegistry, HandOver
 from hub.errors import (
     BrokerError,
     BrokerUnavailableError,
@@ -64,7 +64,8 @@ from hub.errors import (
     StorageError,
     TransientDeliveryError,
 )
-from hub.messages import (
+from hub.transport.breaker import Admission, CircuitBreaker
+from hub.transport.messages import (
     DEFERRALS_HEADER,
     ERROR_CODE_HEADER,
     ERROR_HEADER,
@@ -74,8 +75,8 @@ from hub.messages import (
     OutgoingMessage,
     Round,
 )
-from hub.retries import RetryPolicy, Verdict
-from hub.topology import POISON_REDELIVERIES, Topology
+from hub.transport.retries import RetryPolicy, Verdict
+from hub.transport.topology import POISON_REDELIVERIES, Topology
 
 if TYPE_CHECKING:
     from hub.bootstrap import Database

@@ -3,7 +3,7 @@
 ``document_recipients.first_ack_at`` (first status 01…06 or 02) and ``first_accept_at``
 (first 03…06) spare the agencies page a join of a month of documents with their statuses;
 they are filled here from ``status_events`` for the rows already stored (one ``UPDATE …
-FROM``), then kept by :mod:`hub.receipts`. A partial index of the delivered deliveries
+FROM``), then kept by :mod:`hub.tracking.receipts`. A partial index of the delivered deliveries
 serves the unacknowledged page's join.
 
 Revision ID: 0006

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 import edxml
 from adapters.blobstore import BlobStore, BlobStoreError
-from hub.access import AuthenticatedAgency
+from hub.auth.callers import AuthenticatedAgency
 from hub.channels import Channel
 from hub.db.base import utcnow
 from hub.db.models import (
@@ -61,18 +61,18 @@ from hub.errors import (
     UnroutablePacketError,
 )
 from hub.ids import new_id
-from hub.outbox_signal import announce_outbox
-from hub.pdfsignatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
-from hub.receipts import (
+from hub.ingest.pdf_signatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
+from hub.ingest.revocation import RevocationLists
+from hub.settings import Settings
+from hub.tracking.receipts import (
     DocumentNotice,
     Replacement,
     StatusNotice,
     record_document,
     record_status,
 )
-from hub.revocation import RevocationLists
-from hub.settings import Settings
-from hub.tracking import in_address_order
+from hub.tracking.timeline import in_address_order
+from hub.transport.wakeup import announce_outbox
 
 if TYPE_CHECKING:
     from hub.bootstrap import Database

@@ -1,7 +1,7 @@
 """The outbox relay: publishes outbox rows to the work exchange, marks them once confirmed.
 
 Ingest (and replay) write an outbox row in the same transaction as the delivery; the relay
-turns each row into a delivery message (see :mod:`hub.messages`) and sets ``published_at``
+turns each row into a delivery message (see :mod:`hub.transport.messages`) and sets ``published_at``
 only for rows whose message the broker confirmed. A crash between the publish and the commit
 publishes those rows again: delivery is at least once, and workers drop the duplicates (the
 attempt number in the message no longer matches the delivery).
@@ -14,7 +14,7 @@ ingest writing meanwhile is never blocked or refused.
 
 Rows whose delivery has already left ``queued`` (its message went out before a crash lost the
 mark) are marked without publishing again. When a round finds less than a full batch the
-relay waits for news of new rows (PostgreSQL ``NOTIFY``, see :mod:`hub.outbox_signal`) or
+relay waits for news of new rows (PostgreSQL ``NOTIFY``, see :mod:`hub.transport.wakeup`) or
 ``idle_seconds``, whichever comes first.
 """
 
@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import StorageError
-from hub.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
-from hub.outbox_signal import OutboxWakeup, PollingWakeup
-from hub.topology import WORK_ROUTING_KEY, Topology
+from hub.transport.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
+from hub.transport.topology import WORK_ROUTING_KEY, Topology
+from hub.transport.wakeup import OutboxWakeup, PollingWakeup
 
 if TYPE_CHECKING:
     from hub.bootstrap import Database

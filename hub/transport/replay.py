@@ -17,12 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import audit
 from hub.channels import Channel
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage
 from hub.errors import InvalidRequestError
-from hub.outbox_signal import announce_outbox
+from hub.records import audit
+from hub.transport.wakeup import announce_outbox
 
 __all__ = ["MAX_REPLAY", "ReplayFilter", "ReplayItem", "ReplayReport", "replay"]
 

@@ -1,0 +1,1 @@
+"""Where each document stands: timelines, business receipts (statuses), gauges for metrics."""
