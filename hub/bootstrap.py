@@ -12,16 +12,12 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from fastapi import FastAPI
 from pydantic import ValidationError
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 import edxml
 from adapters.amqp import (
@@ -31,17 +27,16 @@ from adapters.amqp import (
     queue_depths,
 )
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
-from adapters.blobstore import FileBlobStore
+from adapters.blobstore import BlobStore, FileBlobStore
 from adapters.peerhub import PeerHubHandler
 from adapters.webhook import WebhookHandler, make_http_client
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.axis.poller import AxisPoller
 from hub.channels import Channel
 from hub.channels.axis import AxisDeliveryHandler
 from hub.channels.base import ChannelHandler, HandlerRegistry, InboxHandler
-from hub.db.engine import create_engine, make_session_factory, redacted_url
-from hub.db.migrate import ensure_schema
-from hub.errors import ConfigurationError, StorageError
+from hub.db.database import Database
+from hub.errors import ConfigurationError
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
 from hub.settings import Settings
@@ -53,11 +48,11 @@ from hub.transport.wakeup import wakeup_for
 from hub.transport.worker import Worker, WorkerOptions
 
 __all__ = [
-    "Database",
     "axis_config",
     "broker_queue_depths",
     "broker_reachable",
     "build_api",
+    "build_console",
     "build_relay",
     "build_topology",
     "client_tls",
@@ -65,59 +60,10 @@ __all__ = [
     "load_trust_anchors",
     "open_axis_poller",
     "open_blob_store",
-    "open_database",
     "open_upstream_of",
     "open_worker",
     "server_tls",
 ]
-
-
-@dataclass(frozen=True)
-class Database:
-    """An engine and the session factory bound to it."""
-
-    engine: Engine
-    sessions: sessionmaker[Session]
-
-    @contextmanager
-    def transaction(self, *, commit: bool = True) -> Iterator[Session]:
-        """A session whose work is committed on success and rolled back on any error.
-
-        With ``commit=False`` the work is always rolled back: a dry run.
-
-        Raises:
-            StorageError: the database failed (the driver's error is chained).
-        """
-        try:
-            with self.sessions() as session:
-                yield session
-                if commit:
-                    session.commit()
-                else:
-                    session.rollback()
-        except SQLAlchemyError as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise StorageError(f"database {redacted_url(self.engine.url)}: {detail}") from exc
-
-
-@contextmanager
-def open_database(settings: Settings, *, check_schema: bool = True) -> Iterator[Database]:
-    """Open the configured database for the duration of the block, then release it.
-
-    With ``check_schema`` the schema must be current, or is upgraded where
-    ``LIENTHONG_AUTO_MIGRATE`` allows it.
-
-    Raises:
-        SchemaOutOfDateError: the schema is behind and may not be upgraded automatically.
-        StorageError: the database cannot be reached.
-    """
-    engine = create_engine(settings)
-    try:
-        if check_schema:
-            ensure_schema(settings, engine)
-        yield Database(engine=engine, sessions=make_session_factory(engine))
-    finally:
-        engine.dispose()
 
 
 # -- payload store and the HTTP API ----------------------------------------------------
@@ -231,17 +177,30 @@ def server_tls(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def build_console(settings: Settings, database: Database, blobs: BlobStore) -> FastAPI | None:
+    """The console app when ``LIENTHONG_CONSOLE_ENABLED``, for the API to mount."""
+    if not settings.console_enabled:
+        return None
+    # Imported here: the console's template and chart libraries stay out of the processes
+    # that never serve it (relay, workers).
+    from hub.console.app import create_console
+
+    return create_console(settings, database, blobs)
+
+
 def build_api(settings: Settings, database: Database) -> FastAPI:
-    """The API app on an open database, with the payload store and readiness checks."""
+    """The API app on an open database, with the payload store, readiness checks, console."""
+    blobs = open_blob_store(settings)
     return create_app(
         settings,
         database,
-        open_blob_store(settings),
+        blobs,
         trust_anchors=load_trust_anchors(settings),
         pdf_trust_roots=load_pdf_trust_roots(settings),
         revocation=RevocationLists(settings.crls),
         ready_checks={"broker": broker_reachable(settings)},
         queue_depths=broker_queue_depths(settings),
+        console=build_console(settings, database, blobs),
     )
 
 

@@ -22,7 +22,7 @@ from hub.settings import Settings
 from hub.tracking.gauges import HubGauges, read_gauges
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["create_app"]
 
@@ -44,15 +44,14 @@ def create_app(
     revocation: RevocationLists | None = None,
     ready_checks: Mapping[str, ReadinessCheck] | None = None,
     queue_depths: DepthReader | None = None,
+    console: FastAPI | None = None,
 ) -> FastAPI:
     """The API app serving ``database`` and ``blobs``; ``ready_checks`` join ``/readyz``,
-    ``queue_depths`` (the broker's) joins ``/metrics``."""
+    ``queue_depths`` (the broker's) joins ``/metrics``, ``console`` is mounted at ``/console``."""
 
     def gauges() -> HubGauges:
         with database.transaction() as session:
             return read_gauges(session, utcnow())
-
-    console: FastAPI | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,11 +92,6 @@ def create_app(
     app.include_router(packets.router)
     app.include_router(inbox.router)
     app.include_router(operations.router)
-    if settings.console_enabled:
-        # Imported here: the console's template and chart libraries stay out of the processes
-        # that never serve it (relay, workers).
-        from hub.console.app import create_console
-
-        console = create_console(settings, database, blobs)
+    if console is not None:
         app.mount("/console", console)
     return app

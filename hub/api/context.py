@@ -21,7 +21,7 @@ from hub.ingest.service import IngestService
 from hub.settings import Settings
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = [
     "AgencyDep",

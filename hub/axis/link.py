@@ -16,7 +16,7 @@ from hub.db.base import utcnow
 from hub.db.models import AGENCY_CODE_LENGTH, AxisPollState
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["PollOutcome", "record_poll", "record_poll_in"]
 

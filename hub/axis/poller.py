@@ -48,7 +48,7 @@ from hub.ingest.service import IngestService
 from hub.records import audit
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["MESSAGE_TYPES", "REJECT_ACTION", "AxisPoller", "PollReport"]
 

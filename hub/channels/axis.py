@@ -58,7 +58,7 @@ from hub.errors import (
 )
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["CLAIM_PREFIX", "AxisDeliveryHandler"]
 

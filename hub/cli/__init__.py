@@ -22,16 +22,10 @@ from hub.auth.callers import issue_operator_token, list_operator_tokens, revoke_
 from hub.auth.tokens import issue_token, list_tokens, revoke_token
 from hub.axis.poller import MESSAGE_TYPES
 from hub.axis.sync import LevelRule, own_root, sync_axis_agencies
-from hub.bootstrap import (
-    build_api,
-    open_axis_poller,
-    open_blob_store,
-    open_database,
-    open_upstream_of,
-    server_tls,
-)
+from hub.bootstrap import build_api, open_axis_poller, open_blob_store, open_upstream_of, server_tls
 from hub.cli import processes
 from hub.console.users import add_user, list_users, set_active, set_password, set_role
+from hub.db.database import open_database
 from hub.db.engine import database_url, redacted_url
 from hub.db.migrate import (
     SchemaState,

@@ -22,7 +22,8 @@ from types import FrameType
 
 import structlog
 
-from hub.bootstrap import build_relay, open_database, open_worker
+from hub.bootstrap import build_relay, open_worker
+from hub.db.database import open_database
 from hub.errors import ConfigurationError
 from hub.settings import Settings
 

@@ -1,4 +1,4 @@
-"""The console as an ASGI app of its own, mounted by the hub's API app under ``/console``.
+"""The console as an ASGI app of its own, mounted on the hub's API app under ``/console``.
 
 Its own app so its pages keep out of the API's OpenAPI document and its errors are HTML
 pages, not the API's JSON bodies. Every answer carries a strict Content-Security-Policy (no
@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.blobstore import BlobStore
+from hub.api.errors import status_for
 from hub.console import accounts as access
 from hub.console import documents, operations, pages
 from hub.console.auth import SessionPolicy
@@ -29,7 +30,7 @@ from hub.errors import HubError
 from hub.settings import Settings
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["create_console"]
 
@@ -117,9 +118,6 @@ async def _console_error(request: Request, exc: ConsoleError) -> Response:
 
 
 async def _hub_error(request: Request, exc: HubError) -> Response:
-    # Imported here: hub.api imports this module to mount the console.
-    from hub.api.errors import status_for
-
     status = status_for(exc)
     if status >= 500:
         _log.error("console.failed", path=request.url.path, code=exc.code, error=exc.message)

@@ -39,7 +39,7 @@ from hub.errors import StorageError
 from hub.settings import Settings
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = [
     "AgencyStats",

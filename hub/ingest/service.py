@@ -75,7 +75,7 @@ from hub.tracking.timeline import in_address_order
 from hub.transport.wakeup import announce_outbox
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["DeliveryReceipt", "IngestResult", "IngestService", "PacketKind", "Source"]
 

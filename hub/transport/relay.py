@@ -37,7 +37,7 @@ from hub.transport.topology import WORK_ROUTING_KEY, Topology
 from hub.transport.wakeup import OutboxWakeup, PollingWakeup
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["ConfirmingPublisher", "Relay", "RelayRound"]
 

@@ -79,7 +79,7 @@ from hub.transport.retries import RetryPolicy, Verdict
 from hub.transport.topology import POISON_REDELIVERIES, Topology
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Database
+    from hub.db.database import Database
 
 __all__ = ["DeliveryBroker", "Worker", "WorkerOptions"]
 

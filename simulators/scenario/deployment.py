@@ -281,7 +281,7 @@ def set_up(
 
 _ISSUE_TOKENS = """
 import json, sys
-from hub.bootstrap import open_database
+from hub.db.database import open_database
 from hub.settings import load_settings
 from hub.auth.tokens import issue_token
 codes = json.loads(sys.stdin.read())

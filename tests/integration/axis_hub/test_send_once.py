@@ -22,10 +22,10 @@ from adapters.axis import (
     ReceivedItem,
     SendResult,
 )
-from hub.bootstrap import Database
 from hub.channels import Channel
 from hub.channels.axis import CLAIM_PREFIX, AxisDeliveryHandler
 from hub.channels.base import DeliveryJob
+from hub.db.database import Database
 from hub.db.models import Delivery, DeliveryState, Packet
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 from hub.ids import new_id

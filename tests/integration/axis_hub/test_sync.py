@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hub.bootstrap import Database
 from hub.channels import Channel
 from hub.cli import main
+from hub.db.database import Database
 from hub.db.models import Agency
 from hub.directory import import_directory, read_directory_file, sample_directory
 from hub.logging import reset_logging

@@ -28,8 +28,9 @@ from sqlalchemy import select
 
 from adapters.amqp import WindowedPublisher
 from adapters.blobstore import FileBlobStore
-from hub.bootstrap import Database, open_database, open_worker
+from hub.bootstrap import open_worker
 from hub.channels import Channel
+from hub.db.database import Database, open_database
 from hub.db.migrate import upgrade
 from hub.db.models import Delivery, DeliveryAttempt, DeliveryState, OutboxMessage
 from hub.settings import Settings

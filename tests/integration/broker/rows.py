@@ -8,9 +8,9 @@ from typing import Any
 
 import edxml
 from adapters.blobstore import FileBlobStore
-from hub.bootstrap import Database
 from hub.channels import Channel
 from hub.db.base import utcnow
+from hub.db.database import Database
 from hub.db.models import Agency, AgencyLevel, Delivery, OutboxMessage, Packet
 from hub.ids import new_id
 

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.amqp import declare_topology, queue_depths
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import broker_queue_depths
 from hub.errors import BrokerUnavailableError
 from simulators.hubprocess import free_port

@@ -7,8 +7,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from hub.bootstrap import open_database
 from hub.cli import main
+from hub.db.database import open_database
 from hub.db.models import AuditEntry, ConsoleUser
 from hub.settings import Settings
 

@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
 from hub.auth.tokens import issue_token
-from hub.bootstrap import open_database
+from hub.db.database import open_database
 from hub.db.migrate import upgrade
 from hub.db.models import Delivery
 from hub.directory import import_directory, parse_directory

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from hub.bootstrap import Database, open_database
+from hub.db.database import Database, open_database
 from hub.db.migrate import upgrade
 from hub.db.models import Base
 from hub.settings import Settings

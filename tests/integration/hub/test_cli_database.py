@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hub.auth.tokens import authenticate
-from hub.bootstrap import open_database
 from hub.cli import main
+from hub.db.database import open_database
 from hub.db.migrate import head_revision
 from hub.directory import read_directory_file, sample_directory
 from hub.errors import UnauthorizedError

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from hub.bootstrap import Database
 from hub.channels import Channel
+from hub.db.database import Database
 from hub.db.models import Agency
 from hub.directory import (
     DirectoryFile,

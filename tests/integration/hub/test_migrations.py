@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from hub.bootstrap import open_database
+from hub.db.database import open_database
 from hub.db.engine import create_engine
 from hub.db.migrate import (
     SchemaState,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from hub.auth.tokens import authenticate, issue_token, list_tokens, revoke_token
-from hub.bootstrap import Database
+from hub.db.database import Database
 from hub.db.models import Agency
 from hub.directory import import_directory, read_directory_file, sample_directory
 from hub.errors import NotFoundError, UnauthorizedError

@@ -22,10 +22,11 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text, update
 
 from adapters.blobstore import FileBlobStore
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.auth.callers import issue_operator_token
 from hub.auth.tokens import issue_token
-from hub.bootstrap import Database, open_database
+from hub.bootstrap import build_console
+from hub.db.database import Database, open_database
 from hub.db.migrate import SchemaState, schema_status, upgrade
 from hub.db.models import Base, Delivery, DeliveryState
 from hub.directory import import_directory, read_directory_file, sample_directory
@@ -144,7 +145,7 @@ class Hub:
             database=self.database,
             blobs=self.blobs,
             ingest=IngestService(settings, self.database, self.blobs),
-            app=create_app(settings, self.database, self.blobs),
+            app=api_app(settings, self.database, self.blobs),
             tokens=self.tokens,
         )
 
@@ -154,6 +155,11 @@ class Hub:
             session.execute(
                 update(Delivery).where(Delivery.id == delivery_id).values(state=state, **values)
             )
+
+
+def api_app(settings: Settings, database: Database, blobs: FileBlobStore) -> FastAPI:
+    """The API app with the console mounted, as the composition root builds it."""
+    return create_app(settings, database, blobs, console=build_console(settings, database, blobs))
 
 
 @pytest.fixture
@@ -166,7 +172,7 @@ def hub(hub_settings: Settings) -> Iterator[Hub]:
             database=database,
             blobs=blobs,
             ingest=IngestService(hub_settings, database, blobs),
-            app=create_app(hub_settings, database, blobs),
+            app=api_app(hub_settings, database, blobs),
         )
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.db.base import utcnow
 from hub.db.models import AxisPollState, DeliveryAttempt
 

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.db.base import utcnow
 from hub.db.models import AxisPollState, DeliveryAttempt, DeliveryState, OutboxMessage
 from hub.errors import BrokerUnavailableError

@@ -13,8 +13,8 @@ from sqlalchemy import event, func, select, update
 
 import edxml
 from hub.auth.callers import AuthenticatedAgency
-from hub.bootstrap import Database
 from hub.channels import Channel
+from hub.db.database import Database
 from hub.db.models import Agency, Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import DuplicateDocumentError, ForbiddenError, UnroutablePacketError
 from hub.ingest.revocation import RevocationLists
