@@ -1,4 +1,4 @@
-"""RabbitMQ through pika: connections, topology, confirmed publishing, consuming, the amqp channel.
+"""RabbitMQ through pika: the broker contract of :mod:`hub.transport.broker` implemented.
 
 Conventions: one connection per thread, never shared; publisher confirms and ``mandatory`` on
 every publish (an unroutable message is an error, not silence); heartbeats; connecting retries
@@ -12,8 +12,9 @@ declares the whole topology every time. pika's exceptions become the hub's
 - :class:`WindowedPublisher`: asynchronous confirms for the relay: up to ``window`` messages
   are in flight ahead of their confirms, on a ``SelectConnection`` driven from the caller's
   thread (the same loop pika's own blocking adapter runs).
-- :class:`AgencyQueueHandler`: the ``amqp`` delivery channel, the raw packet published to the
-  agency's own queue (the agency has no access to the blob store).
+
+:class:`BrokerConnection` also serves the ``amqp`` delivery channel (:mod:`hub.channels.amqp`):
+agencies' own queues, declared on first use.
 """
 
 from __future__ import annotations
@@ -34,22 +35,17 @@ from pika.adapters.select_connection import IOLoop, SelectConnection
 from pika.frame import Method
 from pika.spec import Basic, BasicProperties
 
-from hub.channels.base import DeliveryJob, HandOver, delivery_headers
-from hub.db.models import DeliveryState
 from hub.errors import (
     BrokerError,
     BrokerUnavailableError,
     ConfigurationError,
-    PermanentDeliveryError,
     TopologyError,
-    TransientDeliveryError,
     UnroutableError,
 )
 from hub.transport.messages import IncomingMessage, OutgoingMessage, PublishResult
 from hub.transport.topology import Topology
 
 __all__ = [
-    "AgencyQueueHandler",
     "BrokerConnection",
     "WindowedPublisher",
     "connection_parameters",
@@ -670,78 +666,3 @@ class WindowedPublisher:
         if ioloop is not None:
             ioloop.close()
         self._pending.clear()
-
-
-class AgencyQueueHandler:
-    """The ``amqp`` channel: the raw packet into ``<prefix>.agency.<code>``, confirmed.
-
-    Each thread that delivers gets its own connection, opened on first use. The message
-    carries the packet bytes (``application/xml``), the delivery id as ``message_id``, the
-    kind as ``type`` and the same ``X-Lienthong-*`` headers as a webhook.
-    """
-
-    needs_payload = True
-
-    def __init__(self, connect: Callable[[], BrokerConnection], topology: Topology) -> None:
-        self._connect = connect
-        self._topology = topology
-        self._local = threading.local()
-
-    def peer(self, job: DeliveryJob) -> str | None:
-        return None
-
-    def _connection(self) -> BrokerConnection:
-        connection: BrokerConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._connect()
-            self._local.connection = connection
-        return connection
-
-    def deliver(self, job: DeliveryJob, payload: bytes) -> HandOver:
-        message = OutgoingMessage(
-            exchange=self._topology.agency_exchange.name,
-            routing_key=job.recipient,
-            body=payload,
-            message_id=job.delivery_id,
-            headers=delivery_headers(job, int(time.time())),
-            content_type="application/xml",
-            type=job.kind,
-        )
-        queue = self._topology.agency_queue(job.recipient).name
-        try:
-            self._publish(job.recipient, message)
-        except UnroutableError as exc:
-            raise PermanentDeliveryError(
-                f"queue {queue} of {job.recipient} is gone (the message was returned); "
-                "replay the delivery to declare it again",
-                code="delivery.amqp_unroutable",
-            ) from exc
-        except TopologyError as exc:
-            raise PermanentDeliveryError(
-                f"queue {queue} exists with other arguments than the hub declares: {exc}",
-                code="delivery.amqp_queue",
-            ) from exc
-        except BrokerError as exc:
-            raise TransientDeliveryError(
-                f"the broker did not take the packet for {queue}: {exc}",
-                code="delivery.amqp_broker",
-            ) from exc
-        return HandOver(DeliveryState.DELIVERED)
-
-    def _publish(self, code: str, message: OutgoingMessage) -> None:
-        try:
-            self._send(code, message)
-        except BrokerUnavailableError:
-            self.close()
-            self._send(code, message)
-
-    def _send(self, code: str, message: OutgoingMessage) -> None:
-        connection = self._connection()
-        connection.ensure_agency_queue(code)
-        connection.publish(message)
-
-    def close(self) -> None:
-        connection: BrokerConnection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None

@@ -12,6 +12,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,20 +22,16 @@ from pydantic import ValidationError
 
 import edxml
 from adapters.amqp import (
-    AgencyQueueHandler,
     BrokerConnection,
     WindowedPublisher,
     queue_depths,
 )
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
 from adapters.blobstore import BlobStore, FileBlobStore
-from adapters.peerhub import PeerHubHandler
-from adapters.webhook import WebhookHandler, make_http_client
+from adapters.webhook import make_http_client
 from hub.api.app import create_app
 from hub.axis.poller import AxisPoller
-from hub.channels import Channel
-from hub.channels.axis import AxisDeliveryHandler
-from hub.channels.base import ChannelHandler, HandlerRegistry, InboxHandler
+from hub.channels.registry import ChannelResources, build_handlers
 from hub.db.database import Database
 from hub.errors import ConfigurationError
 from hub.ingest.revocation import RevocationLists
@@ -249,7 +246,6 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
         max_connections=settings.webhook_max_connections,
         tls=client_tls(settings),
     )
-    webhook = WebhookHandler(http)
 
     def connect(stop: threading.Event, name: str) -> BrokerConnection:
         return BrokerConnection(
@@ -271,27 +267,14 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
         )
 
     upstream = open_upstream_of(settings)
-    axis = (
-        AxisDeliveryHandler(
-            upstream,
-            database,
-            lease=_claim_lease(settings),
-            wait=settings.delivery_attempt_timeout / 2,
-        )
-        if upstream is not None
-        else None
+    resources = ChannelResources(
+        settings=settings,
+        database=database,
+        topology=topology,
+        http=http,
+        agency_queues=agency_queues,
+        upstream=upstream,
     )
-
-    def handlers() -> HandlerRegistry:
-        registered: dict[Channel, ChannelHandler] = {
-            Channel.INBOX: InboxHandler(),
-            Channel.WEBHOOK: webhook,
-            Channel.AMQP: AgencyQueueHandler(agency_queues, topology),
-            Channel.HUB: PeerHubHandler(http),
-        }
-        if axis is not None:
-            registered[Channel.AXIS] = axis
-        return HandlerRegistry(registered)
 
     try:
         yield Worker(
@@ -308,7 +291,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
                 max_suspect=max(1, int(settings.worker_threads * settings.peer_suspect_share)),
             ),
             connect=connect,
-            handlers=handlers,
+            handlers=partial(build_handlers, resources),
             options=WorkerOptions(
                 threads=settings.worker_threads,
                 prefetch=settings.worker_prefetch,
@@ -323,8 +306,6 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
 
 
 # -- the national axis ----------------------------------------------------------------------
-
-_CLAIM_MARGIN_SECONDS = 30.0
 
 
 def axis_config(settings: Settings) -> UpstreamConfig | None:
@@ -400,14 +381,6 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
         )
     finally:
         upstream.close()
-
-
-def _claim_lease(settings: Settings) -> float:
-    """Longer than any one send can last: the attempt timeout, or every try of the call."""
-    one_call = settings.axis_http_attempts * (
-        settings.axis_connect_timeout + settings.axis_read_timeout
-    )
-    return max(settings.delivery_attempt_timeout, one_call) + _CLAIM_MARGIN_SECONDS
 
 
 def _problems(exc: ValidationError) -> str:

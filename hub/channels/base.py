@@ -1,10 +1,9 @@
-"""Channel handlers: what hands one delivery over to its recipient, one kind per channel.
+"""The channel contract: what hands one delivery over to its recipient, one kind per channel.
 
 A handler is given a :class:`DeliveryJob` (and the packet bytes when it asks for them) and
 either returns a :class:`HandOver` or raises a :class:`~hub.errors.DeliveryError` whose type
-says whether retrying can help. The pull inbox needs no transport and lives here; webhook and
-AMQP handlers live in ``adapters/`` and are put in a :class:`HandlerRegistry` by the
-composition root.
+says whether retrying can help. Each channel's module (``hub/channels/<channel>.py``) builds
+its handler; :mod:`hub.channels.registry` puts them in a :class:`HandlerRegistry`.
 
 A channel with no handler (``axis`` when no axis is configured) fails each attempt
 with a transient ``delivery.no_adapter`` error: deliveries wait through the retry schedule,
@@ -32,7 +31,6 @@ __all__ = [
     "DeliveryJob",
     "HandOver",
     "HandlerRegistry",
-    "InboxHandler",
     "MissingHandler",
     "delivery_headers",
 ]
@@ -106,21 +104,6 @@ class ChannelHandler(Protocol):
     def close(self) -> None:
         """Release connections; called on the thread that called :meth:`deliver`."""
         ...
-
-
-class InboxHandler:
-    """The pull inbox: nothing to push, the delivery becomes available to the agency."""
-
-    needs_payload = False
-
-    def peer(self, job: DeliveryJob) -> str | None:
-        return None
-
-    def deliver(self, job: DeliveryJob, payload: bytes) -> HandOver:
-        return HandOver(DeliveryState.AVAILABLE)
-
-    def close(self) -> None:
-        return None
 
 
 class MissingHandler:

@@ -1,4 +1,4 @@
-"""The pull inbox: what awaits an agency, the packet itself, and the agency's acknowledgement.
+"""The ``inbox`` channel: the agency's system fetches what awaits it and acknowledges it.
 
 A delivery on the ``inbox`` channel becomes ``available`` when a worker has done its part;
 the agency lists those, fetches each packet (the bytes exactly as posted) and acknowledges
@@ -9,26 +9,34 @@ idempotent, and a second acknowledgement that contradicts the first is a conflic
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hub.channels.base import DeliveryJob, HandOver
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, Packet
 from hub.errors import ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from hub.channels.registry import ChannelResources
 
 __all__ = [
     "FETCHABLE_STATES",
     "AckResult",
     "InboxDelivery",
+    "InboxHandler",
     "InboxItem",
     "acknowledge",
+    "build",
     "list_inbox",
     "open_delivery",
+    "peer_label",
 ]
 
 AckOutcome = Literal["done", "fail"]
@@ -40,6 +48,31 @@ FETCHABLE_STATES = frozenset(
 
 _ACK_STATE = {"done": DeliveryState.DELIVERED, "fail": DeliveryState.REFUSED}
 _log = structlog.get_logger(__name__)
+
+
+def build(resources: ChannelResources) -> InboxHandler:
+    """The channel's handler (it needs no resources)."""
+    return InboxHandler()
+
+
+def peer_label(recipient: str, settings: Mapping[str, Any]) -> str:
+    """The peer an operator sees: the hub's own inbox."""
+    return "inbox"
+
+
+class InboxHandler:
+    """The pull inbox: nothing to push, the delivery becomes available to the agency."""
+
+    needs_payload = False
+
+    def peer(self, job: DeliveryJob) -> str | None:
+        return None
+
+    def deliver(self, job: DeliveryJob, payload: bytes) -> HandOver:
+        return HandOver(DeliveryState.AVAILABLE)
+
+    def close(self) -> None:
+        return None
 
 
 class InboxItem(BaseModel):

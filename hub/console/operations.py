@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.channels import Channel
 from hub.console import queries
 from hub.console.figures import LOCAL_TZ
 from hub.console.web import (
@@ -35,7 +36,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 _log = structlog.get_logger(__name__)
-_CHANNELS = ("inbox", "webhook", "amqp", "axis", "hub")
+_CHANNELS = tuple(channel.value for channel in Channel)
 
 
 def _state(value: str) -> Literal["parked", "expired"]:

@@ -36,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from adapters.webhook import origin
+from hub.channels.registry import peer_label
 from hub.console.figures import (
     DURATION_BUCKETS,
     LOCAL_TZ,
@@ -184,6 +186,8 @@ class DirectoryEntry:
     illustrative: bool
     children: int
     webhook_origin: str | None
+    peer: str
+    """The peer its deliveries reach, as the console shows it (its channel's peer label)."""
     tokens: int = 0
 
 
@@ -216,6 +220,7 @@ def directory_entries(session: Session, *, with_tokens: bool = False) -> list[Di
             illustrative=row.illustrative,
             children=children.get(row.code, 0),
             webhook_origin=_origin(row.channel_settings),
+            peer=peer_label(row.channel, row.code, row.channel_settings or {}),
             tokens=tokens.get(row.code, 0),
         )
         for row in session.scalars(select(Agency).order_by(Agency.code))
@@ -229,13 +234,7 @@ def level_names(session: Session) -> dict[int, str]:
 
 def _origin(settings: dict[str, Any] | None) -> str | None:
     url = (settings or {}).get("url")
-    if not isinstance(url, str) or "://" not in url:
-        return None
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    if ":" not in host.rsplit("]", 1)[-1]:
-        host = f"{host}:{443 if scheme.lower() == 'https' else 80}"
-    return f"{scheme.lower()}://{host.lower()}"
+    return origin(url) if isinstance(url, str) and "://" in url else None
 
 
 # -- per-agency figures ------------------------------------------------------------------
@@ -1015,7 +1014,7 @@ def peer_figures(
     session: Session, now: datetime, entries: Sequence[DirectoryEntry]
 ) -> list[PeerFigures]:
     """Attempts of the last day and hour per peer, with their last success and failure."""
-    origins = {entry.code: entry.webhook_origin for entry in entries}
+    known = {entry.code: (entry.channel, entry.peer) for entry in entries}
     day = now - timedelta(days=1)
     hour = now - timedelta(hours=1)
     # The day's attempts first (a range of their index), then each one's delivery by primary
@@ -1049,7 +1048,10 @@ def peer_figures(
     )
     peers: dict[str, PeerFigures] = {}
     for recipient, channel, outcome, count, in_hour, latest in rows:
-        key = _peer_key(channel.value, recipient, origins.get(recipient))
+        current_channel, current_peer = known.get(recipient, ("", ""))
+        key = (
+            current_peer if current_channel == channel.value else peer_label(channel, recipient, {})
+        )
         peer = peers.setdefault(key, PeerFigures(key=key, channel=channel.value))
         peer.recipients.add(recipient)
         peer.attempts_day += count
@@ -1077,14 +1079,6 @@ def peer_figures(
             .limit(1)
         ).first()
     return sorted(peers.values(), key=lambda p: (-(p.error_rate_day or 0), p.key))
-
-
-def _peer_key(channel: str, recipient: str, origin: str | None) -> str:
-    if channel == "webhook":
-        return origin or f"webhook:{recipient}"
-    if channel == "inbox":
-        return "inbox"
-    return channel
 
 
 def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:

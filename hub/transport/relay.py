@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select, update
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import StorageError
+from hub.transport.broker import ConfirmingPublisher
 from hub.transport.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
 from hub.transport.topology import WORK_ROUTING_KEY, Topology
 from hub.transport.wakeup import OutboxWakeup, PollingWakeup
@@ -39,23 +40,11 @@ from hub.transport.wakeup import OutboxWakeup, PollingWakeup
 if TYPE_CHECKING:
     from hub.db.database import Database
 
-__all__ = ["ConfirmingPublisher", "Relay", "RelayRound"]
+__all__ = ["Relay", "RelayRound"]
 
 _log = structlog.get_logger(__name__)
 
 _LONGEST_ERROR_PAUSE = 30.0
-
-
-class ConfirmingPublisher(Protocol):
-    """Publishes messages and reports, for each, whether the broker confirmed it."""
-
-    def publish(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
-        """The result of each message, in order."""
-        ...
-
-    def close(self) -> None:
-        """Release the connection."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,12 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from sqlalchemy import insert, select, update
@@ -65,6 +65,7 @@ from hub.errors import (
     TransientDeliveryError,
 )
 from hub.transport.breaker import Admission, CircuitBreaker
+from hub.transport.broker import DeliveryBroker
 from hub.transport.messages import (
     DEFERRALS_HEADER,
     ERROR_CODE_HEADER,
@@ -81,7 +82,7 @@ from hub.transport.topology import POISON_REDELIVERIES, Topology
 if TYPE_CHECKING:
     from hub.db.database import Database
 
-__all__ = ["DeliveryBroker", "Worker", "WorkerOptions"]
+__all__ = ["Worker", "WorkerOptions"]
 
 _log = structlog.get_logger(__name__)
 
@@ -96,36 +97,6 @@ _DATABASE_PATIENCE = 60.0
 _CLOSE_SECONDS = 10.0
 _DATABASE_PAUSE = 5.0
 """Pause of a consumer that released its messages because the database is down."""
-
-
-class DeliveryBroker(Protocol):
-    """What a consumer needs from its own broker connection."""
-
-    def open(self) -> None:
-        """Connect (bounded retries) and declare the topology."""
-        ...
-
-    def consume(
-        self, queue: str, *, prefetch: int, idle: float
-    ) -> Generator[IncomingMessage | None, None, None]:
-        """Messages of ``queue``; None after ``idle`` seconds without one; close to cancel."""
-        ...
-
-    def ack(self, message: IncomingMessage) -> None:
-        """Acknowledge a message taken on this connection."""
-        ...
-
-    def publish(self, message: OutgoingMessage) -> None:
-        """Publish and wait for the confirm."""
-        ...
-
-    def pump(self, seconds: float) -> None:
-        """Process broker I/O (heartbeats) for up to ``seconds``."""
-        ...
-
-    def close(self) -> None:
-        """Close the connection; unacknowledged messages are redelivered."""
-        ...
 
 
 @dataclass(frozen=True)

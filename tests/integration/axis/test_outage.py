@@ -15,7 +15,7 @@ from adapters.axis import (
     AxisUnavailableError,
     Operation,
 )
-from adapters.axis.hub_errors import delivery_errors
+from hub.axis.delivery_errors import delivery_errors
 from hub.errors import TransientDeliveryError
 from simulators.axis import AxisSimulator, Faults
 from tests.integration.axis.conftest import VPCP, MakeClient

@@ -14,7 +14,7 @@ from adapters.axis import (
     AxisRefusedError,
     ErrorCode,
 )
-from adapters.axis.hub_errors import delivery_errors
+from hub.axis.delivery_errors import delivery_errors
 from hub.errors import PermanentDeliveryError
 from simulators.axis import AxisSimulator, Faults
 from tests.integration.axis.conftest import CITY_HUB, VPCP, MakeClient

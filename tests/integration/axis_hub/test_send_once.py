@@ -22,8 +22,8 @@ from adapters.axis import (
     ReceivedItem,
     SendResult,
 )
+from hub.axis.outbound import CLAIM_PREFIX, AxisDeliveryHandler
 from hub.channels import Channel
-from hub.channels.axis import CLAIM_PREFIX, AxisDeliveryHandler
 from hub.channels.base import DeliveryJob
 from hub.db.database import Database
 from hub.db.models import Delivery, DeliveryState, Packet

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from adapters.webhook import WebhookHandler, make_http_client
+from adapters.webhook import make_http_client
 from hub.bootstrap import client_tls
 from hub.channels import Channel
 from hub.channels.base import DeliveryJob
+from hub.channels.webhook import WebhookHandler
 from hub.db.models import DeliveryState
 from hub.errors import ConfigurationError, TransientDeliveryError
 from hub.settings import Settings, load_settings

@@ -14,7 +14,7 @@ from adapters.axis import (
     AxisTransientError,
     AxisUnavailableError,
 )
-from adapters.axis.hub_errors import delivery_errors, to_delivery_error
+from hub.axis.delivery_errors import delivery_errors, to_delivery_error
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 
 TRANSIENT = (AxisUnavailableError, AxisBusyError, AxisProtocolError)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hub.channels import Channel
-from hub.channels.base import DeliveryJob, HandlerRegistry, InboxHandler, delivery_headers
+from hub.channels.base import DeliveryJob, HandlerRegistry, delivery_headers
+from hub.channels.inbox import InboxHandler
 from hub.db.models import DeliveryState
 from hub.errors import TransientDeliveryError
 

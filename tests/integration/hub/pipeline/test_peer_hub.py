@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import delete, select
 
-from adapters.peerhub import PeerHubHandler
 from adapters.webhook import make_http_client
 from hub.auth.tokens import issue_token
 from hub.channels import Channel
 from hub.channels.base import DeliveryJob
+from hub.channels.hub import PeerHubHandler
 from hub.db.models import Agency, AgencyToken, Delivery, DeliveryState, Packet
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 

@@ -17,17 +17,33 @@ code and message (a 401 means the token is wrong or revoked).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from adapters.webhook import body_chunks, classify_status, http_failures, origin
+from adapters.webhook import body_chunks, origin
 from hub.channels.base import DeliveryJob, HandOver, delivery_headers
+from hub.channels.webhook import classify_status, http_failures
 from hub.db.models import DeliveryState
 from hub.errors import PermanentDeliveryError
 
-__all__ = ["PeerHubHandler"]
+if TYPE_CHECKING:
+    from hub.channels.registry import ChannelResources
+
+__all__ = ["PeerHubHandler", "build", "peer_label"]
 
 _ANSWER_BYTES = 64 * 1024
+
+
+def build(resources: ChannelResources) -> PeerHubHandler:
+    """The channel's handler, on the worker's shared HTTP client."""
+    return PeerHubHandler(resources.http)
+
+
+def peer_label(recipient: str, settings: Mapping[str, Any]) -> str:
+    """The peer an operator sees: every peer hub under one name."""
+    return "hub"
 
 
 class PeerHubHandler:
