@@ -12,18 +12,9 @@ scheme://host:port). States:
 
 A success in any state closes the circuit. Each worker process keeps its own breakers.
 
-Besides the circuits, attempts in flight at once are capped (``max_in_flight`` per worker
-process) per *slot key*: the peer itself, or a finer key the caller names, such as the
-recipient agency when several agencies' endpoints live on one host. A recipient that accepts
-connections and never answers would otherwise take every worker thread for a whole read
-timeout before its first failure is even recorded. :meth:`CircuitBreaker.acquire` takes a
-slot, :meth:`CircuitBreaker.release` gives it back.
-
-That cap is per recipient, so several recipients that hang or fail at once could still take
-every thread (ten of them at two slots each against eight threads). Hence a second cap,
-across slot keys: attempts to *suspect* slot keys (one whose last attempt failed and that has
-not answered since) may hold at most ``max_suspect`` slots of the process at once; every
-other recipient, new or long silent ones included, always finds the rest free.
+Besides the circuits, the breaker admits an attempt only when its peer has a free slot
+(:mod:`hub.transport.slots`: a cap per recipient, and one for suspect recipients together):
+:meth:`CircuitBreaker.acquire` takes a slot, :meth:`CircuitBreaker.release` gives it back.
 """
 
 from __future__ import annotations
@@ -34,10 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Admission", "BreakerState", "CircuitBreaker"]
+from hub.transport.slots import PeerSlots
 
-_SUSPECTS_KEPT = 100_000
-"""At most this many suspect slot keys are remembered (a bound on memory, never reached)."""
+__all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
 
 class BreakerState(StrEnum):
@@ -92,19 +82,10 @@ class CircuitBreaker:
         self.max_cooldown = max_cooldown
         self.probe_timeout = probe_timeout if probe_timeout is not None else max_cooldown
         self._clock = clock
-        if max_in_flight is not None and max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
+        self._slots = PeerSlots(max_in_flight=max_in_flight, max_suspect=max_suspect)
         self.max_in_flight = max_in_flight
-        if max_suspect is not None and max_suspect < 1:
-            raise ValueError("max_suspect must be at least 1")
         self.max_suspect = max_suspect
         self._peers: dict[str, _Peer] = {}
-        self._in_flight: dict[str, int] = {}
-        self._suspects: set[str] = set()
-        """Slot keys whose last attempt failed, with no answer since."""
-        self._suspect_slots: dict[str, int] = {}
-        """Slot key → its attempts in flight that were admitted while it was suspect."""
-        self._suspect_total = 0
         self._lock = threading.Lock()
 
     def acquire(self, peer: str, *, slot: str | None = None) -> Admission:
@@ -119,18 +100,11 @@ class CircuitBreaker:
             # rather than coming back every moment for a slot.
             if self._refusing(peer):
                 return Admission.OPEN
-            busy = self._in_flight.get(key, 0)
-            if self.max_in_flight is not None and busy >= self.max_in_flight:
-                return Admission.BUSY
-            suspect = self.max_suspect is not None and key in self._suspects
-            if suspect and self._suspect_total >= (self.max_suspect or 0):
+            if self._slots.full(key):
                 return Admission.BUSY
             if not self._admit(peer):
                 return Admission.OPEN
-            self._in_flight[key] = busy + 1
-            if suspect:
-                self._suspect_slots[key] = self._suspect_slots.get(key, 0) + 1
-                self._suspect_total += 1
+            self._slots.take(key)
             return Admission.GO
 
     def release(self, peer: str, *, slot: str | None = None, failed: bool | None) -> None:
@@ -138,18 +112,7 @@ class CircuitBreaker:
         doing either way, such as a missing payload)."""
         key = slot or peer
         with self._lock:
-            left = self._in_flight.get(key, 0) - 1
-            if left > 0:
-                self._in_flight[key] = left
-            else:
-                self._in_flight.pop(key, None)
-            held = self._suspect_slots.get(key, 0)
-            if held > 0:
-                self._suspect_total -= 1
-                if held > 1:
-                    self._suspect_slots[key] = held - 1
-                else:
-                    del self._suspect_slots[key]
+            self._slots.give_back(key)
         if failed is True:
             self.failed(peer, slot=slot)
         elif failed is False:
@@ -158,7 +121,7 @@ class CircuitBreaker:
     def in_flight(self, key: str) -> int:
         """Attempts under way now for a slot key (or a peer used as its own key)."""
         with self._lock:
-            return self._in_flight.get(key, 0)
+            return self._slots.in_flight(key)
 
     def admit(self, peer: str) -> bool:
         """Whether an attempt to ``peer`` may be made now (an admitted probe is reserved).
@@ -193,19 +156,18 @@ class CircuitBreaker:
         the peer) is no longer suspect."""
         with self._lock:
             self._peers.pop(peer, None)
-            self._suspects.discard(slot or peer)
+            self._slots.cleared(slot or peer)
 
     def suspect_in_flight(self) -> int:
         """Attempts under way now that were admitted while their slot key was suspect."""
         with self._lock:
-            return self._suspect_total
+            return self._slots.suspect_in_flight()
 
     def failed(self, peer: str, *, slot: str | None = None) -> None:
         """Record an attempt the peer failed (unreachable, timed out, 5xx...); the slot key
         (default: the peer) is suspect until it answers."""
         with self._lock:
-            if len(self._suspects) < _SUSPECTS_KEPT:
-                self._suspects.add(slot or peer)
+            self._slots.suspect(slot or peer)
             state = self._peers.setdefault(peer, _Peer())
             now = self._clock()
             if state.state is BreakerState.HALF_OPEN:

@@ -1,0 +1,107 @@
+"""The worker's two database steps: load the delivery a message names, record the attempt.
+
+Plain statements (no ORM bookkeeping) for the two writes every delivery makes; the write is
+guarded so that only the attempt the delivery is waiting for can settle it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from hub.channels.base import DeliveryJob
+from hub.db.base import utcnow
+from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, Packet
+from hub.transport.messages import DeliveryMessage, Round
+from hub.transport.worker.outcome import Plan, Result, Settlement, Skip
+
+__all__ = ["ACTIVE", "load_job", "record_attempt"]
+
+ACTIVE = (DeliveryState.QUEUED, DeliveryState.RETRYING)
+"""The states in which a delivery waits for an attempt."""
+
+_DELIVERIES = Delivery.metadata.tables[Delivery.__tablename__]
+_UPDATE_DELIVERY = update(_DELIVERIES)
+_INSERT_ATTEMPT = insert(DeliveryAttempt.metadata.tables[DeliveryAttempt.__tablename__])
+
+
+def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | Skip:
+    """The job of the delivery ``order`` names, or why its message is not attempted."""
+    found = session.execute(
+        select(
+            Delivery.packet_id,
+            Delivery.recipient_code,
+            Delivery.channel,
+            Delivery.state,
+            Delivery.attempts,
+            Packet.sha256,
+            Packet.kind,
+            Agency.channel_settings,
+        )
+        .join(Packet, Packet.id == Delivery.packet_id)
+        .outerjoin(Agency, Agency.code == Delivery.recipient_code)
+        .where(Delivery.id == order.delivery_id)
+    ).first()
+    if found is None:
+        return Skip(f"delivery {order.delivery_id} is unknown to this database", park=True)
+    packet_id, recipient, channel, state, attempts, sha256, kind, channel_settings = found
+    if state not in ACTIVE:
+        return Skip(f"delivery is {state.value}")
+    if attempts != round_.attempt - 1:
+        return Skip(f"message is for attempt {round_.attempt}, {attempts} made")
+    return Plan(
+        DeliveryJob(
+            delivery_id=order.delivery_id,
+            packet_id=packet_id,
+            recipient=recipient,
+            channel=channel,
+            blob=sha256,
+            kind=kind,
+            attempt=round_.attempt,
+            settings=dict(channel_settings or {}),
+        )
+    )
+
+
+def record_attempt(
+    session: Session, job: DeliveryJob, result: Result, settlement: Settlement, worker: str
+) -> bool:
+    """Move the delivery to its settlement and add the attempt row; False when another
+    attempt got there first (the delivery is no longer where :func:`load_job` found it)."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "state": settlement.state,
+        "attempts": job.attempt,
+        "last_error": settlement.last_error,
+        "next_attempt_at": settlement.next_attempt_at,
+        "updated_at": now,
+    }
+    if settlement.delivered_at is not None:
+        values["delivered_at"] = settlement.delivered_at
+    connection = session.connection()
+    changed = connection.execute(
+        _UPDATE_DELIVERY.where(
+            _DELIVERIES.c.id == job.delivery_id,
+            _DELIVERIES.c.attempts == job.attempt - 1,
+            _DELIVERIES.c.state.in_(ACTIVE),
+        ).values(**values)
+    )
+    if changed.rowcount != 1:
+        return False
+    error = result.error
+    connection.execute(
+        _INSERT_ATTEMPT,
+        {
+            "delivery_id": job.delivery_id,
+            "number": job.attempt,
+            "started_at": result.started_at,
+            "finished_at": now,
+            "outcome": result.outcome,
+            "error": None if error is None else f"[{error.code}] {error.message}",
+            "http_status": result.http_status,
+            "worker": worker,
+        },
+    )
+    return True
