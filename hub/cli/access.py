@@ -1,0 +1,154 @@
+"""Agencies and operators, and their API tokens: ``lienthong agency ...`` and ``operator ...``."""
+
+from __future__ import annotations
+
+import argparse
+
+import structlog
+
+from hub.auth.callers import issue_operator_token, list_operator_tokens, revoke_operator_token
+from hub.auth.tokens import issue_token, list_tokens, revoke_token
+from hub.cli.common import (
+    EXIT_OK,
+    Groups,
+    cli_actor,
+    say,
+    when,
+)
+from hub.db.database import open_database
+from hub.directory import (
+    children,
+    get_agency,
+)
+from hub.records import audit
+from hub.settings import Settings
+
+__all__ = ["register"]
+
+_log = structlog.get_logger("hub.cli")
+
+
+def register(groups: Groups) -> None:
+    """Add this group's commands to the ``lienthong`` parser."""
+    agency = groups.add_parser("agency", help="agencies and their API tokens")
+    agency_commands = agency.add_subparsers(title="agency commands", metavar="COMMAND")
+    cmd = agency_commands.add_parser("show", help="an agency and its children")
+    cmd.add_argument("code")
+    cmd.set_defaults(command=_agency_show)
+    cmd = agency_commands.add_parser("token", help="issue an API token (shown once)")
+    cmd.add_argument("code")
+    cmd.add_argument("--label", default="", help="what the token is for, e.g. 'iOffice prod'")
+    cmd.set_defaults(command=_agency_token)
+    cmd = agency_commands.add_parser("tokens", help="list an agency's tokens")
+    cmd.add_argument("code")
+    cmd.set_defaults(command=_agency_tokens)
+    cmd = agency_commands.add_parser("revoke-token", help="revoke one token of an agency")
+    cmd.add_argument("code")
+    cmd.add_argument("token_id", type=int, help="the id shown by `lienthong agency tokens`")
+    cmd.set_defaults(command=_agency_revoke_token)
+
+    operator = groups.add_parser("operator", help="operators and their API tokens")
+    operator_commands = operator.add_subparsers(title="operator commands", metavar="COMMAND")
+    cmd = operator_commands.add_parser("token", help="issue an operator API token (shown once)")
+    cmd.add_argument("name", help="the operator's name, recorded in the audit log")
+    cmd.add_argument("--label", default="", help="what the token is for")
+    cmd.set_defaults(command=_operator_token)
+    cmd = operator_commands.add_parser("tokens", help="list operator tokens")
+    cmd.add_argument("name", nargs="?", help="only this operator's tokens")
+    cmd.set_defaults(command=_operator_tokens)
+    cmd = operator_commands.add_parser("revoke-token", help="revoke an operator token")
+    cmd.add_argument("token_id", type=int, help="the id shown by `lienthong operator tokens`")
+    cmd.set_defaults(command=_operator_revoke_token)
+
+
+def _agency_show(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        agency = get_agency(session, args.code)
+        below = children(session, args.code)
+    flags = [
+        flag
+        for flag, present in (
+            ("inactive", not agency.active),
+            ("illustrative", agency.illustrative),
+        )
+        if present
+    ]
+    print(f"{agency.code}  {agency.name}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    print(f"  level    {agency.level} ({agency.level_name})")
+    print(f"  parent   {agency.parent_code or '-'}")
+    print(f"  channel  {agency.channel.value} {dict(agency.channel_settings) or ''}".rstrip())
+    print(f"  children {len(below)}")
+    for child in below:
+        print(f"    {child.code}  {child.name}")
+    return EXIT_OK
+
+
+def _agency_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        issued = issue_token(session, args.code, args.label)
+    print(issued.token)
+    say(f"token {issued.id} issued to {issued.owner}; it is shown only once, store it now")
+    _log.info("token.issued", agency=issued.owner, token_id=issued.id)
+    return EXIT_OK
+
+
+def _agency_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        tokens = list_tokens(session, args.code)
+    if not tokens:
+        say(f"{args.code} has no tokens: issue one with `lienthong agency token {args.code}`")
+    for token in tokens:
+        state = "active" if token.active else f"revoked {when(token.revoked_at)}"
+        used = when(token.last_used_at) if token.last_used_at else "never used"
+        print(f"{token.id}\t{token.prefix}…\t{state}\t{used}\t{token.label}")
+    return EXIT_OK
+
+
+def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        token = revoke_token(session, args.code, args.token_id)
+    say(f"token {token.id} of {token.owner} revoked at {when(token.revoked_at)}")
+    _log.info("token.revoked", agency=token.owner, token_id=token.id)
+    return EXIT_OK
+
+
+def _operator_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        issued = issue_operator_token(session, args.name, args.label)
+        audit.append(
+            session,
+            actor=cli_actor(),
+            action="operator.token-issued",
+            subject=f"operator:{issued.owner}",
+            details={"token_id": issued.id, "label": issued.label},
+        )
+    print(issued.token)
+    say(f"operator token {issued.id} issued to {issued.owner}; it is shown only once")
+    _log.info("operator_token.issued", operator=issued.owner, token_id=issued.id)
+    return EXIT_OK
+
+
+def _operator_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        tokens = list_operator_tokens(session, args.name)
+    if not tokens:
+        say("no operator tokens: issue one with `lienthong operator token NAME`")
+    for token in tokens:
+        state = "active" if token.active else f"revoked {when(token.revoked_at)}"
+        used = when(token.last_used_at) if token.last_used_at else "never used"
+        print(f"{token.id}\t{token.owner}\t{token.prefix}…\t{state}\t{used}\t{token.label}")
+    return EXIT_OK
+
+
+def _operator_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as database, database.transaction() as session:
+        token = revoke_operator_token(session, args.token_id)
+        audit.append(
+            session,
+            actor=cli_actor(),
+            action="operator.token-revoked",
+            subject=f"operator:{token.owner}",
+            details={"token_id": token.id},
+        )
+    say(f"operator token {token.id} of {token.owner} revoked at {when(token.revoked_at)}")
+    return EXIT_OK
