@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser bench-console
+.PHONY: browser bench-console docs
 
 install: $(STAMP)
 
@@ -82,6 +82,10 @@ bench-signature: install
 
 bench-console: install
 	$(PY) bench/bench_console.py $(ARGS)
+
+# The generated reference pages (docs/configuration.md, from hub/settings.py).
+docs: install
+	$(VENV)/bin/lienthong config docs > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

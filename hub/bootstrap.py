@@ -70,7 +70,7 @@ _PROBE_TIMEOUT_SECONDS = 2.0
 
 def open_blob_store(settings: Settings) -> FileBlobStore:
     """The content-addressed payload store under ``LIENTHONG_BLOB_DIR``."""
-    return FileBlobStore(settings.blob_dir)
+    return FileBlobStore(settings.storage.blob_dir)
 
 
 def load_trust_anchors(settings: Settings) -> list[x509.Certificate]:
@@ -80,7 +80,7 @@ def load_trust_anchors(settings: Settings) -> list[x509.Certificate]:
         ConfigurationError: a file cannot be read or holds no certificate.
     """
     try:
-        return edxml.load_certificates(settings.trust_anchors)
+        return edxml.load_certificates(settings.ingest.trust_anchors)
     except edxml.EdxmlError as exc:
         raise ConfigurationError(f"LIENTHONG_TRUST_ANCHORS: {exc.message}") from exc
 
@@ -92,7 +92,7 @@ def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
         ConfigurationError: a file cannot be read or holds no certificate.
     """
     try:
-        return edxml.load_certificates(settings.pdf_trust_roots)
+        return edxml.load_certificates(settings.ingest.pdf_trust_roots)
     except edxml.EdxmlError as exc:
         raise ConfigurationError(f"LIENTHONG_PDF_TRUST_ROOTS: {exc.message}") from exc
 
@@ -100,7 +100,7 @@ def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
 def broker_reachable(settings: Settings) -> Callable[[], None]:
     """A readiness check that the broker of ``LIENTHONG_AMQP_URL`` accepts TCP connections."""
     try:
-        url = urlsplit(settings.amqp_url)
+        url = urlsplit(settings.broker.url)
         host = url.hostname or "127.0.0.1"
         port = url.port or (5671 if url.scheme == "amqps" else 5672)
     except ValueError as exc:
@@ -118,7 +118,7 @@ def broker_queue_depths(settings: Settings) -> Callable[[], dict[str, int]]:
     names = [queue.name for queue in build_topology(settings).queues()]
 
     def read() -> dict[str, int]:
-        return queue_depths(settings.amqp_url, names, timeout=_PROBE_TIMEOUT_SECONDS)
+        return queue_depths(settings.broker.url, names, timeout=_PROBE_TIMEOUT_SECONDS)
 
     return read
 
@@ -130,8 +130,8 @@ def client_tls(settings: Settings) -> ssl.SSLContext | None:
     Raises:
         ConfigurationError: a configured file does not exist or cannot be used.
     """
-    ca_file = settings.webhook_ca_file
-    cert_file, key_file = settings.webhook_client_cert_file, settings.webhook_client_key_file
+    ca_file = settings.webhook.ca_file
+    cert_file, key_file = settings.webhook.client_cert_file, settings.webhook.client_key_file
     if ca_file is None and cert_file is None:
         return None
     try:
@@ -153,30 +153,30 @@ def server_tls(settings: Settings) -> dict[str, Any]:
     Raises:
         ConfigurationError: a configured file does not exist.
     """
-    if settings.tls_cert_file is None or settings.tls_key_file is None:
+    if settings.api.tls_cert_file is None or settings.api.tls_key_file is None:
         return {}
     files = {
-        "LIENTHONG_TLS_CERT_FILE": settings.tls_cert_file,
-        "LIENTHONG_TLS_KEY_FILE": settings.tls_key_file,
+        "LIENTHONG_TLS_CERT_FILE": settings.api.tls_cert_file,
+        "LIENTHONG_TLS_KEY_FILE": settings.api.tls_key_file,
     }
-    if settings.tls_client_ca_file is not None:
-        files["LIENTHONG_TLS_CLIENT_CA_FILE"] = settings.tls_client_ca_file
+    if settings.api.tls_client_ca_file is not None:
+        files["LIENTHONG_TLS_CLIENT_CA_FILE"] = settings.api.tls_client_ca_file
     for name, path in files.items():
         if not path.is_file():
             raise ConfigurationError(f"{name}: no such file: {path}")
     options: dict[str, Any] = {
-        "ssl_certfile": str(settings.tls_cert_file),
-        "ssl_keyfile": str(settings.tls_key_file),
+        "ssl_certfile": str(settings.api.tls_cert_file),
+        "ssl_keyfile": str(settings.api.tls_key_file),
     }
-    if settings.tls_client_ca_file is not None:
-        options["ssl_ca_certs"] = str(settings.tls_client_ca_file)
+    if settings.api.tls_client_ca_file is not None:
+        options["ssl_ca_certs"] = str(settings.api.tls_client_ca_file)
         options["ssl_cert_reqs"] = ssl.CERT_REQUIRED
     return options
 
 
 def build_console(settings: Settings, database: Database, blobs: BlobStore) -> FastAPI | None:
     """The console app when ``LIENTHONG_CONSOLE_ENABLED``, for the API to mount."""
-    if not settings.console_enabled:
+    if not settings.console.enabled:
         return None
     # Imported here: the console's template and chart libraries stay out of the processes
     # that never serve it (relay, workers).
@@ -194,7 +194,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         blobs,
         trust_anchors=load_trust_anchors(settings),
         pdf_trust_roots=load_pdf_trust_roots(settings),
-        revocation=RevocationLists(settings.crls),
+        revocation=RevocationLists(settings.ingest.crls),
         ready_checks={"broker": broker_reachable(settings)},
         queue_depths=broker_queue_depths(settings),
         console=build_console(settings, database, blobs),
@@ -213,12 +213,12 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
     """The outbox relay, publishing with windowed asynchronous confirms."""
     topology = build_topology(settings)
     publisher = WindowedPublisher(
-        settings.amqp_url,
+        settings.broker.url,
         topology,
-        window=settings.relay_window,
-        confirm_timeout=settings.relay_confirm_timeout,
-        heartbeat=settings.amqp_heartbeat,
-        reconnect_timeout=settings.amqp_reconnect_timeout,
+        window=settings.relay.window,
+        confirm_timeout=settings.relay.confirm_timeout,
+        heartbeat=settings.broker.heartbeat,
+        reconnect_timeout=settings.broker.reconnect_timeout,
         name=f"lienthong-relay {socket.gethostname()}",
         stop=stop,
     )
@@ -226,8 +226,8 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         database,
         publisher,
         topology,
-        batch_size=settings.relay_batch_size,
-        idle_seconds=settings.relay_idle_seconds,
+        batch_size=settings.relay.batch_size,
+        idle_seconds=settings.relay.idle_seconds,
         wakeup=wakeup_for(database),
     )
 
@@ -241,28 +241,30 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
     """A delivery worker and its channel handlers; the shared HTTP client closes on exit."""
     topology = build_topology(settings)
     http = make_http_client(
-        connect_timeout=settings.webhook_connect_timeout,
-        read_timeout=settings.webhook_read_timeout,
-        max_connections=settings.webhook_max_connections,
+        connect_timeout=settings.webhook.connect_timeout,
+        read_timeout=settings.webhook.read_timeout,
+        max_connections=settings.webhook.max_connections,
         tls=client_tls(settings),
     )
 
     def connect(stop: threading.Event, name: str) -> BrokerConnection:
         return BrokerConnection(
-            settings.amqp_url,
+            settings.broker.url,
             topology,
-            heartbeat=settings.amqp_heartbeat,
-            reconnect_timeout=settings.amqp_reconnect_timeout,
+            heartbeat=settings.broker.heartbeat,
+            reconnect_timeout=settings.broker.reconnect_timeout,
             name=f"lienthong-worker {name}",
             stop=stop,
         )
 
     def agency_queues() -> BrokerConnection:
         return BrokerConnection(
-            settings.amqp_url,
+            settings.broker.url,
             topology,
-            heartbeat=settings.amqp_heartbeat,
-            reconnect_timeout=min(settings.amqp_reconnect_timeout, _AGENCY_QUEUE_RECONNECT_SECONDS),
+            heartbeat=settings.broker.heartbeat,
+            reconnect_timeout=min(
+                settings.broker.reconnect_timeout, _AGENCY_QUEUE_RECONNECT_SECONDS
+            ),
             name="lienthong-amqp-channel",
         )
 
@@ -283,20 +285,20 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
             topology=topology,
             policy=RetryPolicy.from_settings(settings),
             breaker=CircuitBreaker(
-                threshold=settings.breaker_threshold,
-                cooldown=settings.breaker_cooldown,
-                max_cooldown=settings.breaker_max_cooldown,
-                probe_timeout=settings.delivery_attempt_timeout,
-                max_in_flight=settings.peer_max_in_flight,
-                max_suspect=max(1, int(settings.worker_threads * settings.peer_suspect_share)),
+                threshold=settings.peers.breaker_threshold,
+                cooldown=settings.peers.breaker_cooldown,
+                max_cooldown=settings.peers.breaker_max_cooldown,
+                probe_timeout=settings.worker.attempt_timeout,
+                max_in_flight=settings.peers.max_in_flight,
+                max_suspect=max(1, int(settings.worker.threads * settings.peers.suspect_share)),
             ),
             connect=connect,
             handlers=partial(build_handlers, resources),
             options=WorkerOptions(
-                threads=settings.worker_threads,
-                prefetch=settings.worker_prefetch,
-                attempt_timeout=settings.delivery_attempt_timeout,
-                busy_peer_wait=settings.peer_busy_wait,
+                threads=settings.worker.threads,
+                prefetch=settings.worker.prefetch,
+                attempt_timeout=settings.worker.attempt_timeout,
+                busy_peer_wait=settings.peers.busy_wait,
             ),
         )
     finally:
@@ -314,24 +316,24 @@ def axis_config(settings: Settings) -> UpstreamConfig | None:
     Raises:
         ConfigurationError: a setting cannot be used (the message names it).
     """
-    if not settings.axis_configured:
+    if not settings.axis.configured:
         return None
     try:
-        options = ProtocolOptions.model_validate(settings.axis_protocol)
+        options = ProtocolOptions.model_validate(settings.axis.protocol)
     except ValidationError as exc:
         raise ConfigurationError(f"LIENTHONG_AXIS_PROTOCOL: {_problems(exc)}") from exc
     try:
         return UpstreamConfig(
-            kind=settings.upstream_kind,
-            url=settings.axis_url,
-            system_id=settings.axis_system_id,
-            secret=settings.axis_secret,
-            organ_id=settings.axis_organ_id or None,
-            connect_timeout=settings.axis_connect_timeout,
-            read_timeout=settings.axis_read_timeout,
-            http_attempts=settings.axis_http_attempts,
-            verify_tls=settings.axis_verify_tls,
-            ca_bundle=str(settings.axis_ca_bundle) if settings.axis_ca_bundle else None,
+            kind=settings.axis.kind,
+            url=settings.axis.url,
+            system_id=settings.axis.system_id,
+            secret=settings.axis.secret,
+            organ_id=settings.axis.organ_id or None,
+            connect_timeout=settings.axis.connect_timeout,
+            read_timeout=settings.axis.read_timeout,
+            http_attempts=settings.axis.http_attempts,
+            verify_tls=settings.axis.verify_tls,
+            ca_bundle=str(settings.axis.ca_bundle) if settings.axis.ca_bundle else None,
             options=options,
         )
     except ValidationError as exc:
@@ -370,13 +372,13 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
                 blobs,
                 trust_anchors=load_trust_anchors(settings),
                 pdf_trust_roots=load_pdf_trust_roots(settings),
-                revocation=RevocationLists(settings.crls),
+                revocation=RevocationLists(settings.ingest.crls),
             ),
             database,
             blobs,
             periods={
-                "edoc": settings.axis_poll_edoc_seconds,
-                "status": settings.axis_poll_status_seconds,
+                "edoc": settings.axis.poll_edoc_seconds,
+                "status": settings.axis.poll_status_seconds,
             },
         )
     finally:

@@ -1,18 +1,26 @@
 """The hub's configuration: one frozen object read from ``LIENTHONG_*`` environment variables.
 
-Nothing is read at import time: the composition root calls :func:`load_settings` once and hands
-the result to whatever it builds. Every field's description is the operator documentation of
-its variable.
+The settings come in groups (``settings.database.url``, ``settings.broker.url``, …), one typed
+model per part of the hub; each field keeps the flat name of its variable as its alias
+(``database_url`` ↔ ``LIENTHONG_DATABASE_URL``), and :class:`Settings` also takes those flat
+names as keywords. Nothing is read at import time: the composition root calls
+:func:`load_settings` once and hands the result to whatever it builds. Every field's
+description is the operator documentation of its variable (``docs/configuration.md`` is
+generated from them).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -20,28 +28,62 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
 
 from hub.errors import ConfigurationError
 
-__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "ApiSettings",
+    "AxisSettings",
+    "BrokerSettings",
+    "ConsoleSettings",
+    "DatabaseSettings",
+    "IngestSettings",
+    "LogSettings",
+    "PeerSettings",
+    "RelaySettings",
+    "RetrySettings",
+    "Settings",
+    "StorageSettings",
+    "WebhookSettings",
+    "WorkerSettings",
+    "load_settings",
+]
 
 ENV_PREFIX = "LIENTHONG_"
 
 _DEFAULT_RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 3 * 3600.0)
 
 
-class Settings(BaseSettings):
-    """Every setting of the hub; immutable once loaded."""
+def _split(value: Any) -> Any:
+    """A comma-separated variable as a list (other values unchanged)."""
+    if not isinstance(value, str):
+        return value
+    return [part.strip() for part in value.split(",") if part.strip()]
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        frozen=True,
-        extra="ignore",
-        case_sensitive=False,
-    )
+
+def _json(value: Any) -> Any:
+    """A JSON variable decoded (other values unchanged)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class _Group(BaseModel):
+    """A group of settings: frozen; its fields are given by their variables' flat names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    title: ClassVar[str] = ""
+    """The group's heading in the configuration reference."""
+
+
+class StorageSettings(_Group):
+    """Where the hub keeps local state and packet bytes."""
+
+    title: ClassVar[str] = "Storage"
 
     data_dir: Path = Field(
+        alias="data_dir",
         default=Path("var"),
         description=(
             "LIENTHONG_DATA_DIR: directory for the hub's local state (the default SQLite "
@@ -49,7 +91,23 @@ class Settings(BaseSettings):
             "working directory. Default: var"
         ),
     )
-    database_url: str = Field(
+    blob_dir: Path = Field(
+        alias="blob_dir",
+        default=Path(""),
+        description=(
+            "LIENTHONG_BLOB_DIR: directory of the content-addressed payload store (raw packet "
+            "bytes named by their SHA-256). Default: <data_dir>/blobs"
+        ),
+    )
+
+
+class DatabaseSettings(_Group):
+    """The tracking database."""
+
+    title: ClassVar[str] = "Database"
+
+    url: str = Field(
+        alias="database_url",
         default="",
         description=(
             "LIENTHONG_DATABASE_URL: SQLAlchemy URL of the tracking database, e.g. "
@@ -58,7 +116,8 @@ class Settings(BaseSettings):
             "Default: sqlite:///<data_dir>/lienthong.db"
         ),
     )
-    database_pool_size: int = Field(
+    pool_size: int = Field(
+        alias="database_pool_size",
         default=16,
         ge=1,
         le=200,
@@ -69,7 +128,8 @@ class Settings(BaseSettings):
             "opening one costs the server a new backend. Default: 16"
         ),
     )
-    database_max_overflow: int = Field(
+    max_overflow: int = Field(
+        alias="database_max_overflow",
         default=16,
         ge=0,
         le=200,
@@ -78,14 +138,8 @@ class Settings(BaseSettings):
             "for a burst, closed when returned. Default: 16"
         ),
     )
-    blob_dir: Path = Field(
-        default=Path(""),
-        description=(
-            "LIENTHONG_BLOB_DIR: directory of the content-addressed payload store (raw packet "
-            "bytes named by their SHA-256). Default: <data_dir>/blobs"
-        ),
-    )
     auto_migrate: Literal["sqlite", "always", "never"] = Field(
+        alias="auto_migrate",
         default="sqlite",
         description=(
             "LIENTHONG_AUTO_MIGRATE: when commands bring an out-of-date database schema up to "
@@ -93,14 +147,68 @@ class Settings(BaseSettings):
             "database waits for `lienthong db upgrade`), 'always' or 'never'. Default: sqlite"
         ),
     )
-    amqp_url: str = Field(
+
+
+class BrokerSettings(_Group):
+    """RabbitMQ: where it is and how the hub names and uses its queues."""
+
+    title: ClassVar[str] = "Broker (RabbitMQ)"
+
+    url: str = Field(
+        alias="amqp_url",
         default="amqp://guest:guest@127.0.0.1:5672/%2F",
         description=(
             "LIENTHONG_AMQP_URL: RabbitMQ connection URL (pika URLParameters form). "
             "Default: amqp://guest:guest@127.0.0.1:5672/%2F"
         ),
     )
+    prefix: str = Field(
+        alias="amqp_prefix",
+        default="lienthong",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description=(
+            "LIENTHONG_AMQP_PREFIX: first part of the name of every exchange and queue the hub "
+            "declares, so several hubs (or test runs) can share one broker. Default: lienthong"
+        ),
+    )
+    heartbeat: int = Field(
+        alias="amqp_heartbeat",
+        default=60,
+        ge=0,
+        description=(
+            "LIENTHONG_AMQP_HEARTBEAT: AMQP heartbeat timeout in seconds asked of the broker; "
+            "0 turns heartbeats off. Default: 60"
+        ),
+    )
+    reconnect_timeout: float = Field(
+        alias="amqp_reconnect_timeout",
+        default=120.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AMQP_RECONNECT_TIMEOUT: how long, in seconds, a process keeps trying to "
+            "(re)connect to the broker, with growing pauses, before it gives up and exits "
+            "with an error. Default: 120"
+        ),
+    )
+    parking_max_length: int = Field(
+        alias="parking_max_length",
+        default=100_000,
+        ge=1,
+        description=(
+            "LIENTHONG_PARKING_MAX_LENGTH: messages the parking queue keeps for inspection; the "
+            "oldest are dropped beyond it (the database keeps every parked delivery). "
+            "Default: 100000"
+        ),
+    )
+
+
+class ApiSettings(_Group):
+    """The HTTP API (and the console it serves): address and TLS."""
+
+    title: ClassVar[str] = "HTTP API and TLS"
+
     host: str = Field(
+        alias="host",
         default="127.0.0.1",
         description=(
             "LIENTHONG_HOST: address the HTTP API listens on; put a TLS-terminating proxy in "
@@ -108,12 +216,14 @@ class Settings(BaseSettings):
         ),
     )
     port: int = Field(
+        alias="port",
         default=8080,
         ge=1,
         le=65535,
         description="LIENTHONG_PORT: TCP port of the HTTP API and web console. Default: 8080",
     )
     tls_cert_file: Path | None = Field(
+        alias="tls_cert_file",
         default=None,
         description=(
             "LIENTHONG_TLS_CERT_FILE: PEM certificate (chain) the API serves HTTPS with, "
@@ -122,12 +232,14 @@ class Settings(BaseSettings):
         ),
     )
     tls_key_file: Path | None = Field(
+        alias="tls_key_file",
         default=None,
         description=(
             "LIENTHONG_TLS_KEY_FILE: PEM private key of LIENTHONG_TLS_CERT_FILE. Default: none"
         ),
     )
     tls_client_ca_file: Path | None = Field(
+        alias="tls_client_ca_file",
         default=None,
         description=(
             "LIENTHONG_TLS_CLIENT_CA_FILE: PEM certificates of the authorities whose client "
@@ -136,7 +248,33 @@ class Settings(BaseSettings):
             "the caller. Needs LIENTHONG_TLS_CERT_FILE. Default: none (no client certificate)"
         ),
     )
+
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> ApiSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError(
+                "LIENTHONG_TLS_CERT_FILE and LIENTHONG_TLS_KEY_FILE are set together or not at all"
+            )
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError(
+                "LIENTHONG_TLS_CLIENT_CA_FILE needs LIENTHONG_TLS_CERT_FILE and "
+                "LIENTHONG_TLS_KEY_FILE: client certificates are checked in the API's own TLS"
+            )
+        return self
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when the API serves TLS itself, else ``http``."""
+        return "https" if self.tls_cert_file is not None else "http"
+
+
+class IngestSettings(_Group):
+    """What ingest accepts, and what signatures are judged against."""
+
+    title: ClassVar[str] = "Ingest and signatures"
+
     max_packet_bytes: int = Field(
+        alias="max_packet_bytes",
         default=50 * 1024 * 1024,
         gt=0,
         description=(
@@ -144,38 +282,8 @@ class Settings(BaseSettings):
             "uploads are refused before parsing. Default: 52428800 (50 MiB)"
         ),
     )
-    retry_delays: Annotated[tuple[float, ...], NoDecode] = Field(
-        default=_DEFAULT_RETRY_DELAYS,
-        min_length=1,
-        description=(
-            "LIENTHONG_RETRY_DELAYS: seconds to wait before each retry of a failed delivery, "
-            "comma-separated or a JSON list; a delivery is attempted at most once more than "
-            "there are delays, then parked. Jitter is added on top. "
-            "Default: 5,30,120,600,1800,3600,10800"
-        ),
-    )
-    max_delivery_age: timedelta = Field(
-        default=timedelta(days=3),
-        description=(
-            "LIENTHONG_MAX_DELIVERY_AGE: age after which an undelivered message is parked even "
-            "if retries remain; seconds or ISO 8601 duration (P3D). Default: 259200 (3 days)"
-        ),
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO",
-        description="LIENTHONG_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR. Default: INFO",
-    )
-    log_format: Literal["auto", "json", "console"] = Field(
-        default="auto",
-        description=(
-            "LIENTHONG_LOG_FORMAT: 'json' (one object per line, for production), 'console' "
-            "(coloured, for people) or 'auto' (console on a terminal, JSON otherwise). "
-            "Default: auto"
-        ),
-    )
-
-    # -- ingest and the agency API ------------------------------------------------------
     axis_route: bool = Field(
+        alias="axis_route",
         default=False,
         description=(
             "LIENTHONG_AXIS_ROUTE: send packets for recipient codes the directory does not "
@@ -185,7 +293,8 @@ class Settings(BaseSettings):
             "the sender at once. Default: false"
         ),
     )
-    trust_anchors: Annotated[tuple[Path, ...], NoDecode] = Field(
+    trust_anchors: tuple[Path, ...] = Field(
+        alias="trust_anchors",
         default=(),
         description=(
             "LIENTHONG_TRUST_ANCHORS: PEM or DER certificate files (comma-separated) that "
@@ -193,8 +302,8 @@ class Settings(BaseSettings):
             "never fatal. Default: none (signatures are verified, trust is not judged)"
         ),
     )
-
-    crls: Annotated[tuple[Path, ...], NoDecode] = Field(
+    crls: tuple[Path, ...] = Field(
+        alias="crls",
         default=(),
         description=(
             "LIENTHONG_CRLS: PEM or DER certificate revocation lists (comma-separated) of the "
@@ -204,8 +313,8 @@ class Settings(BaseSettings):
             "not checked)"
         ),
     )
-
-    pdf_trust_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
+    pdf_trust_roots: tuple[Path, ...] = Field(
+        alias="pdf_trust_roots",
         default=(),
         description=(
             "LIENTHONG_PDF_TRUST_ROOTS: PEM or DER certificates of the certificate authorities "
@@ -215,33 +324,19 @@ class Settings(BaseSettings):
         ),
     )
 
-    # -- delivery: broker, relay, workers, channels -------------------------------------
-    amqp_prefix: str = Field(
-        default="lienthong",
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description=(
-            "LIENTHONG_AMQP_PREFIX: first part of the name of every exchange and queue the hub "
-            "declares, so several hubs (or test runs) can share one broker. Default: lienthong"
-        ),
-    )
-    amqp_heartbeat: int = Field(
-        default=60,
-        ge=0,
-        description=(
-            "LIENTHONG_AMQP_HEARTBEAT: AMQP heartbeat timeout in seconds asked of the broker; "
-            "0 turns heartbeats off. Default: 60"
-        ),
-    )
-    amqp_reconnect_timeout: float = Field(
-        default=120.0,
-        gt=0,
-        description=(
-            "LIENTHONG_AMQP_RECONNECT_TIMEOUT: how long, in seconds, a process keeps trying to "
-            "(re)connect to the broker, with growing pauses, before it gives up and exits "
-            "with an error. Default: 120"
-        ),
-    )
-    relay_batch_size: int = Field(
+    @field_validator("trust_anchors", "pdf_trust_roots", "crls", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        return _split(value)
+
+
+class RelaySettings(_Group):
+    """The outbox relay."""
+
+    title: ClassVar[str] = "Outbox relay"
+
+    batch_size: int = Field(
+        alias="relay_batch_size",
         default=200,
         ge=1,
         description=(
@@ -249,7 +344,8 @@ class Settings(BaseSettings):
             "Default: 200"
         ),
     )
-    relay_window: int = Field(
+    window: int = Field(
+        alias="relay_window",
         default=100,
         ge=1,
         description=(
@@ -257,7 +353,8 @@ class Settings(BaseSettings):
             "confirmed by the broker. Default: 100"
         ),
     )
-    relay_confirm_timeout: float = Field(
+    confirm_timeout: float = Field(
+        alias="relay_confirm_timeout",
         default=30.0,
         gt=0,
         description=(
@@ -266,7 +363,8 @@ class Settings(BaseSettings):
             "Default: 30"
         ),
     )
-    relay_idle_seconds: float = Field(
+    idle_seconds: float = Field(
+        alias="relay_idle_seconds",
         default=0.5,
         gt=0,
         description=(
@@ -274,7 +372,15 @@ class Settings(BaseSettings):
             "Default: 0.5"
         ),
     )
-    worker_threads: int = Field(
+
+
+class WorkerSettings(_Group):
+    """Delivery workers."""
+
+    title: ClassVar[str] = "Delivery workers"
+
+    threads: int = Field(
+        alias="worker_threads",
         default=4,
         ge=1,
         description=(
@@ -282,7 +388,8 @@ class Settings(BaseSettings):
             "once (one broker connection each). Default: 4"
         ),
     )
-    worker_prefetch: int = Field(
+    prefetch: int = Field(
+        alias="worker_prefetch",
         default=1,
         ge=1,
         description=(
@@ -291,7 +398,8 @@ class Settings(BaseSettings):
             "Default: 1"
         ),
     )
-    delivery_attempt_timeout: float = Field(
+    attempt_timeout: float = Field(
+        alias="delivery_attempt_timeout",
         default=300.0,
         gt=0,
         description=(
@@ -299,7 +407,26 @@ class Settings(BaseSettings):
             "channel before it counts the attempt as failed (retried). Default: 300"
         ),
     )
-    retry_jitter: float = Field(
+
+
+class RetrySettings(_Group):
+    """The retry schedule of failed deliveries."""
+
+    title: ClassVar[str] = "Retries"
+
+    delays: tuple[float, ...] = Field(
+        alias="retry_delays",
+        default=_DEFAULT_RETRY_DELAYS,
+        min_length=1,
+        description=(
+            "LIENTHONG_RETRY_DELAYS: seconds to wait before each retry of a failed delivery, "
+            "comma-separated or a JSON list; a delivery is attempted at most once more than "
+            "there are delays, then parked. Jitter is added on top. "
+            "Default: 5,30,120,600,1800,3600,10800"
+        ),
+    )
+    jitter: float = Field(
+        alias="retry_jitter",
         default=0.2,
         ge=0,
         le=1,
@@ -308,7 +435,43 @@ class Settings(BaseSettings):
             "of it (0.2: a 30 s delay becomes 30 to 36 s). Default: 0.2"
         ),
     )
+    max_age: timedelta = Field(
+        alias="max_delivery_age",
+        default=timedelta(days=3),
+        description=(
+            "LIENTHONG_MAX_DELIVERY_AGE: age after which an undelivered delivery is given up as "
+            "expired even if retries remain; seconds or ISO 8601 duration (P3D). "
+            "Default: 259200 (3 days)"
+        ),
+    )
+
+    @field_validator("delays", mode="before")
+    @classmethod
+    def _split_delays(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        return _split(value)
+
+    @field_validator("delays")
+    @classmethod
+    def _positive_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("retry delays must not be negative")
+        return value
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts before a delivery is parked: the first one plus one per retry delay."""
+        return len(self.delays) + 1
+
+
+class PeerSettings(_Group):
+    """Each peer's circuit breaker and its share of the workers."""
+
+    title: ClassVar[str] = "Peers: circuit breakers and slots"
+
     breaker_threshold: int = Field(
+        alias="breaker_threshold",
         default=5,
         ge=1,
         description=(
@@ -318,6 +481,7 @@ class Settings(BaseSettings):
         ),
     )
     breaker_cooldown: float = Field(
+        alias="breaker_cooldown",
         default=30.0,
         gt=0,
         description=(
@@ -326,6 +490,7 @@ class Settings(BaseSettings):
         ),
     )
     breaker_max_cooldown: float = Field(
+        alias="breaker_max_cooldown",
         default=600.0,
         gt=0,
         description=(
@@ -333,7 +498,8 @@ class Settings(BaseSettings):
             "seconds. Default: 600"
         ),
     )
-    peer_max_in_flight: int = Field(
+    max_in_flight: int = Field(
+        alias="peer_max_in_flight",
         default=2,
         ge=1,
         le=1000,
@@ -344,7 +510,8 @@ class Settings(BaseSettings):
             "connections and never answers holds only this many threads. Default: 2"
         ),
     )
-    peer_busy_wait: float = Field(
+    busy_wait: float = Field(
+        alias="peer_busy_wait",
         default=1.0,
         gt=0,
         le=3600,
@@ -353,7 +520,8 @@ class Settings(BaseSettings):
             "slot (LIENTHONG_PEER_MAX_IN_FLIGHT). Default: 1"
         ),
     )
-    peer_suspect_share: float = Field(
+    suspect_share: float = Field(
+        alias="peer_suspect_share",
         default=0.5,
         gt=0,
         le=1,
@@ -366,7 +534,23 @@ class Settings(BaseSettings):
             "using an attempt. Default: 0.5"
         ),
     )
-    webhook_connect_timeout: float = Field(
+
+    @field_validator("breaker_max_cooldown")
+    @classmethod
+    def _not_below_cooldown(cls, value: float, info: ValidationInfo) -> float:
+        cooldown = info.data.get("breaker_cooldown")
+        if isinstance(cooldown, float) and value < cooldown:
+            raise ValueError(f"must not be shorter than LIENTHONG_BREAKER_COOLDOWN ({cooldown})")
+        return value
+
+
+class WebhookSettings(_Group):
+    """The hub's pushes: webhooks and peer hubs."""
+
+    title: ClassVar[str] = "Webhooks and peer hubs"
+
+    connect_timeout: float = Field(
+        alias="webhook_connect_timeout",
         default=5.0,
         gt=0,
         description=(
@@ -374,7 +558,8 @@ class Settings(BaseSettings):
             "webhook. Default: 5"
         ),
     )
-    webhook_read_timeout: float = Field(
+    read_timeout: float = Field(
+        alias="webhook_read_timeout",
         default=30.0,
         gt=0,
         description=(
@@ -382,7 +567,8 @@ class Settings(BaseSettings):
             "sends the packet or waits for the answer. Default: 30"
         ),
     )
-    webhook_ca_file: Path | None = Field(
+    ca_file: Path | None = Field(
+        alias="webhook_ca_file",
         default=None,
         description=(
             "LIENTHONG_WEBHOOK_CA_FILE: PEM certificates of the authorities whose server "
@@ -390,7 +576,8 @@ class Settings(BaseSettings):
             "system's (e.g. a government CA). Default: the system's"
         ),
     )
-    webhook_client_cert_file: Path | None = Field(
+    client_cert_file: Path | None = Field(
+        alias="webhook_client_cert_file",
         default=None,
         description=(
             "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE: PEM certificate (chain) the hub presents to "
@@ -398,14 +585,16 @@ class Settings(BaseSettings):
             "needs LIENTHONG_WEBHOOK_CLIENT_KEY_FILE. Default: none"
         ),
     )
-    webhook_client_key_file: Path | None = Field(
+    client_key_file: Path | None = Field(
+        alias="webhook_client_key_file",
         default=None,
         description=(
             "LIENTHONG_WEBHOOK_CLIENT_KEY_FILE: PEM private key of "
             "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE. Default: none"
         ),
     )
-    webhook_max_connections: int = Field(
+    max_connections: int = Field(
+        alias="webhook_max_connections",
         default=20,
         ge=1,
         description=(
@@ -413,25 +602,32 @@ class Settings(BaseSettings):
             "to webhooks, all hosts together. Default: 20"
         ),
     )
-    parking_max_length: int = Field(
-        default=100_000,
-        ge=1,
-        description=(
-            "LIENTHONG_PARKING_MAX_LENGTH: messages the parking queue keeps for inspection; the "
-            "oldest are dropped beyond it (the database keeps every parked delivery). "
-            "Default: 100000"
-        ),
-    )
 
-    # -- the national axis (upstream) --------------------------------------------------
-    upstream_kind: Literal["vxp"] = Field(
+    @model_validator(mode="after")
+    def _client_files_together(self) -> WebhookSettings:
+        if (self.client_cert_file is None) != (self.client_key_file is None):
+            raise ValueError(
+                "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE and LIENTHONG_WEBHOOK_CLIENT_KEY_FILE are set "
+                "together or not at all"
+            )
+        return self
+
+
+class AxisSettings(_Group):
+    """The national axis (VXP) upstream."""
+
+    title: ClassVar[str] = "National axis"
+
+    kind: Literal["vxp"] = Field(
+        alias="upstream_kind",
         default="vxp",
         description=(
             "LIENTHONG_UPSTREAM_KIND: which kind of upstream LIENTHONG_AXIS_URL points at: "
             "'vxp' (the national document interchange axis). Default: vxp"
         ),
     )
-    axis_url: str = Field(
+    url: str = Field(
+        alias="axis_url",
         default="",
         description=(
             "LIENTHONG_AXIS_URL: base URL of the national axis node (https://host[:port][/path]); "
@@ -439,7 +635,8 @@ class Settings(BaseSettings):
             "delivery.no_adapter, and nothing is polled. Default: empty"
         ),
     )
-    axis_system_id: str = Field(
+    system_id: str = Field(
+        alias="axis_system_id",
         default="",
         validate_default=True,
         description=(
@@ -447,7 +644,8 @@ class Settings(BaseSettings):
             "LIENTHONG_AXIS_URL). Default: empty"
         ),
     )
-    axis_secret: SecretStr = Field(
+    secret: SecretStr = Field(
+        alias="axis_secret",
         default=SecretStr(""),
         validate_default=True,
         description=(
@@ -455,7 +653,8 @@ class Settings(BaseSettings):
             "with LIENTHONG_AXIS_URL; never logged). Default: empty"
         ),
     )
-    axis_organ_id: str = Field(
+    organ_id: str = Field(
+        alias="axis_organ_id",
         default="",
         description=(
             "LIENTHONG_AXIS_ORGAN_ID: the city's root agency code (e.g. 000.00.00.H26): the "
@@ -463,7 +662,8 @@ class Settings(BaseSettings):
             "`lienthong directory sync-axis` leaves to the local directory. Default: empty"
         ),
     )
-    axis_poll_edoc_seconds: float = Field(
+    poll_edoc_seconds: float = Field(
+        alias="axis_poll_edoc_seconds",
         default=60.0,
         gt=0,
         description=(
@@ -471,7 +671,8 @@ class Settings(BaseSettings):
             "document packets (30 s to 15 min are seen in the field). Default: 60"
         ),
     )
-    axis_poll_status_seconds: float = Field(
+    poll_status_seconds: float = Field(
+        alias="axis_poll_status_seconds",
         default=60.0,
         gt=0,
         description=(
@@ -479,7 +680,8 @@ class Settings(BaseSettings):
             "status packets. Default: 60"
         ),
     )
-    axis_connect_timeout: float = Field(
+    connect_timeout: float = Field(
+        alias="axis_connect_timeout",
         default=5.0,
         gt=0,
         description=(
@@ -487,7 +689,8 @@ class Settings(BaseSettings):
             "Default: 5"
         ),
     )
-    axis_read_timeout: float = Field(
+    read_timeout: float = Field(
+        alias="axis_read_timeout",
         default=60.0,
         gt=0,
         description=(
@@ -495,7 +698,8 @@ class Settings(BaseSettings):
             "is sent or an answer awaited (packets of tens of MB are normal). Default: 60"
         ),
     )
-    axis_http_attempts: int = Field(
+    http_attempts: int = Field(
+        alias="axis_http_attempts",
         default=3,
         ge=1,
         le=10,
@@ -505,20 +709,23 @@ class Settings(BaseSettings):
             "arrive); longer waits are left to the retry schedule. Default: 3"
         ),
     )
-    axis_verify_tls: bool = Field(
+    verify_tls: bool = Field(
+        alias="axis_verify_tls",
         default=True,
         description=(
             "LIENTHONG_AXIS_VERIFY_TLS: check the axis node's TLS certificate. Default: true"
         ),
     )
-    axis_ca_bundle: Path | None = Field(
+    ca_bundle: Path | None = Field(
+        alias="axis_ca_bundle",
         default=None,
         description=(
             "LIENTHONG_AXIS_CA_BUNDLE: PEM file of the certificate authorities to trust for "
             "the axis node instead of the system's. Default: the system's"
         ),
     )
-    axis_protocol: dict[str, Any] = Field(
+    protocol: dict[str, Any] = Field(
+        alias="axis_protocol",
         default_factory=dict,
         description=(
             "LIENTHONG_AXIS_PROTOCOL: JSON object of overrides of the wire choices "
@@ -527,8 +734,32 @@ class Settings(BaseSettings):
         ),
     )
 
-    # -- the monitoring console (web UI under /console/) ---------------------------------
-    console_enabled: bool = Field(
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _decode_protocol(cls, value: Any) -> Any:
+        return _json(value)
+
+    @field_validator("system_id", "secret")
+    @classmethod
+    def _axis_account(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if str(info.data.get("url") or "").strip() and not text.strip():
+            raise ValueError("required when LIENTHONG_AXIS_URL is set")
+        return value
+
+    @property
+    def configured(self) -> bool:
+        """Whether the hub has an axis upstream (``LIENTHONG_AXIS_URL`` is set)."""
+        return bool(self.url.strip())
+
+
+class ConsoleSettings(_Group):
+    """The city office's monitoring console."""
+
+    title: ClassVar[str] = "Console"
+
+    enabled: bool = Field(
+        alias="console_enabled",
         default=True,
         description=(
             "LIENTHONG_CONSOLE_ENABLED: serve the city office's monitoring console under "
@@ -536,7 +767,8 @@ class Settings(BaseSettings):
             "Default: true"
         ),
     )
-    console_session_idle_minutes: float = Field(
+    session_idle_minutes: float = Field(
+        alias="console_session_idle_minutes",
         default=30.0,
         gt=0,
         description=(
@@ -544,7 +776,8 @@ class Settings(BaseSettings):
             "expires and its user signs in again. Default: 30"
         ),
     )
-    console_session_max_hours: float = Field(
+    session_max_hours: float = Field(
+        alias="console_session_max_hours",
         default=12.0,
         gt=0,
         description=(
@@ -552,14 +785,16 @@ class Settings(BaseSettings):
             "busy. Default: 12"
         ),
     )
-    console_secure_cookies: bool = Field(
+    secure_cookies: bool = Field(
+        alias="console_secure_cookies",
         default=False,
         description=(
             "LIENTHONG_CONSOLE_SECURE_COOKIES: mark the console's cookies Secure (sent over "
             "HTTPS only); set it when the TLS proxy in front serves the console. Default: false"
         ),
     )
-    console_targets: dict[str, dict[int, float]] = Field(
+    targets: dict[str, dict[int, float]] = Field(
+        alias="console_targets",
         default_factory=lambda: {
             "completed": {2: 100.0, 3: 80.0, 4: 70.0},
             "signed": {2: 100.0, 3: 100.0, 4: 100.0},
@@ -572,7 +807,8 @@ class Settings(BaseSettings):
             "district units, communes) and signed 100 % (plan 201/KH-UBND)"
         ),
     )
-    console_flag_below: float = Field(
+    flag_below: float = Field(
+        alias="console_flag_below",
         default=20.0,
         ge=0,
         le=100,
@@ -582,7 +818,8 @@ class Settings(BaseSettings):
             "under 20 %). Default: 20"
         ),
     )
-    console_unacked_hours: Annotated[tuple[float, ...], NoDecode] = Field(
+    unacked_hours: tuple[float, ...] = Field(
+        alias="console_unacked_hours",
         default=(4.0, 24.0, 72.0),
         min_length=1,
         description=(
@@ -590,7 +827,8 @@ class Settings(BaseSettings):
             "hours since delivery, comma-separated and increasing. Default: 4,24,72"
         ),
     )
-    console_stats_seconds: float = Field(
+    stats_seconds: float = Field(
+        alias="console_stats_seconds",
         default=120.0,
         ge=0,
         description=(
@@ -601,113 +839,143 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("console_unacked_hours", mode="before")
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _decode_targets(cls, value: Any) -> Any:
+        return _json(value)
+
+    @field_validator("unacked_hours", mode="before")
     @classmethod
     def _split_hours(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return _split(value)
 
-    @field_validator("console_unacked_hours")
+    @field_validator("unacked_hours")
     @classmethod
     def _increasing_hours(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(hours <= 0 for hours in value) or list(value) != sorted(set(value)):
             raise ValueError("ageing buckets must be positive and increasing, e.g. 4,24,72")
         return value
 
-    @field_validator("trust_anchors", "pdf_trust_roots", "crls", mode="before")
-    @classmethod
-    def _split_paths(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        return [part.strip() for part in value.split(",") if part.strip()]
 
-    @field_validator("log_level", mode="before")
+class LogSettings(_Group):
+    """Structured logs."""
+
+    title: ClassVar[str] = "Logs"
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        alias="log_level",
+        default="INFO",
+        description="LIENTHONG_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR. Default: INFO",
+    )
+    format: Literal["auto", "json", "console"] = Field(
+        alias="log_format",
+        default="auto",
+        description=(
+            "LIENTHONG_LOG_FORMAT: 'json' (one object per line, for production), 'console' "
+            "(coloured, for people) or 'auto' (console on a terminal, JSON otherwise). "
+            "Default: auto"
+        ),
+    )
+
+    @field_validator("level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("retry_delays", mode="before")
-    @classmethod
-    def _split_delays(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
 
-    @field_validator("retry_delays")
-    @classmethod
-    def _positive_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(delay < 0 for delay in value):
-            raise ValueError("retry delays must not be negative")
-        return value
+_GROUPS: dict[str, type[_Group]] = {
+    "storage": StorageSettings,
+    "database": DatabaseSettings,
+    "broker": BrokerSettings,
+    "api": ApiSettings,
+    "ingest": IngestSettings,
+    "relay": RelaySettings,
+    "worker": WorkerSettings,
+    "retries": RetrySettings,
+    "peers": PeerSettings,
+    "webhook": WebhookSettings,
+    "axis": AxisSettings,
+    "console": ConsoleSettings,
+    "logging": LogSettings,
+}
 
-    @field_validator("breaker_max_cooldown")
-    @classmethod
-    def _not_below_cooldown(cls, value: float, info: ValidationInfo) -> float:
-        cooldown = info.data.get("breaker_cooldown")
-        if isinstance(cooldown, float) and value < cooldown:
-            raise ValueError(f"must not be shorter than LIENTHONG_BREAKER_COOLDOWN ({cooldown})")
-        return value
 
-    @field_validator("axis_system_id", "axis_secret")
-    @classmethod
-    def _axis_account(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if str(info.data.get("axis_url") or "").strip() and not text.strip():
-            raise ValueError("required when LIENTHONG_AXIS_URL is set")
-        return value
+def _variables(group: type[_Group]) -> Iterator[tuple[str, FieldInfo]]:
+    for info in group.model_fields.values():
+        assert info.alias is not None
+        yield info.alias, info
+
+
+def _environment() -> dict[str, str]:
+    """The ``LIENTHONG_*`` variables by flat name (names are case-insensitive)."""
+    return {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in os.environ.items()
+        if key.upper().startswith(ENV_PREFIX)
+    }
+
+
+class Settings(BaseModel):
+    """Every setting of the hub, in groups; immutable once loaded.
+
+    ``Settings(**flat)`` reads the environment and lets the keywords (flat names such as
+    ``database_url``) take precedence.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    storage: StorageSettings
+    database: DatabaseSettings
+    broker: BrokerSettings
+    api: ApiSettings
+    ingest: IngestSettings
+    relay: RelaySettings
+    worker: WorkerSettings
+    retries: RetrySettings
+    peers: PeerSettings
+    webhook: WebhookSettings
+    axis: AxisSettings
+    console: ConsoleSettings
+    logging: LogSettings
 
     @model_validator(mode="before")
     @classmethod
-    def _derive_paths(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+    def _from_flat_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or (data and set(data) <= set(_GROUPS)):
             return data
-        data_dir = Path(str(data.get("data_dir") or "var"))
-        if not data.get("database_url"):
-            data["database_url"] = f"sqlite:///{(data_dir / 'lienthong.db').as_posix()}"
-        if not data.get("blob_dir"):
-            data["blob_dir"] = data_dir / "blobs"
-        return data
+        flat: dict[str, Any] = {**_environment(), **{key.lower(): v for key, v in data.items()}}
+        data_dir = Path(str(flat.get("data_dir") or "var"))
+        if not flat.get("database_url"):
+            flat["database_url"] = f"sqlite:///{(data_dir / 'lienthong.db').as_posix()}"
+        if not flat.get("blob_dir"):
+            flat["blob_dir"] = data_dir / "blobs"
+        return {
+            name: {alias: flat[alias] for alias, _ in _variables(group) if alias in flat}
+            for name, group in _GROUPS.items()
+        }
 
-    @model_validator(mode="after")
-    def _tls_files_together(self) -> Settings:
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError(
-                "LIENTHONG_TLS_CERT_FILE and LIENTHONG_TLS_KEY_FILE are set together or not at all"
-            )
-        if (self.webhook_client_cert_file is None) != (self.webhook_client_key_file is None):
-            raise ValueError(
-                "LIENTHONG_WEBHOOK_CLIENT_CERT_FILE and LIENTHONG_WEBHOOK_CLIENT_KEY_FILE are set "
-                "together or not at all"
-            )
-        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
-            raise ValueError(
-                "LIENTHONG_TLS_CLIENT_CA_FILE needs LIENTHONG_TLS_CERT_FILE and "
-                "LIENTHONG_TLS_KEY_FILE: client certificates are checked in the API's own TLS"
-            )
-        return self
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name (``database_url``…), as :class:`Settings` takes them."""
+        values: dict[str, Any] = {}
+        for name in _GROUPS:
+            group: _Group = getattr(self, name)
+            values.update(group.model_dump(by_alias=True))
+        return values
 
-    @property
-    def api_scheme(self) -> str:
-        """``https`` when the API serves TLS itself, else ``http``."""
-        return "https" if self.tls_cert_file is not None else "http"
+    def replace(self, **changes: Any) -> Settings:
+        """These settings with some changed (flat names), checked again."""
+        return Settings(**{**self.flat(), **changes})
 
-    @property
-    def axis_configured(self) -> bool:
-        """Whether the hub has an axis upstream (``LIENTHONG_AXIS_URL`` is set)."""
-        return bool(self.axis_url.strip())
-
-    @property
-    def max_delivery_attempts(self) -> int:
-        """Attempts before a delivery is parked: the first one plus one per retry delay."""
-        return len(self.retry_delays) + 1
+    @classmethod
+    def variables(cls) -> Iterator[tuple[str, str, FieldInfo]]:
+        """Every variable: its group, its full name (``LIENTHONG_…``) and its field."""
+        for name, group in _GROUPS.items():
+            for alias, info in _variables(group):
+                yield name, f"{ENV_PREFIX}{alias.upper()}", info
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings from the environment; keyword arguments take precedence.
+    """Read the settings from the environment; keyword arguments (flat names) take precedence.
 
     Raises:
         ConfigurationError: a variable is missing a valid value; the message names it.
@@ -715,10 +983,19 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{ENV_PREFIX}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-            if error["loc"]
-            else str(error["msg"]).removeprefix("Value error, ")
-            for error in exc.errors()
-        )
-        raise ConfigurationError(f"invalid configuration: {problems}") from exc
+        raise ConfigurationError(f"invalid configuration: {_problems(exc)}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        group = _GROUPS.get(loc[0]) if loc else None
+        if group is not None and len(loc) > 1:
+            field = group.model_fields.get(loc[1])
+            name = field.alias if field is not None and field.alias else loc[1]
+            problems.append(f"{ENV_PREFIX}{name.upper()}: {error['msg']}")
+        else:
+            problems.append(message)
+    return "; ".join(problems)

@@ -58,7 +58,7 @@ def create_app(
         # Blocking handlers run in worker threads; as many as the process keeps database
         # connections, so requests queue here rather than open connections beyond the pool.
         limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = settings.database_pool_size
+        limiter.total_tokens = settings.database.pool_size
         if console is not None:
             # The mounted console's own lifespan never runs: its statistics start computing
             # here, in the background, so the first visitor does not wait for them.

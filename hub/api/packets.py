@@ -99,7 +99,7 @@ async def post_packet(
     metrics = context.metrics
     started = time.perf_counter()
     try:
-        raw = await read_body(request, context.settings.max_packet_bytes)
+        raw = await read_body(request, context.settings.ingest.max_packet_bytes)
         source: Source = "hub" if agency.peer_hub else "api"
         result = await run_in_threadpool(context.ingest.accept, raw, agency, source=source)
     except HubError as exc:

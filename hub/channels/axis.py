@@ -30,7 +30,7 @@ def build(resources: ChannelResources) -> AxisDeliveryHandler | None:
         resources.upstream,
         resources.database,
         lease=claim_lease(settings),
-        wait=settings.delivery_attempt_timeout / 2,
+        wait=settings.worker.attempt_timeout / 2,
     )
 
 
@@ -41,7 +41,7 @@ def peer_label(recipient: str, settings: Mapping[str, Any]) -> str:
 
 def claim_lease(settings: Settings) -> float:
     """Longer than any one send can last: the attempt timeout, or every try of the call."""
-    one_call = settings.axis_http_attempts * (
-        settings.axis_connect_timeout + settings.axis_read_timeout
+    one_call = settings.axis.http_attempts * (
+        settings.axis.connect_timeout + settings.axis.read_timeout
     )
-    return max(settings.delivery_attempt_timeout, one_call) + _CLAIM_MARGIN_SECONDS
+    return max(settings.worker.attempt_timeout, one_call) + _CLAIM_MARGIN_SECONDS

@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hub.cli import access, database, directory, records, services, users
+from hub.cli import access, configuration, database, directory, records, services, users
 from hub.cli.common import EXIT_FAILURE, EXIT_USAGE, Command
 from hub.errors import ConfigurationError, HubError
 from hub.known_warnings import silence_known_warnings
@@ -21,7 +21,7 @@ from hub.settings import load_settings
 
 __all__ = ["build_parser", "main"]
 
-_GROUPS = (database, directory, access, users, records, services)
+_GROUPS = (database, directory, access, users, records, services, configuration)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"lienthong: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.logging.level, settings.logging.format)
     try:
         return command(args, settings)
     except HubError as exc:

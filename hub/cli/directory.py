@@ -172,8 +172,8 @@ def _directory_sync_axis(args: argparse.Namespace, settings: Settings) -> int:
             session,
             agencies,
             rule=rule,
-            city_root=own_root(settings.axis_organ_id),
-            settings={"system": settings.upstream_kind},
+            city_root=own_root(settings.axis.organ_id),
+            settings={"system": settings.axis.kind},
         )
     for label, codes in (
         ("created", report.created),

@@ -60,7 +60,7 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     if threads is not None:
         if threads < 1:
             raise ConfigurationError("--threads must be at least 1")
-        settings = settings.model_copy(update={"worker_threads": threads})
+        settings = settings.replace(worker_threads=threads)
     stop = stop_on_signals()
     with open_database(settings) as database, open_worker(settings, database) as worker:
         worker.run(stop)
@@ -76,7 +76,7 @@ def run_relay(settings: Settings) -> int:
     stop = stop_on_signals()
     with open_database(settings) as database:
         relay = build_relay(settings, database, stop)
-        _log.info("relay.started", batch=settings.relay_batch_size, window=settings.relay_window)
+        _log.info("relay.started", batch=settings.relay.batch_size, window=settings.relay.window)
         relay.run(stop)
     _log.info("relay.stopped")
     return 0
@@ -115,7 +115,8 @@ def run_all(
     }
     if "serve" in children:
         print(
-            f"lienthong: API on {settings.api_scheme}://{settings.host}:{port or settings.port}",
+            f"lienthong: API on {settings.api.scheme}://{settings.api.host}:"
+            f"{port or settings.api.port}",
             flush=True,
         )
     _log.info("run.started", children={name: child.pid for name, child in children.items()})
@@ -129,7 +130,7 @@ def run_all(
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    grace = settings.webhook_connect_timeout + settings.webhook_read_timeout + _SHUTDOWN_MARGIN
+    grace = settings.webhook.connect_timeout + settings.webhook.read_timeout + _SHUTDOWN_MARGIN
     deadline = time.monotonic() + grace
     for name, child in children.items():
         try:

@@ -58,10 +58,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         app = build_api(settings, database)
         mutual = " (client certificates required)" if "ssl_ca_certs" in tls else ""
         say(
-            f"lienthong API on {settings.api_scheme}://{settings.host}:{settings.port}{mutual} "
-            "(OpenAPI: /openapi.json)"
+            f"lienthong API on {settings.api.scheme}://{settings.api.host}:{settings.api.port}"
+            f"{mutual} (OpenAPI: /openapi.json)"
         )
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, **tls)
+        uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
     return EXIT_OK
 
 
@@ -99,5 +99,5 @@ def _axis_poll_once(settings: Settings, kinds: Sequence[MessageType]) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    extra = {"axis-poll": ["axis", "poll"]} if settings.axis_configured else {}
+    extra = {"axis-poll": ["axis", "poll"]} if settings.axis.configured else {}
     return processes.run_all(settings, port=args.port, extra=extra)

@@ -65,9 +65,9 @@ class SessionPolicy:
     def from_settings(cls, settings: Settings) -> SessionPolicy:
         """The ``LIENTHONG_CONSOLE_SESSION_*`` settings."""
         return cls(
-            idle=timedelta(minutes=settings.console_session_idle_minutes),
-            lifetime=timedelta(hours=settings.console_session_max_hours),
-            secure_cookies=settings.console_secure_cookies,
+            idle=timedelta(minutes=settings.console.session_idle_minutes),
+            lifetime=timedelta(hours=settings.console.session_max_hours),
+            secure_cookies=settings.console.secure_cookies,
         )
 
 

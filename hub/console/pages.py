@@ -48,10 +48,10 @@ def overview(
             "figures": figures,
             "window": chosen,
             "levels": levels,
-            "targets": context.settings.console_targets,
+            "targets": context.settings.console.targets,
             "metrics": METRICS,
             "check": lambda metric, level, value: check_target(
-                context.settings.console_targets, metric, level, value
+                context.settings.console.targets, metric, level, value
             ),
             "volume_chart": charts.volume_chart(figures.days, _),
             "time_chart": charts.delivery_time_chart(figures.transport[chosen].histogram, _),
@@ -91,7 +91,7 @@ def _sorted(rows: Sequence[AgencyRow], sort: str, descending: bool) -> list[Agen
 
 def flagger(context: ConsoleContext) -> Callable[[AgencyRow], bool]:
     """Whether a unit is flagged: it sent documents and too few were digitally signed."""
-    threshold = context.settings.console_flag_below
+    threshold = context.settings.console.flag_below
 
     def flagged(row: AgencyRow) -> bool:
         signed = row.figures.shares()["signed"]
@@ -175,9 +175,9 @@ def agencies(
             "sort": sort if sort in AGENCY_SORTS else "code",
             "dir": "desc" if dir == "desc" else "asc",
             "flagged": flagger(context),
-            "threshold": context.settings.console_flag_below,
+            "threshold": context.settings.console.flag_below,
             "check": lambda metric, lvl, value: check_target(
-                context.settings.console_targets, metric, lvl, value
+                context.settings.console.targets, metric, lvl, value
             ),
         },
         page="agencies",
@@ -243,7 +243,7 @@ def unacknowledged(
     """Documents delivered but not answered, per recipient and level, by age."""
     wanted: queries.Missing = "03" if missing == "03" else "01"
     stats = context.stats.unacknowledged(wanted)
-    hours = context.settings.console_unacked_hours
+    hours = context.settings.console.unacked_hours
     rows = [
         row
         for row in stats.rows
@@ -286,7 +286,7 @@ def unacknowledged_documents(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """One recipient's unanswered documents in one age bucket, oldest delivery first."""
-    hours = context.settings.console_unacked_hours
+    hours = context.settings.console.unacked_hours
     if bucket >= len(hours):
         raise ConsoleError(400, "error.bucket")
     wanted: queries.Missing = "03" if missing == "03" else "01"
@@ -337,8 +337,8 @@ def peers(request: Request, context: ContextDep, identity: ViewerDep) -> Respons
         "peers.html",
         {
             "stats": stats,
-            "threshold": context.settings.breaker_threshold,
-            "axis_configured": context.settings.axis_configured,
+            "threshold": context.settings.peers.breaker_threshold,
+            "axis_configured": context.settings.axis.configured,
         },
         page="peers",
     )

@@ -267,7 +267,7 @@ class ConsoleStats:
         self._db = db
         self._settings = settings
         self._clock = clock
-        self.cache = RefreshingCache(settings.console_stats_seconds)
+        self.cache = RefreshingCache(settings.console.stats_seconds)
 
     def warm(self) -> None:
         """Start computing the statistics pages' default figures in the background (called
@@ -380,7 +380,7 @@ class ConsoleStats:
             rows = queries.unacknowledged(
                 session,
                 now=now,
-                hours=self._settings.console_unacked_hours,
+                hours=self._settings.console.unacked_hours,
                 horizon=now - UNACKED_HORIZON,
                 missing=missing,
             )

@@ -38,7 +38,7 @@ def database_url(settings: Settings) -> URL:
         ConfigurationError: the URL cannot be parsed.
     """
     try:
-        url = make_url(settings.database_url)
+        url = make_url(settings.database.url)
     except ArgumentError as exc:
         raise ConfigurationError(f"LIENTHONG_DATABASE_URL is not a database URL: {exc}") from exc
     if url.drivername in {"postgresql", "postgres"}:
@@ -57,8 +57,8 @@ def create_engine(settings: Settings, **engine_options: Any) -> Engine:
     if url.get_backend_name() != "sqlite":
         options: dict[str, Any] = {
             "pool_pre_ping": True,
-            "pool_size": settings.database_pool_size,
-            "max_overflow": settings.database_max_overflow,
+            "pool_size": settings.database.pool_size,
+            "max_overflow": settings.database.max_overflow,
             "pool_use_lifo": True,
             **engine_options,
         }

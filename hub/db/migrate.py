@@ -157,7 +157,7 @@ def ensure_schema(settings: Settings, engine: Engine) -> SchemaStatus:
             f"database {url} is at revision {status.current}, which this version of lienthong "
             f"does not know (it needs {status.head}): upgrade lienthong"
         )
-    policy = settings.auto_migrate
+    policy = settings.database.auto_migrate
     if policy == "always" or (policy == "sqlite" and engine.dialect.name == "sqlite"):
         upgrade(settings, engine=engine)
         return schema_status(engine)

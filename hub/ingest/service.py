@@ -154,7 +154,7 @@ class IngestService:
         self._trust_anchors = tuple(trust_anchors)
         self._revocation = revocation
         self._pdf_trust_roots = tuple(pdf_trust_roots)
-        self._limits = edxml.Limits(max_bytes=settings.max_packet_bytes)
+        self._limits = edxml.Limits(max_bytes=settings.ingest.max_packet_bytes)
 
     def accept(
         self, raw: bytes | bytearray, agency: AuthenticatedAgency, *, source: Source = "api"
@@ -190,7 +190,7 @@ class IngestService:
     def _accept(
         self, raw: bytes | bytearray, agency: AuthenticatedAgency, source: Source
     ) -> IngestResult:
-        limit = self._settings.max_packet_bytes
+        limit = self._settings.ingest.max_packet_bytes
         if len(raw) > limit:
             raise OversizePacketError(
                 f"the packet is {len(raw)} bytes; this hub accepts at most {limit}",
@@ -285,7 +285,7 @@ class IngestService:
                 element="To/OrganId",
                 details={"codes": codes},
             )
-        if resolution.unknown and not self._settings.axis_route:
+        if resolution.unknown and not self._settings.ingest.axis_route:
             codes = list(resolution.unknown)
             raise UnroutablePacketError(
                 f"recipient(s) {', '.join(codes)} are not in the hub's directory; check the "

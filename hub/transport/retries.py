@@ -49,7 +49,7 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
         """The policy the settings describe."""
-        return cls(settings.retry_delays, settings.retry_jitter, settings.max_delivery_age)
+        return cls(settings.retries.delays, settings.retries.jitter, settings.retries.max_age)
 
     @property
     def max_attempts(self) -> int:

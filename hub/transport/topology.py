@@ -118,10 +118,10 @@ class Topology:
     def from_settings(cls, settings: Settings) -> Topology:
         """The topology the settings describe."""
         return cls(
-            prefix=settings.amqp_prefix,
-            retry_delays=settings.retry_delays,
-            retry_jitter=settings.retry_jitter,
-            parking_max_length=settings.parking_max_length,
+            prefix=settings.broker.prefix,
+            retry_delays=settings.retries.delays,
+            retry_jitter=settings.retries.jitter,
+            parking_max_length=settings.broker.parking_max_length,
         )
 
     @property

@@ -128,7 +128,7 @@ def test_dependencies_name_existing_services_with_a_condition_they_can_meet(name
 
 
 def test_every_lienthong_variable_is_a_setting_of_the_hub() -> None:
-    known = {f"{ENV_PREFIX}{field}".upper() for field in Settings.model_fields}
+    known = {variable for _, variable, _ in Settings.variables()}
     used = {
         variable
         for service in SERVICES.values()

@@ -79,12 +79,12 @@ def test_every_relative_link_points_to_an_existing_file_and_heading(page: Path) 
 
 def test_every_setting_is_in_the_configuration_page() -> None:
     documented = set(_VARIABLE.findall((DOCS / "configuration.md").read_text(encoding="utf-8")))
-    settings = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    settings = {variable for _, variable, _ in Settings.variables()}
     assert sorted(settings - documented) == []
 
 
 def test_every_variable_the_docs_name_is_a_setting() -> None:
-    settings = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    settings = {variable for _, variable, _ in Settings.variables()}
     named = {
         (page.relative_to(ROOT).as_posix(), variable)
         for page in PAGES

@@ -320,7 +320,7 @@ def test_the_agencies_table_flags_units_under_the_signed_threshold_and_sorts_by_
 ) -> None:
     page = console.page_of("viewer")
     page.goto("/console/agencies?window=30d")
-    threshold = Settings().console_flag_below
+    threshold = Settings().console.flag_below
     shares = {code: run.signed_share({code}) for code in LEVELS}
     flagged = {code for code, share in shares.items() if share is not None and share < threshold}
 

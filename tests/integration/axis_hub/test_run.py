@@ -29,9 +29,9 @@ def _free_port() -> int:
 def _axis_environment(axis_hub: AxisHub) -> dict[str, str]:
     settings = axis_hub.hub.settings
     return axis_hub.hub.environment(
-        LIENTHONG_AXIS_URL=settings.axis_url,
-        LIENTHONG_AXIS_SYSTEM_ID=settings.axis_system_id,
-        LIENTHONG_AXIS_SECRET=settings.axis_secret.get_secret_value(),
+        LIENTHONG_AXIS_URL=settings.axis.url,
+        LIENTHONG_AXIS_SYSTEM_ID=settings.axis.system_id,
+        LIENTHONG_AXIS_SECRET=settings.axis.secret.get_secret_value(),
         LIENTHONG_AXIS_POLL_EDOC_SECONDS="0.2",
         LIENTHONG_AXIS_POLL_STATUS_SECONDS="0.2",
     )

@@ -49,7 +49,7 @@ def city_directory(
         assert renamed is not None
         renamed.name = "VPCP (tên cũ)"
     for name, value in {
-        "DATABASE_URL": settings.database_url,
+        "DATABASE_URL": settings.database.url,
         "DATA_DIR": str(tmp_path / "var"),
         "AXIS_URL": server.url,
         "AXIS_SYSTEM_ID": CITY_SYSTEM,

@@ -159,11 +159,11 @@ class Hub:
 
     def relay(self, **options: Any) -> Relay:
         publisher = WindowedPublisher(
-            options.pop("url", self.settings.amqp_url),
+            options.pop("url", self.settings.broker.url),
             self.topology,
-            window=options.pop("window", self.settings.relay_window),
-            confirm_timeout=self.settings.relay_confirm_timeout,
-            reconnect_timeout=self.settings.amqp_reconnect_timeout,
+            window=options.pop("window", self.settings.relay.window),
+            confirm_timeout=self.settings.relay.confirm_timeout,
+            reconnect_timeout=self.settings.broker.reconnect_timeout,
         )
         return Relay(self.database, publisher, self.topology, **options)
 
@@ -176,7 +176,7 @@ class Hub:
 
     @contextmanager
     def worker(self, **overrides: Any) -> Iterator[None]:
-        settings = self.settings.model_copy(update=overrides)
+        settings = self.settings.replace(**overrides)
         stop = threading.Event()
         failures: list[BaseException] = []
         with open_worker(settings, self.database) as worker:
@@ -208,15 +208,15 @@ class Hub:
         """Variables that give a ``lienthong`` child process these settings."""
         settings = self.settings
         variables = {
-            "LIENTHONG_DATABASE_URL": settings.database_url,
-            "LIENTHONG_DATA_DIR": str(settings.data_dir),
-            "LIENTHONG_AMQP_URL": settings.amqp_url,
-            "LIENTHONG_AMQP_PREFIX": settings.amqp_prefix,
-            "LIENTHONG_RETRY_DELAYS": ",".join(str(d) for d in settings.retry_delays),
-            "LIENTHONG_RETRY_JITTER": str(settings.retry_jitter),
-            "LIENTHONG_WORKER_THREADS": str(settings.worker_threads),
-            "LIENTHONG_WEBHOOK_READ_TIMEOUT": str(settings.webhook_read_timeout),
-            "LIENTHONG_AMQP_RECONNECT_TIMEOUT": str(settings.amqp_reconnect_timeout),
+            "LIENTHONG_DATABASE_URL": settings.database.url,
+            "LIENTHONG_DATA_DIR": str(settings.storage.data_dir),
+            "LIENTHONG_AMQP_URL": settings.broker.url,
+            "LIENTHONG_AMQP_PREFIX": settings.broker.prefix,
+            "LIENTHONG_RETRY_DELAYS": ",".join(str(d) for d in settings.retries.delays),
+            "LIENTHONG_RETRY_JITTER": str(settings.retries.jitter),
+            "LIENTHONG_WORKER_THREADS": str(settings.worker.threads),
+            "LIENTHONG_WEBHOOK_READ_TIMEOUT": str(settings.webhook.read_timeout),
+            "LIENTHONG_AMQP_RECONNECT_TIMEOUT": str(settings.broker.reconnect_timeout),
             "LIENTHONG_LOG_FORMAT": "json",
             **overrides,
         }
@@ -312,7 +312,7 @@ def make_hub(
             settings = hub_settings(database_url, tmp_path, amqp_url, prefix, **overrides)
             upgrade(settings)
             database = stack.enter_context(open_database(settings))
-            made.append(Hub(settings, database, FileBlobStore(settings.blob_dir), broker))
+            made.append(Hub(settings, database, FileBlobStore(settings.storage.blob_dir), broker))
             return made[-1]
 
         yield make

@@ -35,7 +35,7 @@ def test_an_amqp_agency_finds_the_raw_packet_in_its_own_queue(hub: Hub) -> None:
     with hub.worker():
         row = hub.wait_state(delivery_id, DeliveryState.DELIVERED)
 
-    ((properties, body),) = hub.broker.take(f"{hub.settings.amqp_prefix}.agency.{AGENCY}")
+    ((properties, body),) = hub.broker.take(f"{hub.settings.broker.prefix}.agency.{AGENCY}")
     assert body == hub.payload(delivery_id)
     assert properties.message_id == delivery_id
     assert properties.content_type == "application/xml"

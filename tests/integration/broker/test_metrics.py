@@ -46,7 +46,7 @@ def test_queue_depths_leave_out_queues_that_do_not_exist(hub: Hub) -> None:
     declare_topology(hub.broker.channel, hub.topology)
     missing = f"{hub.topology.prefix}.absent"
 
-    depths = queue_depths(hub.settings.amqp_url, [missing, hub.topology.work_queue.name])
+    depths = queue_depths(hub.settings.broker.url, [missing, hub.topology.work_queue.name])
 
     assert depths == {hub.topology.work_queue.name: 0}
 

@@ -52,7 +52,7 @@ def test_the_relay_publishes_each_row_as_the_contract_message_and_marks_it(hub: 
 
 def test_rows_whose_confirm_never_came_stay_unpublished_and_go_out_later(hub: Hub) -> None:
     ids = queued(hub, 20)
-    proxy = BrokerProxy(hub.settings.amqp_url, cut_after_acks=1)
+    proxy = BrokerProxy(hub.settings.broker.url, cut_after_acks=1)
     try:
         outcome = hub.relay_once(url=proxy.url, window=5, batch_size=20)
     finally:

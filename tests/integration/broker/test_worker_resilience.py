@@ -192,7 +192,7 @@ def test_a_worker_that_loses_the_broker_reconnects_and_goes_on(hub: Hub) -> None
     hub.agency(AGENCY, Channel.INBOX)
     first = hub.delivery(AGENCY, Channel.INBOX)
     hub.relay_once()
-    proxy = BrokerProxy(hub.settings.amqp_url)
+    proxy = BrokerProxy(hub.settings.broker.url)
     try:
         with hub.worker(amqp_url=proxy.url):
             hub.wait_state(first, DeliveryState.AVAILABLE)

@@ -100,7 +100,7 @@ def test_wrong_password_is_refused_and_ten_failures_lock_the_account(console: Co
 
 def test_an_idle_session_expires(console: Console) -> None:
     console.as_role("viewer")
-    idle = timedelta(minutes=console.hub.settings.console_session_idle_minutes)
+    idle = timedelta(minutes=console.hub.settings.console.session_idle_minutes)
     with console.hub.database.transaction() as session:
         session.execute(
             update(ConsoleSession).values(last_seen_at=utcnow() - idle - timedelta(minutes=1))

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def env(hub_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("LIENTHONG_DATABASE_URL", hub_settings.database_url)
-    monkeypatch.setenv("LIENTHONG_DATA_DIR", str(hub_settings.data_dir))
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", hub_settings.database.url)
+    monkeypatch.setenv("LIENTHONG_DATA_DIR", str(hub_settings.storage.data_dir))
     monkeypatch.setenv("LIENTHONG_AUTO_MIGRATE", "never")
     return hub_settings
 

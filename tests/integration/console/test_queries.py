@@ -218,7 +218,7 @@ def test_a_listed_page_gets_the_medians_of_its_rows_alone(console: Console) -> N
 
 def test_a_listed_page_uses_the_cached_medians_once_computed(console: Console) -> None:
     _answered(console)
-    settings = console.hub.settings.model_copy(update={"console_stats_seconds": 600.0})
+    settings = console.hub.settings.replace(console_stats_seconds=600.0)
     stats = ConsoleStats(ConsoleDatabase(console.hub.database), settings)
 
     first = stats.agencies_listed("30d")  # starts computing the medians in the background

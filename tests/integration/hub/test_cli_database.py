@@ -27,7 +27,7 @@ OFFICE = "000.00.01.H26"
 def environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: Settings
 ) -> Iterator[Settings]:
-    monkeypatch.setenv("LIENTHONG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", settings.database.url)
     monkeypatch.setenv("LIENTHONG_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("LIENTHONG_AUTO_MIGRATE", "never")
     yield settings

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from hub.console.exports import to_csv, to_xlsx
 from hub.console.service import RefreshingCache
 from hub.console.web import Formatter, safe_next
-from hub.settings import Settings
+from hub.settings import ConsoleSettings, Settings
 
 
 def test_vietnamese_numbers_and_times() -> None:
@@ -83,9 +83,9 @@ def test_console_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("LIENTHONG_CONSOLE_TARGETS", '{"signed": {"3": 90}}')
     monkeypatch.setenv("LIENTHONG_CONSOLE_UNACKED_HOURS", "2, 8")
     settings = Settings()
-    assert settings.console_targets == {"signed": {3: 90.0}}
-    assert settings.console_unacked_hours == (2.0, 8.0)
-    assert Settings.model_fields["console_targets"].default_factory is not None
+    assert settings.console.targets == {"signed": {3: 90.0}}
+    assert settings.console.unacked_hours == (2.0, 8.0)
+    assert ConsoleSettings.model_fields["targets"].default_factory is not None
 
 
 def test_unacked_hours_must_increase(monkeypatch: pytest.MonkeyPatch) -> None:

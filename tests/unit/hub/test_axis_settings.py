@@ -25,9 +25,9 @@ def account(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_axis_is_configured_by_default() -> None:
     settings = load_settings()
 
-    assert not settings.axis_configured
-    assert settings.upstream_kind == "vxp"
-    assert (settings.axis_poll_edoc_seconds, settings.axis_poll_status_seconds) == (60.0, 60.0)
+    assert not settings.axis.configured
+    assert settings.axis.kind == "vxp"
+    assert (settings.axis.poll_edoc_seconds, settings.axis.poll_status_seconds) == (60.0, 60.0)
     assert axis_config(settings) is None
     assert open_upstream_of(settings) is None
 
@@ -48,7 +48,7 @@ def test_the_secret_never_shows_in_the_settings() -> None:
     settings = load_settings()
 
     assert "s3cret-value" not in repr(settings)
-    assert settings.axis_secret.get_secret_value() == "s3cret-value"
+    assert settings.axis.secret.get_secret_value() == "s3cret-value"
 
 
 @pytest.mark.usefixtures("account")

@@ -15,11 +15,11 @@ from hub.settings import Settings, load_settings
 def test_defaults_put_state_under_var() -> None:
     settings = load_settings()
 
-    assert settings.data_dir == Path("var")
-    assert settings.database_url == "sqlite:///var/lienthong.db"
-    assert settings.blob_dir == Path("var/blobs")
-    assert settings.port == 8080
-    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/%2F"
+    assert settings.storage.data_dir == Path("var")
+    assert settings.database.url == "sqlite:///var/lienthong.db"
+    assert settings.storage.blob_dir == Path("var/blobs")
+    assert settings.api.port == 8080
+    assert settings.broker.url == "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 def test_data_dir_moves_database_and_blobs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,21 +27,21 @@ def test_data_dir_moves_database_and_blobs(monkeypatch: pytest.MonkeyPatch) -> N
 
     settings = load_settings()
 
-    assert settings.database_url == "sqlite:////srv/lienthong/lienthong.db"
-    assert settings.blob_dir == Path("/srv/lienthong/blobs")
+    assert settings.database.url == "sqlite:////srv/lienthong/lienthong.db"
+    assert settings.storage.blob_dir == Path("/srv/lienthong/blobs")
 
 
 def test_explicit_database_url_wins_over_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIENTHONG_DATA_DIR", "/srv/lienthong")
     monkeypatch.setenv("LIENTHONG_DATABASE_URL", "postgresql://hub@db/lienthong")
 
-    assert load_settings().database_url == "postgresql://hub@db/lienthong"
+    assert load_settings().database.url == "postgresql://hub@db/lienthong"
 
 
 def test_port_is_read_from_lienthong_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIENTHONG_PORT", "9090")
 
-    assert load_settings().port == 9090
+    assert load_settings().api.port == 9090
 
 
 def test_retry_delays_accept_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,20 +49,20 @@ def test_retry_delays_accept_a_comma_separated_list(monkeypatch: pytest.MonkeyPa
 
     settings = load_settings()
 
-    assert settings.retry_delays == (1.0, 10.0, 60.0)
-    assert settings.max_delivery_attempts == 4
+    assert settings.retries.delays == (1.0, 10.0, 60.0)
+    assert settings.retries.max_attempts == 4
 
 
 def test_retry_delays_accept_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIENTHONG_RETRY_DELAYS", "[2, 4.5]")
 
-    assert load_settings().retry_delays == (2.0, 4.5)
+    assert load_settings().retries.delays == (2.0, 4.5)
 
 
 def test_max_delivery_age_accepts_an_iso_duration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIENTHONG_MAX_DELIVERY_AGE", "P2D")
 
-    assert load_settings().max_delivery_age == timedelta(days=2)
+    assert load_settings().retries.max_age == timedelta(days=2)
 
 
 def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,6 +87,6 @@ def test_settings_are_frozen() -> None:
 
 
 def test_every_setting_is_documented_with_its_variable() -> None:
-    for name, field in Settings.model_fields.items():
-        assert field.description, name
-        assert field.description.startswith(f"LIENTHONG_{name.upper()}:"), name
+    for _, variable, field in Settings.variables():
+        assert field.description, variable
+        assert field.description.startswith(f"{variable}:"), variable

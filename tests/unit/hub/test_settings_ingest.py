@@ -10,13 +10,13 @@ from hub.settings import load_settings
 
 
 def test_axis_route_is_off_by_default() -> None:
-    assert load_settings().axis_route is False
+    assert load_settings().ingest.axis_route is False
 
 
 def test_axis_route_is_switched_on_by_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIENTHONG_AXIS_ROUTE", "true")
 
-    assert load_settings().axis_route is True
+    assert load_settings().ingest.axis_route is True
 
 
 def test_trust_anchors_are_a_comma_separated_list_of_files(
@@ -24,4 +24,4 @@ def test_trust_anchors_are_a_comma_separated_list_of_files(
 ) -> None:
     monkeypatch.setenv("LIENTHONG_TRUST_ANCHORS", "ca/root.pem, ca/sub.pem")
 
-    assert load_settings().trust_anchors == (Path("ca/root.pem"), Path("ca/sub.pem"))
+    assert load_settings().ingest.trust_anchors == (Path("ca/root.pem"), Path("ca/sub.pem"))

@@ -51,7 +51,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = settings_for(f"sqlite:///{path.as_posix()}", root)
     upgrade(settings)
     _import_sample(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -139,7 +139,7 @@ class Hub:
 
     def with_settings(self, **changes: Any) -> Hub:
         """The same hub with some settings changed (a new ingest service and app)."""
-        settings = self.settings.model_copy(update=changes)
+        settings = self.settings.replace(**changes)
         return Hub(
             settings=settings,
             database=self.database,
@@ -166,7 +166,7 @@ def api_app(settings: Settings, database: Database, blobs: FileBlobStore) -> Fas
 def hub(hub_settings: Settings) -> Iterator[Hub]:
     """A hub on the backend under test."""
     with open_database(hub_settings) as database:
-        blobs = FileBlobStore(hub_settings.blob_dir)
+        blobs = FileBlobStore(hub_settings.storage.blob_dir)
         yield Hub(
             settings=hub_settings,
             database=database,

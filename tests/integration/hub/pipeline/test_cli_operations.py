@@ -24,8 +24,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(autouse=True)
 def environment(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("LIENTHONG_DATABASE_URL", hub.settings.database_url)
-    monkeypatch.setenv("LIENTHONG_DATA_DIR", str(hub.settings.data_dir))
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", hub.settings.database.url)
+    monkeypatch.setenv("LIENTHONG_DATA_DIR", str(hub.settings.storage.data_dir))
     monkeypatch.setenv("LIENTHONG_AUTO_MIGRATE", "never")
     yield
     reset_logging()
