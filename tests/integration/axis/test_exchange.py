@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from adapters.axis import AxisClient, AxisConfig, Upstream, open_upstream
+from adapters.axis import AxisClient, AxisConfig, ProtocolOptions, Upstream, open_upstream
 from tests.integration.axis.conftest import CITY_HUB, MINISTRY, VPCP, MakeClient
 from tests.integration.axis.traffic import (
     CITY,
@@ -28,6 +29,28 @@ def test_a_sent_document_reaches_the_recipient_system_byte_for_byte(
     assert waiting[0].sender == CITY
     assert waiting[0].recipients == (GOVERNMENT_OFFICE,)
     assert waiting[0].message_type == "edoc"
+    assert vpcp.get_edoc(sent.doc_id) == data
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ProtocolOptions(),
+        ProtocolOptions(hash_file_form="padded"),
+        ProtocolOptions(body_crlf=False),
+        ProtocolOptions(hash_file_form="padded", body_crlf=False),
+    ],
+    ids=["sdk", "padded", "no-crlf", "padded-no-crlf"],
+)
+def test_either_hash_form_with_or_without_crlf_delivers_the_packet_as_it_was(
+    vpcp: AxisClient, make_client: MakeClient, options: ProtocolOptions
+) -> None:
+    _, data = document()
+    data += b"\r\n"  # a packet that itself ends with CRLF keeps it
+    sender = make_client(CITY_HUB, options=options)
+
+    sent = sender.send_edoc(data, message_type="edoc")
+
     assert vpcp.get_edoc(sent.doc_id) == data
 
 
