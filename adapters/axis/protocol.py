@@ -237,6 +237,8 @@ def content_hash(data: bytes, form: HashFileForm = "sdk") -> str:
 def hash_file_matches(declared: str, data: bytes) -> bool:
     """Whether ``declared`` is the SHA-256 of ``data`` in either form (any letter case)."""
     text = declared.strip().lower()
+    if not text.isascii():
+        return False
     return any(
         hmac.compare_digest(text, content_hash(data, form)) for form in get_args(HashFileForm)
     )

@@ -330,7 +330,8 @@ class AxisSimulator:
             raise _RefusalError(
                 ErrorCode.AUTH_FAILED, f"system {caller_id!r} is not connected to the axis", 401
             )
-        if not hmac.compare_digest(hmac_hex(system.secret, text), offered.strip().lower()):
+        offered = offered.strip().lower()
+        if not offered.isascii() or not hmac.compare_digest(hmac_hex(system.secret, text), offered):
             raise _RefusalError(
                 ErrorCode.AUTH_FAILED,
                 f"the signature ({prefix}{Param.HASH_HEADER}) does not match the signed headers "

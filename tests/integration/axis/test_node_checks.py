@@ -143,3 +143,14 @@ def test_a_refused_send_still_answers_an_empty_doc_id(
         "ErrorDesc": "the from parameter is required",
         "DocId": "",
     }
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_crashed_on(
+    admin: httpx.Client, system_secrets: dict[str, str]
+) -> None:
+    headers: dict[str, str | bytes] = {**_signed(system_secrets[VPCP], messagetype="edoc")}
+    headers["XroadVnpt-hash-header"] = "é".encode()
+
+    answer = admin.post("/getReceivedEdocList", headers=headers)
+
+    assert (answer.status_code, answer.json()["ErrorCode"]) == (401, "AUTH_FAILED")

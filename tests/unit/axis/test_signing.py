@@ -124,6 +124,10 @@ def test_a_hash_file_in_either_form_matches_the_body(declared: str) -> None:
     assert not hash_file_matches(declared, b"abd")
 
 
+def test_a_hash_file_that_is_not_ascii_matches_nothing() -> None:
+    assert not hash_file_matches("ba78é", b"abc")
+
+
 def test_the_timestamp_is_written_on_vietnamese_local_time_in_the_sdk_layout() -> None:
     moment = dt.datetime(2026, 11, 20, 1, 30, 0, 123_000, tzinfo=dt.UTC)
 
