@@ -6,8 +6,10 @@ Writing (``to`` and the sign-header): compact, no spaces, gson's default HTML-sa
 Reading: numbers keep the text they were written with (gson's lazily parsed numbers give it
 back unchanged: ``-1`` stays ``"-1"``); :func:`get_as_string` does what
 ``JsonObject.get(name).getAsString()`` does, and raises :class:`GsonReadError` wherever the
-JVM would throw: a missing field (a null pointer), JSON ``null``, an object, an array of any
-length but one (an array of exactly one value reads as that value, as gson does).
+SDK throws: a missing field (a null pointer), JSON ``null``, an object, an array. gson itself
+reads an array of exactly one value as that value; AXIS-SDK.md says an array throws, and the
+emulator keeps to that stricter reading, so that an answer it reads is read by the SDK either
+way.
 """
 
 from __future__ import annotations
@@ -67,13 +69,12 @@ def parse(body: bytes) -> Any:
 
 
 def _as_string(value: Any, name: str) -> str:
+    """A JSON value as the string the SDK reads; GsonReadError where it throws."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return str(value)
     if isinstance(value, list):
-        if len(value) == 1:
-            return _as_string(value[0], name)
         raise GsonReadError(f"{name!r} is an array of {len(value)} values, not a string")
     if value is None:
         raise GsonReadError(f"{name!r} is JSON null, not a string")

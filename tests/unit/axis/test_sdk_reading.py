@@ -120,13 +120,13 @@ def test_an_answer_that_is_not_json_or_no_answer_at_all_is_null() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "text"),
-    [('"x"', "x"), ('["x"]', "x"), ("true", "true"), ("-1", "-1"), ("1.50", "1.50")],
+    [('"x"', "x"), ("true", "true"), ("-1", "-1"), ("1.50", "1.50")],
 )
 def test_get_as_string_reads_as_gson_does(raw: str, text: str) -> None:
     assert get_as_string(parse(f'{{"f":{raw}}}'.encode()), "f") == text
 
 
-@pytest.mark.parametrize("raw", ["null", "{}", "[]", '["a","b"]'])
+@pytest.mark.parametrize("raw", ["null", "{}", "[]", '["a"]', '["a","b"]'])
 def test_get_as_string_throws_where_gson_does(raw: str) -> None:
     with pytest.raises(GsonReadError):
         get_as_string(parse(f'{{"f":{raw}}}'.encode()), "f")
