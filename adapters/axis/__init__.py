@@ -1,6 +1,8 @@
 """The national document interchange axis (VXP): a client, and the upstream interface.
 
-- :mod:`adapters.axis.protocol` — the wire: operations, signed headers, lenient answers;
+- :mod:`adapters.axis.protocol` — the wire: operations, signed headers, lenient answers, and
+  :class:`ProtocolOptions`, every choice the official SDK's wire leaves open (docs/vxp-sdk.md);
+- :mod:`adapters.axis.javaorder` — the Java ``HashMap`` order the SDK signs its headers in;
 - :mod:`adapters.axis.client` — :class:`AxisClient`, one system's account at a node;
 - :mod:`adapters.axis.upstream` — :class:`Upstream`, what the hub depends on;
 - :mod:`adapters.axis.errors` — the exception tree; :mod:`adapters.axis.hub_errors` maps it
@@ -19,6 +21,7 @@ from adapters.axis.errors import (
     AxisRefusedError,
     AxisTransientError,
     AxisUnavailableError,
+    AxisUnknownFailureError,
 )
 from adapters.axis.models import (
     AckStatus,
@@ -44,6 +47,7 @@ __all__ = [
     "AxisRefusedError",
     "AxisTransientError",
     "AxisUnavailableError",
+    "AxisUnknownFailureError",
     "ErrorCode",
     "MessageType",
     "Operation",

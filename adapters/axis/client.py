@@ -1,7 +1,9 @@
 """A client of the national axis (VXP): send packets, poll for packets, acknowledge them.
 
-The node is polled, never pushes (DOMAIN.md §7). Each call is one signed HTTP request
-(:mod:`adapters.axis.protocol` holds the wire choices). Inside one call, tenacity repeats a
+The node is polled, never pushes (DOMAIN.md §7). Each call is one signed HTTP request that
+reads on the wire as the official SDK's (:mod:`adapters.axis.protocol` holds the wire and
+:class:`~adapters.axis.protocol.ProtocolOptions` the choices; docs/vxp-sdk.md). A FAIL whose
+error code is not known to mean a refusal is transient. Inside one call, tenacity repeats a
 request a few times, quickly, when the node could not be reached or answered 5xx — for
 ``sendEdoc`` only when the packet surely did not arrive (connection refused, pool timeout,
 503), so a slow answer never turns into a duplicate. What remains is raised as an
@@ -44,6 +46,7 @@ from adapters.axis.errors import (
     AxisRefusedError,
     AxisTransientError,
     AxisUnavailableError,
+    AxisUnknownFailureError,
 )
 from adapters.axis.models import (
     AckStatus,
@@ -59,6 +62,7 @@ from adapters.axis.protocol import (
     Param,
     ProtocolOptions,
     content_hash,
+    content_type,
     format_timestamp,
     read_agencies,
     read_answer,
@@ -66,6 +70,7 @@ from adapters.axis.protocol import (
     read_received,
     read_sent,
     recipients_header,
+    request_body,
     signed_headers,
 )
 
@@ -77,6 +82,7 @@ _BUSY_HTTP = frozenset({408, 425, 429})
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 """Small signed requests go out at once instead of waiting on the peer's delayed ACK."""
 _POLLS = frozenset({Operation.GET_RECEIVED_EDOC_LIST, Operation.GET_SENT_EDOC_LIST})
+_JSON_OBJECT_BODY = frozenset({Operation.GET_EDOC, Operation.UPDATE_STATUS})
 
 
 class AxisConfig(BaseModel):
@@ -238,14 +244,14 @@ class AxisClient:
         sender = sender or self.config.organ_id
         if not sender:
             raise ValueError("send_edoc needs a sender: pass sender= or set organ_id")
-        params = {
-            Param.FROM.value: sender,
-            Param.SERVICE_TYPE.value: self._options.service_type,
-            Param.MESSAGE_TYPE.value: message_type,
-            Param.HASH_FILE.value: content_hash(data),
-        }
+        params = {Param.FROM.value: sender}
         if to:
             params[Param.TO.value] = recipients_header(to)
+        params |= {
+            Param.SERVICE_TYPE.value: self._options.service_type,
+            Param.MESSAGE_TYPE.value: message_type,
+            Param.HASH_FILE.value: content_hash(data, self._options.hash_file_form),
+        }
         answer = self._call(Operation.SEND_EDOC, params, data)
         if answer.doc_id is None:
             raise AxisProtocolError(
@@ -335,19 +341,24 @@ class AxisClient:
 
     def _once(self, operation: Operation, params: dict[str, str], content: bytes) -> Answer:
         timestamp = format_timestamp(self._clock(), self._options.timestamp_style)
+        media_type = content_type(operation)
         headers = signed_headers(
-            params,
+            {**params, Param.CONTENT_TYPE.value: media_type},
             system_id=self.config.system_id,
             secret=self.config.secret.get_secret_value(),
             timestamp=timestamp,
             options=self._options,
         )
+        headers["Content-Type"] = media_type
         headers["User-Agent"] = self._options.user_agent
-        headers["Accept"] = "application/json"
-        headers["Content-Type"] = "application/xml" if content else "application/json"
+        if self._options.sdk_version is not None:
+            headers[self._options.header(Param.VERSION)] = self._options.sdk_version
+        if self._options.expect_continue and operation in _JSON_OBJECT_BODY:
+            headers["Expect"] = "100-continue"
+        body = request_body(operation, content, self._options)
         started = time.perf_counter()
         try:
-            response = self._post(operation, headers, content)
+            response = self._post(operation, headers, body)
             answer = self._judge(operation, response)
         except AxisError as exc:
             _log.warning(
@@ -443,9 +454,16 @@ class AxisClient:
                 f"the national axis redirected {operation} to {where}: check the node URL",
                 **facts,
             )
-        if status >= 400 or answer is not None:
+        if status >= 400 or verdict == "refused":
             raise AxisRefusedError(
                 f"the national axis refused {operation} (HTTP {status}): {said}", **facts
+            )
+        if answer is not None:
+            raise AxisUnknownFailureError(
+                f"the national axis answered {operation} with FAIL and an error code of unknown "
+                f"meaning (HTTP {status}): {said}; retried until the code is known to refuse",
+                delay=delay,
+                **facts,
             )
         raise AxisProtocolError(
             f"the national axis answered {operation} (HTTP {status}) with something that is not "

@@ -3,14 +3,16 @@
 Every error names the ``operation`` that failed and, when the axis answered, the
 ``error_code`` and ``error_desc`` it gave and the ``http_status``. Whether a retry can help is
 the error's type, never its text; :mod:`adapters.axis.hub_errors` turns the two branches into
-the hub's delivery errors. Foreign exceptions (httpx) never leave the adapter: they become one
+the hub's delivery errors. ``error_code`` is the code exactly as the axis answered it, for the
+record of the attempt. Foreign exceptions (httpx) never leave the adapter: they become one
 of these, chained with ``raise … from``.
 
     AxisError                    base of everything the axis adapter raises
     ├── AxisTransientError       retrying later may help; ``delay`` is the wait asked for
     │   ├── AxisUnavailableError no usable answer: connection refused or reset, timeout, 5xx
     │   ├── AxisBusyError        the node asked to slow down (429, or FAIL with a busy code)
-    │   └── AxisProtocolError    an answer that cannot be understood (not JSON, no DocId, …)
+    │   ├── AxisProtocolError    an answer that cannot be understood (not JSON, no DocId, …)
+    │   └── AxisUnknownFailureError  FAIL with a code not known (yet) to mean a refusal
     └── AxisPermanentError       the same request will be refused again
         ├── AxisAuthError        unknown system, wrong signature, stale timestamp, 401/403
         └── AxisRefusedError     the node refused the request (FAIL with a refusal code, 4xx)
@@ -27,6 +29,7 @@ __all__ = [
     "AxisRefusedError",
     "AxisTransientError",
     "AxisUnavailableError",
+    "AxisUnknownFailureError",
 ]
 
 
@@ -115,6 +118,18 @@ class AxisProtocolError(AxisTransientError):
     """Raised when an answer cannot be understood: not JSON, no DocId, bad base64 content."""
 
     code = "axis.protocol"
+
+
+class AxisUnknownFailureError(AxisTransientError):
+    """Raised when the axis answers FAIL with an error code whose meaning is not known.
+
+    Only ``ErrorCode "0"`` is documented, so a code such as ``"-1"`` may as well be a passing
+    fault or an authentication problem as a refusal of the packet: it is retried, and kept on
+    ``error_code`` so that an operator can declare it a refusal
+    (``ProtocolOptions.refusal_error_codes``) once its meaning is established.
+    """
+
+    code = "axis.unknown_failure"
 
 
 class AxisPermanentError(AxisError):

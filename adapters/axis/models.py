@@ -53,14 +53,31 @@ class ReceivedItem(_Frozen):
 
 
 class SentItem(_Frozen):
-    """One packet this system sent, as the axis's history reports it."""
+    """One receiver of a packet this system sent, as ``getSentEdocList`` reports it.
 
-    doc_id: str
-    message_type: MessageType | None = None
-    sender: str | None = None
-    recipients: tuple[str, ...] = ()
-    status: str | None = None
-    created_time: str | None = None
+    Read and written in the SDK's field names (the aliases: ``senderDocId``, ``toCode``…);
+    a field the axis left out is None.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    sender_doc_id: str = Field(alias="senderDocId")
+    """The transaction id ``sendEdoc`` gave the sender."""
+    receiver_doc_id: str | None = Field(default=None, alias="receiverDocId")
+    """The id the receiver lists the packet under."""
+    from_code: str | None = Field(default=None, alias="fromCode")
+    to_code: str | None = Field(default=None, alias="toCode")
+    send_status: str | None = Field(default=None, alias="sendStatus")
+    send_status_desc: str | None = Field(default=None, alias="sendStatusDesc")
+    receive_status: str | None = Field(default=None, alias="receiveStatus")
+    """How far the receiver got (e.g. ``pending``, ``done``, ``fail``)."""
+    receive_status_desc: str | None = Field(default=None, alias="receiveStatusDesc")
+    service_type: str | None = Field(default=None, alias="serviceType")
+    message_type: MessageType | None = Field(default=None, alias="messageType")
+    title: str | None = None
+    notation: str | None = None
+    sent_time: str | None = Field(default=None, alias="sentTime")
+    received_time: str | None = Field(default=None, alias="receivedTime")
     fields: dict[str, Any] = Field(default_factory=dict, repr=False)
 
 

@@ -1,24 +1,28 @@
 """The wire protocol of the national axis (VXP), in one place: names, signing, answers.
 
-DOMAIN.md §7 fixes the operations, the parameters, the ``XroadVnpt-`` header signing and the
-answer's ``status``/``ErrorCode``/``ErrorDesc``/``DocId``/``data``. Everything else is a choice
-made here, so that a node that differs is met by changing this module or
-:class:`ProtocolOptions`, not the client or the simulator:
+DOMAIN.md §7 fixes the operations and AXIS-SDK.md what the official SDK puts on the wire; the
+client sends what the SDK sends wherever an axis might check it. Choices that cannot be known
+from outside the axis live in :class:`ProtocolOptions` (defaults: the SDK's behaviour):
 
 - every operation is ``POST {node}/<operation>`` (``paths`` overrides a path);
-- every parameter travels as a header ``XroadVnpt-<name>`` and is covered by the signature;
-  the only body is the packet of ``sendEdoc``;
-- the signed JSON is compact (no spaces), ASCII-escaped, keys in the order of
-  ``sign-header-key``, which lists the parameter names sorted; the timestamp is local time
-  (Asia/Ho_Chi_Minh) written ``ddMMyyyyTHHmmss+SSSS`` (milliseconds on four digits), the
-  layout an SDK of the axis writes; ``timestamp_style="iso"`` writes ISO 8601 instead;
+- every parameter travels as a header ``XroadVnpt-<name>`` and is signed, together with
+  ``systemid``, ``timestamp`` and ``Content-Type`` (sent both as the real header and as
+  ``XroadVnpt-Content-Type``); ``sign-header-key`` and the ``sign-header`` JSON list the keys
+  in the order a Java ``HashMap`` iterates them (:mod:`adapters.axis.javaorder`); the JSON is
+  compact and escaped as gson escapes; the timestamp is local time (Asia/Ho_Chi_Minh) written
+  ``ddMMyyyyTHHmmss+SSSS`` (milliseconds on four digits), fresh on each call;
+- ``sendEdoc`` sends the packet as ``application/octet-stream`` followed by ``\\r\\n``
+  (``body_crlf``), its ``hash-file`` the SHA-256 of the packet alone with each byte in hex
+  without zero padding (``hash_file_form``); ``getEdoc`` and ``updateStatus`` send ``{}``,
+  the list calls an empty body, all three as ``application/json``;
 - answers are read leniently: field names match whatever their case, ``_`` or ``-``
   (``DocId``, ``docId``, ``doc_id``), under a few aliases each (:data:`FIELD_ALIASES`);
   ``status`` is OK when it is one of ``ok_statuses`` (any case), or, when absent, when the
   HTTP status is 2xx and there is no error code;
-- error codes are symbolic strings (:class:`ErrorCode`, what the simulator answers); a FAIL
-  whose code is in ``auth_error_codes`` is an authentication failure, in ``busy_error_codes``
-  a transient one, and any other code a refusal.
+- a FAIL whose code is in ``auth_error_codes`` is an authentication failure, in
+  ``busy_error_codes`` a transient one, in ``refusal_error_codes`` a refusal; any other code
+  is unknown (:meth:`ProtocolOptions.classify`): only ``"0"`` is documented, so the client
+  treats it as transient unless the HTTP status itself refuses.
 """
 
 from __future__ import annotations
@@ -32,26 +36,31 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.axis.javaorder import java_hashmap_order
 from adapters.axis.models import AxisAgency, MessageType, ReceivedItem, SentItem
 
 __all__ = [
     "AXIS_TZ",
     "FIELD_ALIASES",
+    "SDK_USER_AGENT",
+    "SDK_VERSION",
     "Answer",
+    "ErrorClass",
     "ErrorCode",
+    "HashFileForm",
     "Operation",
     "Param",
     "ProtocolOptions",
-    "canonical_sign_text",
+    "compact_json",
     "content_hash",
-    "fail_answer",
+    "content_type",
     "format_timestamp",
+    "hash_file_matches",
     "hmac_hex",
-    "ok_answer",
     "parse_timestamp",
     "pick",
     "read_agencies",
@@ -61,11 +70,18 @@ __all__ = [
     "read_recipients_header",
     "read_sent",
     "recipients_header",
+    "request_body",
+    "sign_header_text",
     "signed_headers",
 ]
 
 AXIS_TZ = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
 """The axis's clock: Vietnamese local time, no daylight saving."""
+
+SDK_USER_AGENT = "JAVASDKAgent/1.0.0 XRoad/VPCP"
+"""The ``User-Agent`` of the official SDK."""
+SDK_VERSION = "3.0.201608"
+"""The official SDK's ``XroadVnpt-version``."""
 
 
 class Operation(StrEnum):
@@ -91,6 +107,10 @@ class Param(StrEnum):
     HASH_FILE = "hash-file"
     DOC_ID = "docId"
     STATUS = "status"
+    CONTENT_TYPE = "Content-Type"
+    """Signed like a parameter, and also sent as the real ``Content-Type``."""
+    VERSION = "version"
+    """The SDK's version: sent, never signed."""
     SIGN_HEADER_KEY = "sign-header-key"
     SIGN_HEADER = "sign-header"
     HASH_HEADER = "hash-header"
@@ -127,11 +147,12 @@ class ErrorCode(StrEnum):
     """The node failed while handling the call."""
 
 
-ErrorClass = Literal["auth", "busy", "refused"]
+ErrorClass = Literal["auth", "busy", "refused", "unknown"]
+HashFileForm = Literal["sdk", "padded"]
 
 
 class ProtocolOptions(BaseModel):
-    """The choices where the public record is silent; defaults as described in the module."""
+    """The choices where the public record is silent; the defaults are the SDK's behaviour."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -140,7 +161,17 @@ class ProtocolOptions(BaseModel):
     """Path of an operation under the node URL, when it is not ``/<operation>``."""
     service_type: str = "eDoc"
     timestamp_style: Literal["sdk", "iso"] = "sdk"
-    user_agent: str = "lienthong-axis/0.1"
+    hash_file_form: HashFileForm = "sdk"
+    """``sdk``: each byte of the SHA-256 in hex without zero padding (32–64 characters), as the
+    SDK writes it; ``padded``: the usual 64 characters."""
+    body_crlf: bool = True
+    """Append ``\\r\\n`` to the ``sendEdoc`` body, as the SDK does (``hash-file`` stays the
+    packet's own)."""
+    user_agent: str = SDK_USER_AGENT
+    sdk_version: str | None = SDK_VERSION
+    """Sent unsigned as ``XroadVnpt-version``; None sends no version header."""
+    expect_continue: bool = True
+    """Send ``Expect: 100-continue`` with the ``{}`` body of ``getEdoc``/``updateStatus``."""
     ok_statuses: frozenset[str] = frozenset({"ok", "success"})
     auth_error_codes: frozenset[str] = frozenset(
         {
@@ -154,6 +185,19 @@ class ProtocolOptions(BaseModel):
     busy_error_codes: frozenset[str] = frozenset(
         {ErrorCode.RATE_LIMITED, ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL_ERROR}
     )
+    refusal_error_codes: frozenset[str] = frozenset(
+        {
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.HASH_MISMATCH,
+            ErrorCode.INVALID_EDXML,
+            ErrorCode.MESSAGE_TYPE_MISMATCH,
+            ErrorCode.UNKNOWN_RECIPIENT,
+            ErrorCode.RECIPIENT_REFUSED,
+            ErrorCode.NOT_FOUND,
+        }
+    )
+    """Codes known to mean "this request will be refused again"; add an axis's codes here once
+    their meaning is established. Any other code is unknown, hence transient."""
     max_retry_after: float = 3600.0
     """A ``Retry-After`` longer than this is shortened to it."""
 
@@ -166,21 +210,38 @@ class ProtocolOptions(BaseModel):
         return f"{self.header_prefix}{name}"
 
     def classify(self, error_code: str | None) -> ErrorClass:
-        """What a FAIL with ``error_code`` means for the caller."""
+        """What a FAIL with ``error_code`` means for the caller (``unknown``: not yet known)."""
         code = (error_code or "").strip().upper()
+        if not code:
+            return "unknown"
         if code in {c.upper() for c in self.auth_error_codes}:
             return "auth"
         if code in {c.upper() for c in self.busy_error_codes}:
             return "busy"
-        return "refused"
+        if code in {c.upper() for c in self.refusal_error_codes}:
+            return "refused"
+        return "unknown"
 
 
 # -- signing --------------------------------------------------------------------------------
 
 
-def content_hash(data: bytes) -> str:
-    """The ``hash-file`` of a body: lowercase hex SHA-256."""
-    return hashlib.sha256(data).hexdigest()
+def content_hash(data: bytes, form: HashFileForm = "sdk") -> str:
+    """The ``hash-file`` of a packet: its SHA-256 in lowercase hex, written in ``form``."""
+    digest = hashlib.sha256(data)
+    if form == "padded":
+        return digest.hexdigest()
+    return "".join(format(byte, "x") for byte in digest.digest())
+
+
+def hash_file_matches(declared: str, data: bytes) -> bool:
+    """Whether ``declared`` is the SHA-256 of ``data`` in either form (any letter case)."""
+    text = declared.strip().lower()
+    if not text.isascii():
+        return False
+    return any(
+        hmac.compare_digest(text, content_hash(data, form)) for form in get_args(HashFileForm)
+    )
 
 
 def format_timestamp(moment: dt.datetime, style: Literal["sdk", "iso"] = "sdk") -> str:
@@ -210,18 +271,26 @@ def parse_timestamp(text: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=AXIS_TZ)
 
 
-def canonical_sign_text(fields: Mapping[str, str], prefix: str = "XroadVnpt-") -> str:
+_GSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "=": "\\u003d", "'": "\\u0027"}
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON as the SDK's gson writes it: no spaces, ``<>&='`` escaped, UTF-8 kept."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in _GSON_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def sign_header_text(fields: Mapping[str, str], prefix: str = "XroadVnpt-") -> str:
     """The ``sign-header`` JSON of ``fields`` (bare names → values), in their given order."""
-    return json.dumps(
-        {f"{prefix}{name}": value for name, value in fields.items()},
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+    return compact_json({f"{prefix}{name}": value for name, value in fields.items()})
 
 
-def hmac_hex(secret: str, text: str) -> str:
-    """Lowercase hex HMAC-SHA256 of ``text`` (UTF-8) under ``secret`` (UTF-8)."""
-    return hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+def hmac_hex(secret: str, message: str | bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of ``message`` (text as UTF-8) under ``secret`` (UTF-8)."""
+    data = message.encode("utf-8") if isinstance(message, str) else message
+    return hmac.new(secret.encode("utf-8"), data, hashlib.sha256).hexdigest()
 
 
 def signed_headers(
@@ -232,21 +301,39 @@ def signed_headers(
     timestamp: str,
     options: ProtocolOptions,
 ) -> dict[str, str]:
-    """Every header of a call: each parameter, ``systemid``, ``timestamp`` and the signature.
+    """The signed headers of a call: each parameter, ``systemid``, ``timestamp``, the signature.
 
-    Raises ValueError when a value cannot travel in an HTTP header (non-ASCII or control).
+    The keys are put as the SDK puts them (``timestamp``, ``systemid``, then ``params`` in
+    their order) and listed in Java ``HashMap`` order. Raises ValueError when a value cannot
+    travel in an HTTP header (non-ASCII or control).
     """
-    fields = {**params, Param.SYSTEM_ID.value: system_id, Param.TIMESTAMP.value: timestamp}
+    fields = {Param.TIMESTAMP.value: timestamp, Param.SYSTEM_ID.value: system_id, **params}
     for name, value in fields.items():
         if not value.isascii() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise ValueError(f"axis parameter {name!r} must be printable ASCII: {value!r}")
-    ordered = {name: fields[name] for name in sorted(fields)}
-    text = canonical_sign_text(ordered, options.header_prefix)
+    ordered = {name: fields[name] for name in java_hashmap_order(fields)}
+    text = sign_header_text(ordered, options.header_prefix)
     headers = {options.header(name): value for name, value in ordered.items()}
     headers[options.header(Param.SIGN_HEADER_KEY)] = ";".join(ordered)
     headers[options.header(Param.SIGN_HEADER)] = text
     headers[options.header(Param.HASH_HEADER)] = hmac_hex(secret, text)
     return headers
+
+
+def content_type(operation: Operation) -> str:
+    """The ``Content-Type`` of a call: the packet's octets for ``sendEdoc``, JSON otherwise."""
+    if operation is Operation.SEND_EDOC:
+        return "application/octet-stream"
+    return "application/json"
+
+
+def request_body(operation: Operation, packet: bytes, options: ProtocolOptions) -> bytes:
+    """The body of a call: the packet (and CRLF), ``{}``, or nothing for the list calls."""
+    if operation is Operation.SEND_EDOC:
+        return packet + b"\r\n" if options.body_crlf else packet
+    if operation in (Operation.GET_EDOC, Operation.UPDATE_STATUS):
+        return b"{}"
+    return b""
 
 
 # -- reading answers ------------------------------------------------------------------------
@@ -263,7 +350,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "created_time": ("createdtime", "created", "createdat", "createddate", "senddate", "time"),
     "agency_code": ("code", "organid", "agencycode", "organcode", "id"),
     "agency_name": ("name", "organname", "agencyname", "fullname"),
-    "agency_parent": ("parentcode", "parentid", "parent", "pcode", "parentorganid"),
+    "agency_parent": ("pid", "parentcode", "parentid", "parent", "pcode", "parentorganid"),
     "content": ("content", "data", "file", "edoc", "base64"),
 }
 """Field → accepted names, compared after :func:`_squash` (case, ``_``, ``-`` ignored)."""
@@ -339,16 +426,16 @@ def _objects(data: Any) -> list[dict[str, Any]]:
 
 
 def _codes(value: Any) -> list[str]:
-    """Agency codes from a list, a JSON array in a string, or a comma/semicolon list."""
+    """Agency codes from a list, JSON text (an array or one string), or a comma/semicolon list."""
     if value is None:
         return []
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("["):
+        if text.startswith(("[", '"')):
             try:
                 value = json.loads(text)
             except ValueError:
-                value = text.strip("[]")
+                value = text.strip('[]"')
         if isinstance(value, str):
             return [part.strip().strip('"') for part in re.split(r"[,;]", value) if part.strip()]
     if isinstance(value, list):
@@ -370,45 +457,66 @@ def _message_type(value: Any, default: MessageType | None) -> MessageType | None
 
 
 def read_received(data: Any, *, message_type: MessageType) -> list[ReceivedItem]:
-    """The items of a ``getReceivedEdocList`` answer; items without a DocId are skipped."""
-    items = []
+    """The items of a ``getReceivedEdocList`` answer, one per DocId (in first-seen order).
+
+    The axis lists a packet once per receiving agency code (``to`` one code each); the items
+    of one DocId become one item naming every code. Items without a DocId are skipped.
+    """
+    items: dict[str, ReceivedItem] = {}
     for fields in _objects(data):
         doc_id = _text(pick(fields, "doc_id"))
         if doc_id is None:
             continue
-        items.append(
-            ReceivedItem(
-                doc_id=doc_id,
-                sender=_text(pick(fields, "from")),
-                recipients=tuple(_codes(pick(fields, "to"))),
-                message_type=_message_type(pick(fields, "message_type"), message_type)
-                or message_type,
-                status=_text(pick(fields, "status")),
-                created_time=_text(pick(fields, "created_time")),
-                fields=fields,
-            )
+        codes = tuple(_codes(pick(fields, "to")))
+        known = items.get(doc_id)
+        if known is not None:
+            merged = tuple(dict.fromkeys(known.recipients + codes))
+            items[doc_id] = known.model_copy(update={"recipients": merged})
+            continue
+        items[doc_id] = ReceivedItem(
+            doc_id=doc_id,
+            sender=_text(pick(fields, "from")),
+            recipients=codes,
+            message_type=_message_type(pick(fields, "message_type"), message_type) or message_type,
+            status=_text(pick(fields, "status")),
+            created_time=_text(pick(fields, "created_time")),
+            fields=fields,
         )
-    return items
+    return list(items.values())
+
+
+_SENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "senderDocId": ("senderdocid", "docid"),
+    "receiverDocId": ("receiverdocid",),
+    "fromCode": ("fromcode", "from"),
+    "toCode": ("tocode", "to"),
+    "sendStatus": ("sendstatus",),
+    "sendStatusDesc": ("sendstatusdesc",),
+    "receiveStatus": ("receivestatus",),
+    "receiveStatusDesc": ("receivestatusdesc",),
+    "serviceType": ("servicetype",),
+    "messageType": ("messagetype",),
+    "title": ("title",),
+    "notation": ("notation",),
+    "sentTime": ("senttime",),
+    "receivedTime": ("receivedtime",),
+}
+"""The SDK's ``getSentEdocList`` fields → accepted names (after :func:`_squash`)."""
 
 
 def read_sent(data: Any) -> list[SentItem]:
-    """The items of a ``getSentEdocList`` answer; items without a DocId are skipped."""
+    """The items of a ``getSentEdocList`` answer (one per receiver); no senderDocId: skipped."""
     items = []
     for fields in _objects(data):
-        doc_id = _text(pick(fields, "doc_id"))
-        if doc_id is None:
+        squashed = {_squash(key): value for key, value in fields.items()}
+        values = {
+            name: next((_text(squashed[a]) for a in aliases if a in squashed), None)
+            for name, aliases in _SENT_FIELDS.items()
+        }
+        if values["senderDocId"] is None:
             continue
-        items.append(
-            SentItem(
-                doc_id=doc_id,
-                sender=_text(pick(fields, "from")),
-                recipients=tuple(_codes(pick(fields, "to"))),
-                message_type=_message_type(pick(fields, "message_type"), None),
-                status=_text(pick(fields, "status")),
-                created_time=_text(pick(fields, "created_time")),
-                fields=fields,
-            )
-        )
+        values["messageType"] = _message_type(values["messageType"], None)
+        items.append(SentItem.model_validate({**values, "fields": fields}))
     return items
 
 
@@ -446,27 +554,9 @@ def read_content(data: Any) -> bytes:
         raise ValueError(f"the packet content is not base64: {exc}") from exc
 
 
-# -- writing answers (the simulator) ----------------------------------------------------------
-
-
-def ok_answer(*, doc_id: str | None = None, data: Any = None) -> dict[str, Any]:
-    """An OK answer in the field names this project writes."""
-    answer: dict[str, Any] = {"status": "OK", "ErrorCode": "0", "ErrorDesc": "Thành công"}
-    if doc_id is not None:
-        answer["DocId"] = doc_id
-    if data is not None:
-        answer["data"] = data
-    return answer
-
-
-def fail_answer(error_code: str, error_desc: str) -> dict[str, Any]:
-    """A FAIL answer in the field names this project writes."""
-    return {"status": "FAIL", "ErrorCode": error_code, "ErrorDesc": error_desc}
-
-
 def recipients_header(codes: Sequence[str]) -> str:
-    """The ``to`` parameter: a compact JSON array of agency codes."""
-    return json.dumps(list(codes), separators=(",", ":"), ensure_ascii=True)
+    """The ``to`` parameter: a compact JSON array of agency codes (as gson writes it)."""
+    return compact_json(list(codes))
 
 
 def read_recipients_header(text: str | None) -> list[str]:

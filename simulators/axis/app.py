@@ -1,10 +1,19 @@
-"""A simulated national axis node: the VXP protocol of :mod:`adapters.axis.protocol`, served.
+"""A simulated national axis node that the official SDK can be tested against (AXIS-SDK.md).
 
-It checks what a real node would (signature, ``hash-file``, a readable edXML packet, known
-recipients), routes each packet to the systems serving its recipients (the ``to`` parameter,
-else the packet's ``To`` or, for a status, its ``ResponseFor/OrganId``) and keeps per-system
-queues in memory. Refusals are FAIL answers with an :class:`ErrorCode` and a readable
-``ErrorDesc``, under a meaningful HTTP status (401 signature, 403 sender, 400 request or
+It accepts every request the SDK makes and checks what a real node would: the HMAC over the
+``sign-header`` text exactly as received, then each header it names against the request (a
+name may carry two values when both ``docId`` and ``docid`` were signed); ``hash-file`` in the
+SDK's unpadded hex or the usual 64 characters, of the body or — when that is what the hash
+says — of the body without the SDK's trailing ``\\r\\n`` (the packet is kept without it); a
+readable edXML packet; known recipients. The signed timestamp is only checked with
+``max_clock_skew`` (the SDK never refreshes it). When both doc id spellings are signed with
+different values, ``getEdoc`` takes ``docId`` and ``updateStatus`` takes ``docid`` (the known
+integrator that mixes them uses them so; the other one is a leftover of the SDK's header map).
+It routes each packet to the systems serving its recipients (the ``to`` parameter, else the
+packet's ``To`` or, for a status, its ``ResponseFor/OrganId``) and keeps per-system queues in
+memory. Answers are written for the SDK to read (:mod:`simulators.axis.answers`). Refusals
+are FAIL answers with an :class:`ErrorCode` and a readable ``ErrorDesc`` (and ``DocId: ""``
+for ``sendEdoc``), under a meaningful HTTP status (401 signature, 403 sender, 400 request or
 packet, 404 unknown docId) — or all under 200 with ``refusals_as_200``, as some gateways do.
 ``getReceivedEdocList`` lists ``pending`` and ``processing`` packets (both kinds when no
 ``messagetype`` is given); ``done`` and ``fail`` remove a packet from the list, and it stays
@@ -49,20 +58,32 @@ from adapters.axis.protocol import (
     Operation,
     Param,
     ProtocolOptions,
-    content_hash,
-    fail_answer,
+    hash_file_matches,
     hmac_hex,
-    ok_answer,
     parse_timestamp,
     read_recipients_header,
 )
+from simulators.axis.answers import (
+    agency_item,
+    fail_answer,
+    ok_answer,
+    received_items,
+    sent_items,
+)
 from simulators.axis.faults import Faults, FaultState
-from simulators.axis.store import AxisStore, QueueEntry, QueueState, Transmission
+from simulators.axis.store import AxisStore, QueueEntry, QueueState
 from simulators.axis.systems import SimSystem, Systems
 
-__all__ = ["AxisSimulator", "EntryView", "SentView"]
+__all__ = ["DOC_ID_SPELLINGS", "AxisSimulator", "EntryView", "SentView"]
 
 _ACK_STATES: dict[str, QueueState] = {"done": "done", "fail": "fail", "processing": "processing"}
+_CRLF = b"\r\n"
+
+DOC_ID_SPELLINGS: dict[Operation, tuple[str, str]] = {
+    Operation.GET_EDOC: ("docId", "docid"),
+    Operation.UPDATE_STATUS: ("docid", "docId"),
+}
+"""Which spelling of the doc id an operation takes first when both are signed."""
 
 
 class _RefusalError(Exception):
@@ -77,14 +98,70 @@ class _RefusalError(Exception):
 
 @dataclass(frozen=True)
 class _Caller:
-    """An authenticated call: the system and its signed parameters (names lowercased)."""
+    """An authenticated call: the system and its signed parameters, named as signed."""
 
     system: SimSystem
-    params: dict[str, str]
+    signed: tuple[tuple[str, str], ...]
+    """(name without the header prefix, value), in the order of the sign-header."""
 
-    def param(self, name: Param) -> str | None:
-        value = self.params.get(name.value.lower())
-        return value.strip() if value is not None and value.strip() else None
+    def _values(self, name: str, *, exact: bool) -> list[str]:
+        return [
+            value.strip()
+            for key, value in self.signed
+            if (key == name if exact else key.lower() == name.lower()) and value.strip()
+        ]
+
+    def param(self, name: Param | str) -> str | None:
+        """A parameter's value: the spelling given first, then any letter case; None if empty."""
+        found = self._values(str(name), exact=True) or self._values(str(name), exact=False)
+        return found[0] if found else None
+
+    def doc_id(self, operation: Operation) -> str | None:
+        """The doc id ``operation`` works on (:data:`DOC_ID_SPELLINGS` when both are signed)."""
+        first, second = DOC_ID_SPELLINGS.get(operation, ("docId", "docid"))
+        found = (
+            self._values(first, exact=True)
+            or self._values(second, exact=True)
+            or self._values(first, exact=False)
+        )
+        return found[0] if found else None
+
+
+def _raw_header(request: Request, name: str) -> bytes | None:
+    """The first value of header ``name`` as the bytes received."""
+    wanted = name.lower().encode("latin-1")
+    return next((value for key, value in request.headers.raw if key.lower() == wanted), None)
+
+
+def _signed_fields(text: bytes, prefix: str) -> tuple[tuple[str, str], ...] | None:
+    """The (name, value) pairs of a sign-header, prefix removed; None unless all are strings."""
+    try:
+        decoded = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+        return None
+    return tuple(
+        (key[len(prefix) :] if key.lower().startswith(prefix.lower()) else key, value)
+        for key, value in decoded.items()
+    )
+
+
+def _sent_file(body: bytes, declared: str) -> bytes | None:
+    """The packet ``hash-file`` names: the body, or the body without the SDK's CRLF; or None."""
+    if hash_file_matches(declared, body):
+        return body
+    if body.endswith(_CRLF) and hash_file_matches(declared, body[: -len(_CRLF)]):
+        return body[: -len(_CRLF)]
+    return None
+
+
+def _title_and_notation(packet: edxml.Packet) -> tuple[str, str]:
+    """What ``getSentEdocList`` shows of a packet: its subject and code notation."""
+    if isinstance(packet, edxml.DocumentPacket):
+        code = packet.header.code
+        return packet.header.subject or "", (code.code_notation if code else None) or ""
+    return packet.header.description or "", ""
 
 
 class EntryView(BaseModel):
@@ -128,15 +205,6 @@ def _entry_view(entry: QueueEntry) -> EntryView:
         sha256=t.sha256,
         size=len(t.data),
     )
-
-
-def _overall(entries: list[QueueEntry]) -> str:
-    states = {entry.state for entry in entries}
-    if "fail" in states:
-        return "fail"
-    if states == {"done"}:
-        return "done"
-    return "processing" if "processing" in states else "pending"
 
 
 class AxisSimulator:
@@ -195,6 +263,8 @@ class AxisSimulator:
         operation: Operation,
         handler: Callable[[_Caller, bytes], Awaitable[dict[str, Any]]],
     ) -> Callable[[Request], Awaitable[Response]]:
+        doc_id = "" if operation is Operation.SEND_EDOC else None
+
         async def endpoint(request: Request) -> Response:
             delay = self.faults.delay_seconds(operation)
             if delay:
@@ -202,13 +272,19 @@ class AxisSimulator:
             down = self.faults.down_remaining(operation)
             if down > 0:
                 return JSONResponse(
-                    fail_answer(ErrorCode.SERVICE_UNAVAILABLE, "the axis node is down"),
+                    fail_answer(
+                        ErrorCode.SERVICE_UNAVAILABLE, "the axis node is down", doc_id=doc_id
+                    ),
                     status_code=503,
                     headers={"Retry-After": str(max(1, math.ceil(down)))},
                 )
             if self.faults.should_fail(operation):
                 return JSONResponse(
-                    fail_answer(ErrorCode.INTERNAL_ERROR, "injected failure of the axis node"),
+                    fail_answer(
+                        ErrorCode.INTERNAL_ERROR,
+                        "injected failure of the axis node",
+                        doc_id=doc_id,
+                    ),
                     status_code=500,
                 )
             try:
@@ -217,7 +293,7 @@ class AxisSimulator:
                 return JSONResponse(await handler(caller, body))
             except _RefusalError as refusal:
                 return JSONResponse(
-                    fail_answer(refusal.error_code, refusal.error_desc),
+                    fail_answer(refusal.error_code, refusal.error_desc, doc_id=doc_id),
                     status_code=200 if self.refusals_as_200 else refusal.http_status,
                 )
 
@@ -227,10 +303,9 @@ class AxisSimulator:
 
     def _authenticate(self, request: Request) -> _Caller:
         """The caller, once the signature over its parameters checks out."""
-        headers = request.headers
         prefix = self.options.header_prefix
-        text = headers.get(self.options.header(Param.SIGN_HEADER))
-        offered = headers.get(self.options.header(Param.HASH_HEADER))
+        text = _raw_header(request, self.options.header(Param.SIGN_HEADER))
+        offered = request.headers.get(self.options.header(Param.HASH_HEADER))
         if not text or not offered:
             raise _RefusalError(
                 ErrorCode.AUTH_FAILED,
@@ -238,57 +313,64 @@ class AxisSimulator:
                 f"{prefix}{Param.HASH_HEADER} are required",
                 401,
             )
-        try:
-            signed_json = json.loads(text)
-        except ValueError:
-            signed_json = None
-        if not isinstance(signed_json, dict) or not all(
-            isinstance(v, str) for v in signed_json.values()
-        ):
+        signed = _signed_fields(text, prefix)
+        if signed is None:
             raise _RefusalError(
                 ErrorCode.AUTH_FAILED,
                 f"{prefix}{Param.SIGN_HEADER} must be a JSON object of header names to strings",
                 401,
             )
-        signed: dict[str, str] = {}
-        for key, value in signed_json.items():
-            name = key[len(prefix) :] if key.lower().startswith(prefix.lower()) else key
-            signed[name.lower()] = value
-        system_id = signed.get(Param.SYSTEM_ID.value)
-        if not system_id:
+        caller_id = next(
+            (v for k, v in signed if k.lower() == Param.SYSTEM_ID.value and v.strip()), None
+        )
+        if caller_id is None:
             raise _RefusalError(ErrorCode.AUTH_FAILED, "the signed headers name no systemid", 401)
-        system = self.systems.get(system_id)
+        system = self.systems.get(caller_id.strip())
         if system is None:
             raise _RefusalError(
-                ErrorCode.AUTH_FAILED, f"system {system_id!r} is not connected to the axis", 401
+                ErrorCode.AUTH_FAILED, f"system {caller_id!r} is not connected to the axis", 401
             )
-        if not hmac.compare_digest(hmac_hex(system.secret, text), offered.strip().lower()):
+        offered = offered.strip().lower()
+        if not offered.isascii() or not hmac.compare_digest(hmac_hex(system.secret, text), offered):
             raise _RefusalError(
                 ErrorCode.AUTH_FAILED,
                 f"the signature ({prefix}{Param.HASH_HEADER}) does not match the signed headers "
-                f"under the secret of system {system_id!r}",
+                f"under the secret of system {caller_id!r}",
                 401,
             )
-        listed = headers.get(self.options.header(Param.SIGN_HEADER_KEY))
+        listed = request.headers.get(self.options.header(Param.SIGN_HEADER_KEY))
         if listed is not None:
-            names = {n.strip().lower() for n in listed.split(";") if n.strip()}
-            if names != set(signed):
+            names = sorted(n.strip().lower() for n in listed.split(";") if n.strip())
+            if names != sorted(name.lower() for name, _ in signed):
                 raise _RefusalError(
                     ErrorCode.AUTH_FAILED,
                     f"{prefix}{Param.SIGN_HEADER_KEY} does not list exactly the signed headers",
                     401,
                 )
-        for name, value in signed.items():
-            sent = headers.get(f"{prefix}{name}")
-            if sent is not None and sent != value:
+        self._check_sent_as_signed(request, signed)
+        caller = _Caller(system, signed)
+        if self.max_clock_skew is not None:
+            self._check_clock(caller.param(Param.TIMESTAMP))
+        return caller
+
+    def _check_sent_as_signed(self, request: Request, signed: tuple[tuple[str, str], ...]) -> None:
+        """Each header the signature names carries a signed value (both, for docId/docid)."""
+        prefix = self.options.header_prefix
+        values: dict[str, set[str]] = {}
+        for name, value in signed:
+            values.setdefault(name.lower(), set()).add(value)
+        for name, allowed in values.items():
+            sent = request.headers.getlist(f"{prefix}{name}")
+            if not sent:
+                raise _RefusalError(
+                    ErrorCode.AUTH_FAILED, f"header {prefix}{name} is signed but not sent", 401
+                )
+            if any(value not in allowed for value in sent):
                 raise _RefusalError(
                     ErrorCode.AUTH_FAILED,
                     f"header {prefix}{name} differs from its signed value",
                     401,
                 )
-        if self.max_clock_skew is not None:
-            self._check_clock(signed.get(Param.TIMESTAMP.value))
-        return _Caller(system, signed)
 
     def _check_clock(self, stamp: str | None) -> None:
         moment = parse_timestamp(stamp) if stamp else None
@@ -340,21 +422,21 @@ class AxisSimulator:
                 f"system {caller.system.id!r} may not send on behalf of {sender!r}",
                 403,
             )
-        if not body:
+        if body in (b"", _CRLF):
             raise _RefusalError(ErrorCode.BAD_REQUEST, "the body (the .edxml packet) is empty", 400)
         declared = caller.param(Param.HASH_FILE)
         if declared is None:
             raise _RefusalError(ErrorCode.BAD_REQUEST, "the hash-file parameter is required", 400)
-        actual = content_hash(body)
-        if not hmac.compare_digest(declared.lower(), actual):
+        packet_bytes = _sent_file(body, declared)
+        if packet_bytes is None:
             raise _RefusalError(
                 ErrorCode.HASH_MISMATCH,
-                f"hash-file {declared} is not the SHA-256 of the body ({actual}): "
-                "the packet was altered or truncated on the way",
+                f"hash-file {declared} is the SHA-256 neither of the body nor of the body "
+                "without a trailing CRLF: the packet was altered or truncated on the way",
                 400,
             )
         try:
-            packet = await run_in_threadpool(edxml.parse, body)
+            packet = await run_in_threadpool(edxml.parse, packet_bytes)
         except edxml.EdxmlError as exc:
             raise _RefusalError(
                 ErrorCode.INVALID_EDXML, f"the body is not a readable edXML packet: {exc}", 400
@@ -382,13 +464,16 @@ class AxisSimulator:
                 400,
             )
         routes = self._routes(recipients)
+        title, notation = _title_and_notation(packet)
         transmission = self.store.submit(
             sender_system=caller.system.id,
             sender=sender,
             recipients=recipients,
             message_type=message_type,
-            data=body,
+            data=packet_bytes,
             routes=routes,
+            title=title,
+            notation=notation,
         )
         return ok_answer(doc_id=transmission.doc_id)
 
@@ -413,10 +498,11 @@ class AxisSimulator:
         self._check_service_type(caller)
         message_type = self._message_type(caller, required=False)
         entries = self.store.queue(caller.system.id, message_type)
-        return ok_answer(data=[self._item(entry.transmission, entry.state) for entry in entries])
+        service = self.options.service_type
+        return ok_answer(data=[item for e in entries for item in received_items(e, service)])
 
     async def _get_edoc(self, caller: _Caller, body: bytes) -> dict[str, Any]:
-        entry = self._entry(caller)
+        entry = self._entry(caller, Operation.GET_EDOC)
         data = base64.b64encode(entry.transmission.data).decode("ascii")
         return ok_answer(doc_id=entry.transmission.doc_id, data=data)
 
@@ -425,34 +511,30 @@ class AxisSimulator:
         if status not in get_args(AckStatus):
             raise _RefusalError(
                 ErrorCode.BAD_REQUEST,
-                f"status must be done, fail or processing, not {status or 'missing'!r}",
+                f"status must be done, fail or processing, not {status or 'missing'!r} "
+                "(business statuses travel as status packets through sendEdoc)",
                 400,
             )
-        entry = self._entry(caller)
+        entry = self._entry(caller, Operation.UPDATE_STATUS)
         self.store.acknowledge(caller.system.id, entry.transmission.doc_id, _ACK_STATES[status])
         return ok_answer(doc_id=entry.transmission.doc_id)
 
     async def _get_sent(self, caller: _Caller, body: bytes) -> dict[str, Any]:
         message_type = self._message_type(caller, required=False)
-        items = []
-        for transmission, entries in self.store.sent_by(caller.system.id, message_type):
-            item = self._item(transmission, _overall(entries))
-            item["receivers"] = [
-                {"to": list(entry.recipients), "status": entry.state} for entry in entries
-            ]
-            items.append(item)
-        return ok_answer(data=items)
-
-    async def _get_agencies(self, caller: _Caller, body: bytes) -> dict[str, Any]:
+        service = self.options.service_type
         return ok_answer(
             data=[
-                {"code": a.code, "name": a.name, "parentCode": a.parent_code}
-                for a in self.systems.agencies()
+                item
+                for transmission, entries in self.store.sent_by(caller.system.id, message_type)
+                for item in sent_items(transmission, entries, service)
             ]
         )
 
-    def _entry(self, caller: _Caller) -> QueueEntry:
-        doc_id = caller.param(Param.DOC_ID)
+    async def _get_agencies(self, caller: _Caller, body: bytes) -> dict[str, Any]:
+        return ok_answer(data=[agency_item(a) for a in self.systems.agencies()])
+
+    def _entry(self, caller: _Caller, operation: Operation) -> QueueEntry:
+        doc_id = caller.doc_id(operation)
         if doc_id is None:
             raise _RefusalError(ErrorCode.BAD_REQUEST, "the docId parameter is required", 400)
         entry = self.store.entry(caller.system.id, doc_id)
@@ -463,17 +545,6 @@ class AxisSimulator:
                 404,
             )
         return entry
-
-    def _item(self, transmission: Transmission, state: str) -> dict[str, Any]:
-        return {
-            "docId": transmission.doc_id,
-            "from": transmission.sender,
-            "to": list(transmission.recipients),
-            "messageType": transmission.message_type,
-            "serviceType": self.options.service_type,
-            "status": state,
-            "created_time": transmission.created_time,
-        }
 
     # -- operator and test endpoints ------------------------------------------------------
 

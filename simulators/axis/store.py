@@ -36,7 +36,12 @@ class Transmission:
     recipients: tuple[str, ...]
     message_type: MessageType
     data: bytes = field(repr=False)
+    """The file as sent (without the ``\\r\\n`` the SDK appends to the body)."""
     created: dt.datetime
+    title: str = ""
+    """The document's subject, when the packet could be read (``getSentEdocList``)."""
+    notation: str = ""
+    """The document's code notation (``UBND-VP``), when there is one."""
 
     @property
     def sha256(self) -> str:
@@ -78,6 +83,8 @@ class AxisStore:
         message_type: MessageType,
         data: bytes,
         routes: Mapping[str, Sequence[str]],
+        title: str = "",
+        notation: str = "",
     ) -> Transmission:
         """Record a packet and queue it for each system of ``routes`` (system → its codes)."""
         transmission = Transmission(
@@ -88,6 +95,8 @@ class AxisStore:
             message_type=message_type,
             data=data,
             created=dt.datetime.now(dt.UTC),
+            title=title,
+            notation=notation,
         )
         with self._lock:
             self._sent.append(transmission)

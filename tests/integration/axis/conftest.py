@@ -1,8 +1,8 @@
 """A simulated axis node over real HTTP, one per test module, with secrets made at test time.
 
-Three systems are connected: the city hub (``hanoi.hub``, the city's own code and every
-``*.H26``), the Government Office (``vpcp``) and a ministry (``justice``). Each test starts
-with empty queues and no fault.
+Three systems are connected: the city hub (``hanoi.hub``, the city's own code, a district
+under it and every ``*.H26``), the Government Office (``vpcp``) and a ministry
+(``justice``). Each test starts with empty queues and no fault.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from adapters.axis import AxisClient, AxisConfig
 from simulators.axis import AxisSimulator, BackgroundServer
 from simulators.axis.systems import systems_from
-from tests.integration.axis.traffic import CITY, GOVERNMENT_OFFICE, JUSTICE
+from tests.integration.axis.traffic import CITY, DISTRICT, GOVERNMENT_OFFICE, JUSTICE
 
 CITY_HUB = "hanoi.hub"
 VPCP = "vpcp"
@@ -41,7 +41,11 @@ def simulator(system_secrets: dict[str, str]) -> AxisSimulator:
                 "systems": {
                     CITY_HUB: {
                         "secret": system_secrets[CITY_HUB],
-                        "agencies": [{"code": CITY, "name": "UBND thành phố Hà Nội"}, "*.H26"],
+                        "agencies": [
+                            {"code": CITY, "name": "UBND thành phố Hà Nội"},
+                            {"code": DISTRICT, "name": "UBND quận", "parent_code": CITY},
+                            "*.H26",
+                        ],
                     },
                     VPCP: {
                         "secret": system_secrets[VPCP],

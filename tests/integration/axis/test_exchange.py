@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from adapters.axis import AxisClient, AxisConfig, Upstream, open_upstream
+from adapters.axis import AxisClient, AxisConfig, ProtocolOptions, Upstream, open_upstream
 from tests.integration.axis.conftest import CITY_HUB, MINISTRY, VPCP, MakeClient
 from tests.integration.axis.traffic import (
     CITY,
@@ -28,6 +29,28 @@ def test_a_sent_document_reaches_the_recipient_system_byte_for_byte(
     assert waiting[0].sender == CITY
     assert waiting[0].recipients == (GOVERNMENT_OFFICE,)
     assert waiting[0].message_type == "edoc"
+    assert vpcp.get_edoc(sent.doc_id) == data
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ProtocolOptions(),
+        ProtocolOptions(hash_file_form="padded"),
+        ProtocolOptions(body_crlf=False),
+        ProtocolOptions(hash_file_form="padded", body_crlf=False),
+    ],
+    ids=["sdk", "padded", "no-crlf", "padded-no-crlf"],
+)
+def test_either_hash_form_with_or_without_crlf_delivers_the_packet_as_it_was(
+    vpcp: AxisClient, make_client: MakeClient, options: ProtocolOptions
+) -> None:
+    _, data = document()
+    data += b"\r\n"  # a packet that itself ends with CRLF keeps it
+    sender = make_client(CITY_HUB, options=options)
+
+    sent = sender.send_edoc(data, message_type="edoc")
+
     assert vpcp.get_edoc(sent.doc_id) == data
 
 
@@ -114,19 +137,40 @@ def test_a_ministry_document_for_a_district_reaches_the_city_hub_by_pattern(
     assert (item.doc_id, item.recipients) == (sent.doc_id, (DISTRICT,))
 
 
+def test_a_packet_for_two_agencies_of_one_system_is_one_item_naming_both(
+    city: AxisClient, vpcp: AxisClient
+) -> None:
+    _, data = document(sender=GOVERNMENT_OFFICE, recipients=(CITY, DISTRICT))
+
+    sent = vpcp.send_edoc(data, message_type="edoc")
+
+    [item] = city.get_received_edoc_list("edoc")
+    assert (item.doc_id, item.recipients) == (sent.doc_id, (CITY, DISTRICT))
+
+
 def test_the_sender_sees_what_it_sent_and_how_far_it_got(
     city: AxisClient, vpcp: AxisClient
 ) -> None:
-    sent = city.send_edoc(document()[1], message_type="edoc")
+    packet, data = document()
+    sent = city.send_edoc(data, message_type="edoc")
     before = city.get_sent_edoc_list("edoc")
     vpcp.update_status(sent.doc_id, "done")
 
     after = city.get_sent_edoc_list()
 
-    assert [(i.doc_id, i.status) for i in before] == [(sent.doc_id, "pending")]
-    assert [(i.doc_id, i.status, i.recipients) for i in after] == [
-        (sent.doc_id, "done", (GOVERNMENT_OFFICE,))
+    assert [(i.sender_doc_id, i.to_code, i.receive_status) for i in before] == [
+        (sent.doc_id, GOVERNMENT_OFFICE, "pending")
     ]
+    [item] = after
+    assert (item.sender_doc_id, item.from_code, item.to_code) == (
+        sent.doc_id,
+        CITY,
+        GOVERNMENT_OFFICE,
+    )
+    assert (item.send_status, item.receive_status, item.message_type) == ("done", "done", "edoc")
+    assert (item.title, item.notation) == (packet.header.subject, "UBND-VP")
+    assert item.sent_time
+    assert item.received_time
     assert city.get_sent_edoc_list("status") == []
 
 
@@ -168,13 +212,14 @@ def test_what_a_system_received_can_be_read_back_by_an_operator(
     assert raw.content == data
 
 
-def test_the_agency_list_names_every_agency_connected(city: AxisClient) -> None:
-    agencies = {agency.code: agency.name for agency in city.get_agencies_list()}
+def test_the_agency_list_names_every_agency_connected_with_its_parent(city: AxisClient) -> None:
+    agencies = {a.code: (a.name, a.parent_code) for a in city.get_agencies_list()}
 
     assert agencies == {
-        CITY: "UBND thành phố Hà Nội",
-        GOVERNMENT_OFFICE: "Văn phòng Chính phủ",
-        JUSTICE: "Bộ Tư pháp",
+        CITY: ("UBND thành phố Hà Nội", None),
+        DISTRICT: ("UBND quận", CITY),
+        GOVERNMENT_OFFICE: ("Văn phòng Chính phủ", None),
+        JUSTICE: ("Bộ Tư pháp", None),
     }
 
 

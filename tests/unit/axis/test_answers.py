@@ -92,11 +92,69 @@ def test_a_list_wrapped_in_an_object_is_unwrapped() -> None:
     assert [(i.doc_id, i.message_type) for i in items] == [("a", "status")]
 
 
-def test_sent_items_keep_the_fields_as_answered() -> None:
-    [item] = read_sent([{"docId": "a", "messageType": "edoc", "extra": 1}])
+def test_one_packet_listed_once_per_receiving_code_is_read_as_one_item() -> None:
+    data = [
+        {"docId": "a", "from": "000.00.00.G22", "to": "000.00.00.H26", "status": "pending"},
+        {"docId": "b", "from": "000.00.00.G22", "to": "000.00.00.H26"},
+        {"docId": "a", "from": "000.00.00.G22", "to": "000.00.12.H26", "status": "pending"},
+    ]
 
-    assert item.message_type == "edoc"
+    items = read_received(data, message_type="edoc")
+
+    assert [(i.doc_id, i.recipients) for i in items] == [
+        ("a", ("000.00.00.H26", "000.00.12.H26")),
+        ("b", ("000.00.00.H26",)),
+    ]
+
+
+def test_a_single_recipient_written_as_json_text_is_read() -> None:
+    [item] = read_received([{"docId": "a", "to": '"000.00.00.H26"'}], message_type="edoc")
+
+    assert item.recipients == ("000.00.00.H26",)
+
+
+SENT_ITEM = {
+    "senderDocId": "a",
+    "receiverDocId": "a-1",
+    "fromCode": "000.00.00.H26",
+    "toCode": "000.00.00.G22",
+    "sendStatus": "done",
+    "sendStatusDesc": "Đã gửi",
+    "receiveStatus": "pending",
+    "receiveStatusDesc": "Chưa nhận",
+    "serviceType": "eDoc",
+    "messageType": "edoc",
+    "title": "Về việc…",
+    "notation": "UBND-VP",
+    "sentTime": "2026/11/20 08:30:00",
+    "receivedTime": "",
+    "extra": 1,
+}
+
+
+def test_sent_items_are_read_in_the_sdks_field_names() -> None:
+    [item] = read_sent([SENT_ITEM])
+
+    assert (item.sender_doc_id, item.receiver_doc_id, item.from_code, item.to_code) == (
+        "a",
+        "a-1",
+        "000.00.00.H26",
+        "000.00.00.G22",
+    )
+    assert (item.send_status, item.receive_status, item.receive_status_desc) == (
+        "done",
+        "pending",
+        "Chưa nhận",
+    )
+    assert (item.message_type, item.title, item.notation) == ("edoc", "Về việc…", "UBND-VP")
+    assert (item.sent_time, item.received_time) == ("2026/11/20 08:30:00", None)
     assert item.fields["extra"] == 1
+    assert item.model_dump(by_alias=True, exclude={"fields"})["senderDocId"] == "a"
+
+
+def test_sent_items_without_a_sender_doc_id_are_skipped() -> None:
+    assert read_sent([{"toCode": "x"}, {"docId": "b"}])[0].sender_doc_id == "b"
+    assert len(read_sent([{"toCode": "x"}])) == 0
 
 
 def test_agencies_are_read_from_varied_field_names() -> None:
@@ -104,6 +162,8 @@ def test_agencies_are_read_from_varied_field_names() -> None:
         [
             {"code": "000.00.00.G22", "name": "Văn phòng Chính phủ", "parentCode": None},
             {"OrganId": "000.00.00.G06", "OrganName": "Bộ Tư pháp", "ParentId": "G"},
+            {"code": "000.00.12.H26", "name": "Quận", "pid": "000.00.00.H26"},
+            {"code": "000.00.00.H26", "name": "Hà Nội", "pid": ""},
             {"name": "no code"},
         ]
     )
@@ -111,6 +171,8 @@ def test_agencies_are_read_from_varied_field_names() -> None:
     assert [(a.code, a.name, a.parent_code) for a in agencies] == [
         ("000.00.00.G22", "Văn phòng Chính phủ", None),
         ("000.00.00.G06", "Bộ Tư pháp", "G"),
+        ("000.00.12.H26", "Quận", "000.00.00.H26"),
+        ("000.00.00.H26", "Hà Nội", None),
     ]
 
 

@@ -24,6 +24,7 @@ from adapters.axis import (
     AxisRefusedError,
     AxisTransientError,
     AxisUnavailableError,
+    AxisUnknownFailureError,
     ProtocolOptions,
     Upstream,
     open_upstream,
@@ -77,7 +78,12 @@ def fail(code: str, desc: str = "refused", http: int = 200, **headers: str) -> h
 # -- what goes out ----------------------------------------------------------------------------
 
 
-def test_send_posts_the_exact_packet_with_its_hash_and_signed_parameters() -> None:
+def _sdk_hex(data: bytes) -> str:
+    """SHA-256 with each byte in hex without zero padding (AXIS-SDK.md)."""
+    return "".join(f"{byte:x}" for byte in hashlib.sha256(data).digest())
+
+
+def test_send_posts_the_packet_then_crlf_with_its_hash_and_signed_parameters() -> None:
     node = Node(ok(DocId="tx-1"))
 
     with node.client() as client:
@@ -86,17 +92,71 @@ def test_send_posts_the_exact_packet_with_its_hash_and_signed_parameters() -> No
     [request] = node.requests
     assert result.doc_id == "tx-1"
     assert (request.method, request.url.path) == ("POST", "/vxp/sendEdoc")
-    assert request.content == PACKET
+    assert request.content == PACKET + b"\r\n"
+    assert request.headers["Content-Type"] == "application/octet-stream"
+    assert request.headers["XroadVnpt-Content-Type"] == "application/octet-stream"
     assert request.headers["XroadVnpt-from"] == CITY
     assert request.headers["XroadVnpt-servicetype"] == "eDoc"
     assert request.headers["XroadVnpt-messagetype"] == "edoc"
     assert request.headers["XroadVnpt-to"] == '["000.00.00.G22"]'
-    assert request.headers["XroadVnpt-hash-file"] == hashlib.sha256(PACKET).hexdigest()
+    assert request.headers["XroadVnpt-hash-file"] == _sdk_hex(PACKET)
     assert request.headers["XroadVnpt-sign-header-key"] == (
-        "from;hash-file;messagetype;servicetype;systemid;timestamp;to"
+        "systemid;servicetype;messagetype;hash-file;from;to;timestamp;Content-Type"
     )
     signed = json.loads(request.headers["XroadVnpt-sign-header"])
-    assert signed["XroadVnpt-hash-file"] == hashlib.sha256(PACKET).hexdigest()
+    assert signed["XroadVnpt-hash-file"] == _sdk_hex(PACKET)
+    assert signed["XroadVnpt-Content-Type"] == "application/octet-stream"
+
+
+def test_every_call_carries_the_sdks_user_agent_and_version_unsigned() -> None:
+    node = Node(ok(data=[]))
+
+    with node.client() as client:
+        client.get_agencies_list()
+
+    headers = node.requests[0].headers
+    assert headers["User-Agent"] == "JAVASDKAgent/1.0.0 XRoad/VPCP"
+    assert headers["XroadVnpt-version"] == "3.0.201608"
+    assert "version" not in headers["XroadVnpt-sign-header-key"].split(";")
+
+
+def test_fetch_and_acknowledge_send_an_empty_json_object_and_lists_an_empty_body() -> None:
+    node = Node(ok(data=base64.b64encode(PACKET).decode()))
+
+    with node.client() as client:
+        client.get_edoc("tx-1")
+        client.update_status("tx-1", "done")
+        client.get_received_edoc_list("edoc")
+
+    fetch, ack, poll = node.requests
+    assert (fetch.content, ack.content, poll.content) == (b"{}", b"{}", b"")
+    assert fetch.headers["Expect"] == ack.headers["Expect"] == "100-continue"
+    assert "Expect" not in poll.headers
+    for request in node.requests:
+        assert request.headers["Content-Type"] == "application/json"
+        assert request.headers["XroadVnpt-Content-Type"] == "application/json"
+
+
+def test_the_hash_form_crlf_and_extra_headers_are_options() -> None:
+    node = Node(ok(DocId="tx-1"))
+    options = ProtocolOptions(
+        hash_file_form="padded",
+        body_crlf=False,
+        sdk_version=None,
+        user_agent="lienthong",
+        expect_continue=False,
+    )
+
+    with node.client(options=options) as client:
+        client.send_edoc(PACKET, message_type="edoc")
+        client.update_status("tx-1", "done")
+
+    sent, ack = node.requests
+    assert sent.content == PACKET
+    assert sent.headers["XroadVnpt-hash-file"] == hashlib.sha256(PACKET).hexdigest()
+    assert "XroadVnpt-version" not in sent.headers
+    assert sent.headers["User-Agent"] == "lienthong"
+    assert "Expect" not in ack.headers
 
 
 def test_without_recipients_no_to_parameter_is_sent() -> None:
@@ -160,8 +220,29 @@ def test_a_fail_with_an_auth_code_is_an_auth_error_even_under_http_200() -> None
     assert caught.value.error_desc == "bad signature"
 
 
-def test_a_fail_with_any_other_code_is_a_refusal_with_the_axis_code_and_text() -> None:
-    node = Node(fail("E-1024", "Đơn vị nhận không tồn tại"))
+def test_a_fail_with_an_unknown_code_under_http_200_is_transient_and_keeps_the_code() -> None:
+    node = Node(httpx.Response(200, json={"status": "FAIL", "ErrorCode": -1, "ErrorDesc": "lỗi"}))
+
+    with node.client() as client, pytest.raises(AxisUnknownFailureError) as caught:
+        client.send_edoc(PACKET, message_type="edoc")
+
+    assert isinstance(caught.value, AxisTransientError)
+    assert (caught.value.error_code, caught.value.error_desc) == ("-1", "lỗi")
+    assert caught.value.as_dict()["error_code"] == "-1"
+    assert "-1" in str(caught.value)
+    assert caught.value.operation == "sendEdoc"
+    assert len(node.requests) == 1
+
+
+def test_a_fail_without_any_code_is_transient_too() -> None:
+    node = Node(httpx.Response(200, json={"status": "FAIL"}))
+
+    with node.client() as client, pytest.raises(AxisUnknownFailureError):
+        client.get_received_edoc_list("edoc")
+
+
+def test_an_unknown_code_under_a_4xx_status_is_a_refusal_with_the_axis_code_and_text() -> None:
+    node = Node(fail("E-1024", "Đơn vị nhận không tồn tại", http=400))
 
     with node.client() as client, pytest.raises(AxisRefusedError) as caught:
         client.send_edoc(PACKET, message_type="edoc")
@@ -170,8 +251,16 @@ def test_a_fail_with_any_other_code_is_a_refusal_with_the_axis_code_and_text() -
         "E-1024",
         "Đơn vị nhận không tồn tại",
     )
-    assert "E-1024" in str(caught.value)
-    assert caught.value.operation == "sendEdoc"
+
+
+def test_a_code_declared_a_refusal_is_a_refusal_under_http_200() -> None:
+    node = Node(fail("-7"))
+    options = ProtocolOptions(refusal_error_codes=frozenset({"-7"}))
+
+    with node.client(options=options) as client, pytest.raises(AxisRefusedError) as caught:
+        client.send_edoc(PACKET, message_type="edoc")
+
+    assert caught.value.error_code == "-7"
 
 
 def test_a_fail_with_a_busy_code_is_transient() -> None:

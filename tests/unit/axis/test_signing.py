@@ -1,4 +1,4 @@
-"""Signing the axis headers: names, canonical JSON, HMAC, timestamps."""
+"""Signing the axis headers as the official SDK does: names, key order, JSON, HMAC, timestamps."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import pytest
 from adapters.axis.protocol import (
     AXIS_TZ,
     ProtocolOptions,
-    canonical_sign_text,
     content_hash,
     format_timestamp,
+    hash_file_matches,
     hmac_hex,
     parse_timestamp,
     recipients_header,
+    sign_header_text,
     signed_headers,
 )
 
@@ -23,11 +24,11 @@ RFC4231_KEY = "Jefe"
 """The public key of RFC 4231's second HMAC-SHA256 test case (a test vector, not a secret)."""
 
 SIGNED_JSON = (
-    '{"XroadVnpt-messagetype":"edoc","XroadVnpt-servicetype":"eDoc",'
-    '"XroadVnpt-systemid":"hanoi.hub","XroadVnpt-timestamp":"20112026T083000+0123",'
-    '"XroadVnpt-to":"[\\"000.00.00.G22\\"]"}'
+    '{"XroadVnpt-systemid":"hanoi.hub","XroadVnpt-servicetype":"eDoc",'
+    '"XroadVnpt-messagetype":"edoc","XroadVnpt-to":"[\\"000.00.00.G22\\"]",'
+    '"XroadVnpt-timestamp":"20112026T083000+0123"}'
 )
-SIGNED_JSON_HMAC = "8de40cacb5e47d9f8f3f7a17e84b6e153b1ce51bb93640f01aa14652becd53f3"
+SIGNED_JSON_HMAC = "f93a3175c3129c81391dd46d2a0d693c4f4274c156558f98cc86b55789e5a20a"
 """``openssl dgst -sha256 -hmac Jefe`` of SIGNED_JSON, computed outside this project."""
 
 
@@ -57,13 +58,15 @@ def test_every_parameter_travels_as_a_prefixed_header() -> None:
     assert headers["XroadVnpt-timestamp"] == "20112026T083000+0123"
 
 
-def test_the_key_list_names_the_signed_parameters_sorted_and_joined_by_semicolons() -> None:
+def test_the_key_list_names_the_signed_keys_in_java_hashmap_order_joined_by_semicolons() -> None:
+    # Buckets of 16: systemid 2, servicetype 2 (put after systemid), messagetype 5, to 11,
+    # timestamp 15 (see test_javaorder).
     assert _headers()["XroadVnpt-sign-header-key"] == (
-        "messagetype;servicetype;systemid;timestamp;to"
+        "systemid;servicetype;messagetype;to;timestamp"
     )
 
 
-def test_the_signed_json_is_compact_ascii_in_key_list_order() -> None:
+def test_the_signed_json_is_compact_in_key_list_order() -> None:
     assert _headers()["XroadVnpt-sign-header"] == SIGNED_JSON
 
 
@@ -75,8 +78,10 @@ def test_another_secret_gives_another_signature() -> None:
     assert _headers("another secret")["XroadVnpt-hash-header"] != SIGNED_JSON_HMAC
 
 
-def test_canonical_text_escapes_non_ascii() -> None:
-    assert canonical_sign_text({"name": "Hà Nội"}) == '{"XroadVnpt-name":"H\\u00e0 N\\u1ed9i"}'
+def test_the_signed_text_is_escaped_as_gson_escapes() -> None:
+    assert sign_header_text({"name": "Hà Nội", "q": "a=<b>&'c'"}) == (
+        '{"XroadVnpt-name":"Hà Nội","XroadVnpt-q":"a\\u003d\\u003cb\\u003e\\u0026\\u0027c\\u0027"}'
+    )
 
 
 @pytest.mark.parametrize("value", ["Hà Nội", "line\nbreak"])
@@ -97,13 +102,30 @@ def test_a_custom_header_prefix_is_used_everywhere() -> None:
     )
 
     assert headers["X-Vxp-docId"] == "42"
-    assert headers["X-Vxp-sign-header"].startswith('{"X-Vxp-docId":"42"')
-
-
-def test_the_hash_file_is_the_lowercase_hex_sha256_of_the_body() -> None:
-    assert content_hash(b"abc") == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert headers["X-Vxp-sign-header"] == (
+        '{"X-Vxp-systemid":"s","X-Vxp-docId":"42","X-Vxp-timestamp":"t"}'
     )
+
+
+ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+"""FIPS 180-2's SHA-256 of ``abc``."""
+ABC_SDK_FORM = "ba7816bf8f1cfea414140de5dae2223b0361a396177a9cb410ff61f2015ad"
+"""The same bytes with ``01``, ``03``, ``00`` written ``1``, ``3``, ``0`` (by hand)."""
+
+
+def test_the_hash_file_writes_each_byte_without_zero_padding_as_the_sdk() -> None:
+    assert content_hash(b"abc") == ABC_SDK_FORM
+    assert content_hash(b"abc", "padded") == ABC_SHA256
+
+
+@pytest.mark.parametrize("declared", [ABC_SDK_FORM, ABC_SHA256, ABC_SHA256.upper()])
+def test_a_hash_file_in_either_form_matches_the_body(declared: str) -> None:
+    assert hash_file_matches(declared, b"abc")
+    assert not hash_file_matches(declared, b"abd")
+
+
+def test_a_hash_file_that_is_not_ascii_matches_nothing() -> None:
+    assert not hash_file_matches("ba78é", b"abc")
 
 
 def test_the_timestamp_is_written_on_vietnamese_local_time_in_the_sdk_layout() -> None:
