@@ -5,7 +5,7 @@
 - :mod:`adapters.axis.javaorder` — the Java ``HashMap`` order the SDK signs its headers in;
 - :mod:`adapters.axis.client` — :class:`AxisClient`, one system's account at a node;
 - :mod:`adapters.axis.upstream` — :class:`Upstream`, what the hub depends on;
-- :mod:`adapters.axis.errors` — the exception tree; :mod:`adapters.axis.hub_errors` maps it
+- :mod:`adapters.axis.errors` — the exception tree; :mod:`hub.axis.delivery_errors` maps it
   onto the hub's delivery errors.
 """
 

@@ -2,7 +2,7 @@
 
 Every error names the ``operation`` that failed and, when the axis answered, the
 ``error_code`` and ``error_desc`` it gave and the ``http_status``. Whether a retry can help is
-the error's type, never its text; :mod:`adapters.axis.hub_errors` turns the two branches into
+the error's type, never its text; :mod:`hub.axis.delivery_errors` turns the two branches into
 the hub's delivery errors. ``error_code`` is the code exactly as the axis answered it, for the
 record of the attempt. Foreign exceptions (httpx) never leave the adapter: they become one
 of these, chained with ``raise … from``.
