@@ -594,7 +594,7 @@ def unacknowledged(
         )
         .group_by(DocumentRecipient.recipient_code)
     )
-    return [UnackedRow(row[0], [int(v or 0) for v in row[1:]]) for row in rows]
+    return [UnackedRow(code, [int(count or 0) for count in counts]) for code, *counts in rows]
 
 
 @dataclass(frozen=True)
@@ -625,11 +625,11 @@ def unacknowledged_documents(
     """The documents of one recipient's bucket, oldest delivery first."""
     query = (
         select(
-            Packet.id,
+            Packet.id.label("packet_id"),
             Packet.document_id,
             Packet.code,
             Packet.subject,
-            Packet.sender_code,
+            Packet.sender_code.label("sender"),
             Delivery.delivered_at,
             DocumentRecipient.status,
         )
@@ -649,18 +649,7 @@ def unacknowledged_documents(
     )
     if younger_than_hours is not None:
         query = query.where(Delivery.delivered_at > now - timedelta(hours=younger_than_hours))
-    return [
-        UnackedDocument(
-            packet_id=row[0],
-            document_id=row[1],
-            code=row[2],
-            subject=row[3],
-            sender=row[4],
-            delivered_at=row[5],
-            status=row[6],
-        )
-        for row in session.execute(query)
-    ]
+    return [UnackedDocument(**row._asdict()) for row in session.execute(query)]
 
 
 # -- documents ---------------------------------------------------------------------------
@@ -734,11 +723,11 @@ def search_documents(
 ) -> DocumentPage:
     """Documents (edoc packets) matching every condition of ``query``, newest first."""
     statement = select(
-        Packet.id,
+        Packet.id.label("packet_id"),
         Packet.document_id,
         Packet.code,
         Packet.subject,
-        Packet.sender_code,
+        Packet.sender_code.label("sender"),
         Packet.received_at,
         Packet.business_type,
         Packet.signature_status,
@@ -786,7 +775,7 @@ def search_documents(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    ids = [row[0] for row in rows]
+    ids = [row.packet_id for row in rows]
     states: dict[str, dict[str, int]] = defaultdict(dict)
     statuses: dict[str, dict[str, int]] = defaultdict(dict)
     recipients: dict[str, int] = defaultdict(int)
@@ -806,22 +795,15 @@ def search_documents(
             statuses[packet_id][status or "none"] = count
     hits = [
         DocumentHit(
-            packet_id=row[0],
-            document_id=row[1],
-            code=row[2],
-            subject=row[3],
-            sender=row[4],
-            received_at=row[5],
-            business_type=row[6],
-            signature_status=row[7],
-            pdf_signed=row[8],
-            recipients=recipients.get(row[0], 0),
-            states=states.get(row[0], {}),
-            statuses=statuses.get(row[0], {}),
+            **row._asdict(),
+            recipients=recipients.get(row.packet_id, 0),
+            states=states.get(row.packet_id, {}),
+            statuses=statuses.get(row.packet_id, {}),
         )
         for row in rows
     ]
-    next_cursor = encode_cursor(rows[-1][5], rows[-1][0]) if more and rows else None
+    last = rows[-1] if more and rows else None
+    next_cursor = encode_cursor(last.received_at, last.packet_id) if last is not None else None
     return DocumentPage(hits=hits, next_cursor=next_cursor)
 
 
@@ -918,7 +900,7 @@ def failure_page(
     more = len(rows) > limit
     rows = rows[:limit]
     history: dict[str, list[AttemptLine]] = defaultdict(list)
-    ids = [row[0].id for row in rows]
+    ids = [row.Delivery.id for row in rows]
     if ids:
         for attempt in session.scalars(
             select(DeliveryAttempt)
@@ -961,7 +943,8 @@ def failure_page(
         )
         for delivery, kind, document_id, code, subject, sender in rows
     ]
-    next_cursor = encode_cursor(rows[-1][0].updated_at, rows[-1][0].id) if more and rows else None
+    last = rows[-1].Delivery if more and rows else None
+    next_cursor = encode_cursor(last.updated_at, last.id) if last is not None else None
     return FailurePage(deliveries=deliveries, next_cursor=next_cursor, counts=counts)
 
 
