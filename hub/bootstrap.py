@@ -27,7 +27,7 @@ from adapters.amqp import (
     queue_depths,
 )
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
-from adapters.blobstore import BlobStore, FileBlobStore
+from adapters.payloads.files import FileBlobStore
 from adapters.webhook import make_http_client
 from hub.api.app import create_app
 from hub.axis.poller import AxisPoller
@@ -36,6 +36,7 @@ from hub.db.database import Database
 from hub.errors import ConfigurationError
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
+from hub.payloads import BlobStore
 from hub.settings import Settings
 from hub.transport.breaker import CircuitBreaker
 from hub.transport.relay import Relay

@@ -10,7 +10,6 @@ import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
 
-from adapters.blobstore import BlobStore
 from hub.api import inbox, operations, packets
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
@@ -18,6 +17,7 @@ from hub.api.metrics import ApiMetrics, DepthReader
 from hub.db.base import utcnow
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
+from hub.payloads import BlobStore
 from hub.settings import Settings
 from hub.tracking.gauges import HubGauges, read_gauges
 

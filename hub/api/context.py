@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from adapters.blobstore import BlobStore
 from hub.api.metrics import ApiMetrics
 from hub.auth.callers import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
 from hub.errors import ForbiddenError, UnauthorizedError
 from hub.ingest.service import IngestService
+from hub.payloads import BlobStore
 from hub.settings import Settings
 
 if TYPE_CHECKING:

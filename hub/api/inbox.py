@@ -11,11 +11,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from adapters.blobstore import BlobStoreError
 from hub.api.context import AgencyDep, ContextDep
 from hub.channels.inbox import AckResult, InboxItem, acknowledge, list_inbox, open_delivery
 from hub.db.models import Packet
 from hub.errors import PayloadPurgedError, StorageError
+from hub.payloads import BlobStoreError
 
 __all__ = ["AckRequest", "router"]
 

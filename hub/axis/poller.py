@@ -33,7 +33,6 @@ from sqlalchemy import select
 from adapters.axis.errors import AxisError
 from adapters.axis.models import AckStatus, MessageType, ReceivedItem
 from adapters.axis.upstream import Upstream
-from adapters.blobstore import BlobStore, BlobStoreError
 from hub.auth.callers import AuthenticatedAgency
 from hub.axis.link import record_poll
 from hub.db.models import AGENCY_CODE_LENGTH, AuditEntry
@@ -45,6 +44,7 @@ from hub.errors import (
     StorageError,
 )
 from hub.ingest.service import IngestService
+from hub.payloads import BlobStore, BlobStoreError
 from hub.records import audit
 
 if TYPE_CHECKING:

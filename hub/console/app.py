@@ -19,7 +19,6 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from adapters.blobstore import BlobStore
 from hub.api.errors import status_for
 from hub.console import accounts as access
 from hub.console import documents, operations, pages
@@ -27,6 +26,7 @@ from hub.console.auth import SessionPolicy
 from hub.console.service import ConsoleDatabase, ConsoleStats
 from hub.console.web import ConsoleContext, ConsoleError, NotSignedInError, render, safe_next
 from hub.errors import HubError
+from hub.payloads import BlobStore
 from hub.settings import Settings
 
 if TYPE_CHECKING:

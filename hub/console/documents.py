@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 import edxml
-from adapters.blobstore import BlobNotFoundError, BlobStoreError
 from hub.auth.callers import AuthenticatedOperator
 from hub.console import queries
 from hub.console.web import (
@@ -28,6 +27,7 @@ from hub.console.web import (
 )
 from hub.db.models import DeliveryState, Packet
 from hub.errors import HubError, NotFoundError
+from hub.payloads import BlobNotFoundError, BlobStoreError
 from hub.tracking.timeline import Timeline, document_timeline
 
 __all__ = ["RecipientTimeline", "Step", "recipient_timelines", "router"]

@@ -37,7 +37,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import edxml
-from adapters.blobstore import BlobStore, BlobStoreError
 from hub.auth.callers import AuthenticatedAgency
 from hub.channels import Channel
 from hub.db.base import utcnow
@@ -63,6 +62,7 @@ from hub.errors import (
 from hub.ids import new_id
 from hub.ingest.pdf_signatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
 from hub.ingest.revocation import RevocationLists
+from hub.payloads import BlobStore, BlobStoreError
 from hub.settings import Settings
 from hub.tracking.receipts import (
     DocumentNotice,

@@ -28,10 +28,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from adapters.blobstore import BlobStore, BlobStoreError
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, Packet
 from hub.errors import StorageError
+from hub.payloads import BlobStore, BlobStoreError
 from hub.records import audit
 
 __all__ = ["PurgeReport", "delete_purged", "purge_payloads", "sweep_orphans"]

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import structlog
 
-from adapters.blobstore import BlobNotFoundError, BlobStore, BlobStoreError
 from hub.channels.base import ChannelHandler, DeliveryJob, HandOver
 from hub.db.base import utcnow
 from hub.errors import (
@@ -25,6 +24,7 @@ from hub.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from hub.payloads import BlobNotFoundError, BlobStore, BlobStoreError
 from hub.transport.breaker import Admission, CircuitBreaker
 from hub.transport.worker.outcome import PEER_BUSY, Result
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from adapters.blobstore import BlobStore
 from hub.channels.base import HandlerRegistry
 from hub.errors import BrokerError, StorageError
+from hub.payloads import BlobStore
 from hub.transport.breaker import CircuitBreaker
 from hub.transport.broker import DeliveryBroker
 from hub.transport.retries import RetryPolicy

@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.amqp import WindowedPublisher
-from adapters.blobstore import FileBlobStore
+from adapters.payloads.files import FileBlobStore
 from hub.bootstrap import open_worker
 from hub.channels import Channel
 from hub.db.database import Database, open_database

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import edxml
-from adapters.blobstore import FileBlobStore
+from adapters.payloads.files import FileBlobStore
 from hub.channels import Channel
 from hub.db.base import utcnow
 from hub.db.database import Database

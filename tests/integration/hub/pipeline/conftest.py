@@ -21,7 +21,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text, update
 
-from adapters.blobstore import FileBlobStore
+from adapters.payloads.files import FileBlobStore
 from hub.api.app import create_app
 from hub.auth.callers import issue_operator_token
 from hub.auth.tokens import issue_token

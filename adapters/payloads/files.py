@@ -1,8 +1,7 @@
-"""Content-addressed storage of raw packet bytes: each blob is named by its SHA-256.
+"""The payload store on a filesystem: each blob a file named by its SHA-256.
 
-The hub stores a packet's bytes once, exactly as received, and passes only the key around
-(claim check). The filesystem store writes through a temporary file and renames, so a
-crash never leaves a half-written blob under a real key.
+Writes go through a temporary file and a rename, so a crash never leaves a half-written blob
+under a real key. The contract is :class:`hub.payloads.BlobStore`.
 """
 
 from __future__ import annotations
@@ -15,47 +14,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
-__all__ = ["BlobNotFoundError", "BlobStore", "BlobStoreError", "FileBlobStore"]
+from hub.payloads import BlobNotFoundError, BlobStoreError
+
+__all__ = ["FileBlobStore"]
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
-
-
-class BlobStoreError(Exception):
-    """Raised when the payload store cannot read or write a blob."""
-
-
-class BlobNotFoundError(BlobStoreError):
-    """Raised when no blob has the key asked for."""
-
-
-class BlobStore(Protocol):
-    """Where raw packet bytes live, addressed by their SHA-256 (hex)."""
-
-    def put(self, data: bytes | bytearray) -> str:
-        """Store ``data`` (if not already there) and return its key."""
-
-    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
-        """Store the bytes read from ``stream``; return their key and size."""
-
-    @contextmanager
-    def open(self, key: str) -> Iterator[BinaryIO]:
-        """The stored bytes of ``key``, for reading."""
-        raise NotImplementedError  # pragma: no cover - protocol
-
-    def read(self, key: str) -> bytes:
-        """All the stored bytes of ``key``."""
-
-    def exists(self, key: str) -> bool:
-        """Whether a blob with this key is stored."""
-
-    def delete(self, key: str) -> None:
-        """Remove a blob (retention); missing blobs are ignored."""
-
-    def stored(self) -> Iterator[tuple[str, float]]:
-        """Every stored blob's key and when it was written (Unix time), in no order."""
 
 
 class FileBlobStore:

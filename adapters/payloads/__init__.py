@@ -1,0 +1,1 @@
+"""Payload stores: where packet bytes live (the contract is :mod:`hub.payloads`)."""
