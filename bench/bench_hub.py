@@ -53,7 +53,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from edxml.builder import write  # noqa: E402
 from edxml.compose import FileToAttach, new_document  # noqa: E402
 from hub.auth.tokens import issue_token  # noqa: E402
-from hub.bootstrap import open_database  # noqa: E402
+from hub.db.database import open_database  # noqa: E402
 from hub.db.migrate import upgrade  # noqa: E402
 from hub.db.models import Agency  # noqa: E402
 from hub.directory import import_directory, parse_directory  # noqa: E402

@@ -27,8 +27,8 @@ from adapters.amqp import (
     queue_depths,
 )
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
+from adapters.http import make_http_client
 from adapters.payloads.files import FileBlobStore
-from adapters.webhook import make_http_client
 from hub.api.app import create_app
 from hub.axis.poller import AxisPoller
 from hub.channels.registry import ChannelResources, build_handlers

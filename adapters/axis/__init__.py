@@ -5,14 +5,16 @@
 - :mod:`adapters.axis.javaorder` — the Java ``HashMap`` order the SDK signs its headers in;
 - :mod:`adapters.axis.client` — :class:`AxisClient`, one system's account at a node;
 - :mod:`adapters.axis.upstream` — :class:`Upstream`, what the hub depends on;
-- :mod:`adapters.axis.errors` — the exception tree; :mod:`hub.axis.delivery_errors` maps it
+- :mod:`hub.axis.errors` — the exception tree; :mod:`hub.axis.delivery_errors` maps it
   onto the hub's delivery errors.
 """
 
 from __future__ import annotations
 
 from adapters.axis.client import AxisClient, AxisConfig
-from adapters.axis.errors import (
+from adapters.axis.protocol import ErrorCode, Operation, ProtocolOptions
+from adapters.axis.upstream import UpstreamConfig, VxpUpstream, open_upstream
+from hub.axis.errors import (
     AxisAuthError,
     AxisBusyError,
     AxisError,
@@ -23,7 +25,7 @@ from adapters.axis.errors import (
     AxisUnavailableError,
     AxisUnknownFailureError,
 )
-from adapters.axis.models import (
+from hub.axis.models import (
     AckStatus,
     AxisAgency,
     MessageType,
@@ -31,8 +33,7 @@ from adapters.axis.models import (
     SendResult,
     SentItem,
 )
-from adapters.axis.protocol import ErrorCode, Operation, ProtocolOptions
-from adapters.axis.upstream import Upstream, UpstreamConfig, VxpUpstream, open_upstream
+from hub.axis.upstream import Upstream
 
 __all__ = [
     "AckStatus",

@@ -7,7 +7,7 @@ error code is not known to mean a refusal is transient. Inside one call, tenacit
 request a few times, quickly, when the node could not be reached or answered 5xx — for
 ``sendEdoc`` only when the packet surely did not arrive (connection refused, pool timeout,
 503), so a slow answer never turns into a duplicate. What remains is raised as an
-:mod:`adapters.axis.errors` type that says whether retrying later can help; the hub's own
+:mod:`hub.axis.errors` type that says whether retrying later can help; the hub's own
 schedule (delay queues) does the retrying later.
 
 One :class:`httpx.Client` per :class:`AxisClient` pools the connections; it is thread-safe,
@@ -38,24 +38,6 @@ from tenacity import (
     wait_random,
 )
 
-from adapters.axis.errors import (
-    AxisAuthError,
-    AxisBusyError,
-    AxisError,
-    AxisProtocolError,
-    AxisRefusedError,
-    AxisTransientError,
-    AxisUnavailableError,
-    AxisUnknownFailureError,
-)
-from adapters.axis.models import (
-    AckStatus,
-    AxisAgency,
-    MessageType,
-    ReceivedItem,
-    SendResult,
-    SentItem,
-)
 from adapters.axis.protocol import (
     Answer,
     Operation,
@@ -72,6 +54,24 @@ from adapters.axis.protocol import (
     recipients_header,
     request_body,
     signed_headers,
+)
+from hub.axis.errors import (
+    AxisAuthError,
+    AxisBusyError,
+    AxisError,
+    AxisProtocolError,
+    AxisRefusedError,
+    AxisTransientError,
+    AxisUnavailableError,
+    AxisUnknownFailureError,
+)
+from hub.axis.models import (
+    AckStatus,
+    AxisAgency,
+    MessageType,
+    ReceivedItem,
+    SendResult,
+    SentItem,
 )
 
 __all__ = ["AxisClient", "AxisConfig", "parse_retry_after"]
@@ -162,8 +162,8 @@ def _snippet(content: bytes) -> str:
 class AxisClient:
     """The calls of DOMAIN.md §7 for one system of one axis node.
 
-    Every method raises :class:`~adapters.axis.errors.AxisTransientError` or
-    :class:`~adapters.axis.errors.AxisPermanentError` (never an httpx error), and ValueError
+    Every method raises :class:`~hub.axis.errors.AxisTransientError` or
+    :class:`~hub.axis.errors.AxisPermanentError` (never an httpx error), and ValueError
     for arguments no axis could take.
     """
 

@@ -41,7 +41,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.axis.javaorder import java_hashmap_order
-from adapters.axis.models import AxisAgency, MessageType, ReceivedItem, SentItem
+from hub.axis.models import AxisAgency, MessageType, ReceivedItem, SentItem
 
 __all__ = [
     "AXIS_TZ",

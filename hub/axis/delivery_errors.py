@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from adapters.axis.errors import AxisError, AxisTransientError
+from hub.axis.errors import AxisError, AxisTransientError
 from hub.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 __all__ = ["delivery_errors", "to_delivery_error"]

@@ -43,10 +43,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from adapters.axis.errors import AxisError, AxisRefusedError
-from adapters.axis.models import MessageType
-from adapters.axis.upstream import Upstream
 from hub.axis.delivery_errors import to_delivery_error
+from hub.axis.errors import AxisError, AxisRefusedError
+from hub.axis.models import MessageType
+from hub.axis.upstream import Upstream
 from hub.channels import Channel
 from hub.channels.base import DeliveryJob, HandOver
 from hub.db.models import Delivery, DeliveryState, Packet

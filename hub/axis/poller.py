@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from sqlalchemy import select
 
-from adapters.axis.errors import AxisError
-from adapters.axis.models import AckStatus, MessageType, ReceivedItem
-from adapters.axis.upstream import Upstream
 from hub.auth.callers import AuthenticatedAgency
+from hub.axis.errors import AxisError
 from hub.axis.link import record_poll
+from hub.axis.models import AckStatus, MessageType, ReceivedItem
+from hub.axis.upstream import Upstream
 from hub.db.models import AGENCY_CODE_LENGTH, AuditEntry
 from hub.errors import (
     ConflictError,

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import edxml
-from adapters.axis.models import AxisAgency
+from hub.axis.models import AxisAgency
 from hub.channels import Channel
 from hub.db.models import AGENCY_CODE_LENGTH, Agency, AgencyLevel
 from hub.errors import DirectoryError

@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from adapters.webhook import body_chunks, origin
 from hub.channels.base import DeliveryJob, HandOver, delivery_headers
-from hub.channels.webhook import classify_status, http_failures
+from hub.channels.webhook import body_chunks, classify_status, http_failures, origin
 from hub.db.models import DeliveryState
 from hub.errors import PermanentDeliveryError
 

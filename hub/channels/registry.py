@@ -23,7 +23,7 @@ from hub.transport.broker import AgencyQueues
 from hub.transport.topology import Topology
 
 if TYPE_CHECKING:
-    from adapters.axis.upstream import Upstream
+    from hub.axis.upstream import Upstream
     from hub.db.database import Database
     from hub.settings import Settings
 

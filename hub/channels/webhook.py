@@ -1,8 +1,21 @@
 """The ``webhook`` channel: each packet pushed to the agency's HTTPS endpoint.
 
-The request (body, ``X-Lienthong-*`` headers, HMAC signatures) is the webhook protocol of
-:mod:`adapters.webhook`; channel settings ``url`` and ``secret`` (a string or a list, newest
-first). Outcome: 2xx delivered; 408, 425, 429, 5xx, timeouts and connection failures are
+Request: ``POST <channel_settings.url>``, body = the packet bytes exactly as received,
+``Content-Type: application/xml``, and the headers ``X-Lienthong-Delivery-Id`` (stable across
+retries: deduplicate on it), ``X-Lienthong-Packet-Id``, ``X-Lienthong-Kind`` (``edoc`` or
+``status``), ``X-Lienthong-Attempt``, ``X-Lienthong-Timestamp`` (Unix seconds) and
+``X-Lienthong-Signature``.
+
+Signature: for each secret of the agency (``channel_settings.secret``, a string or a list),
+``sha256=`` followed by the lowercase hex HMAC-SHA256, under the secret (UTF-8), of the bytes
+``<timestamp>.<body>`` — the timestamp header's text, one ``.``, then the body. Several
+signatures are separated by commas, in the order of the secrets, so a secret is rotated
+without downtime: list the new secret first and the old one second, let the agency switch to
+the new one, then drop the old one. A receiver accepts the request when any signature matches
+any secret it holds, and should refuse timestamps more than a few minutes old. Without a
+secret no signature header is sent.
+
+Outcome: 2xx delivered; 408, 425, 429, 5xx, timeouts and connection failures are
 transient (a ``Retry-After`` header sets the delay); redirects and other 4xx are permanent
 (the status and the start of the answer are recorded). The circuit-breaker key is the
 endpoint's origin, so agencies on one host share a breaker.
@@ -10,21 +23,17 @@ endpoint's origin, so agencies on one host share a breaker.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from adapters.webhook import (
-    SIGNATURE_HEADER,
-    body_chunks,
-    origin,
-    parse_retry_after,
-    signature_header,
-)
 from hub.channels.base import DeliveryJob, HandOver, delivery_headers
 from hub.db.models import DeliveryState
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
@@ -33,11 +42,18 @@ if TYPE_CHECKING:
     from hub.channels.registry import ChannelResources
 
 __all__ = [
+    "SIGNATURE_HEADER",
     "WebhookHandler",
+    "body_chunks",
     "build",
     "classify_status",
     "http_failures",
+    "origin",
+    "parse_retry_after",
     "peer_label",
+    "sign",
+    "signature_header",
+    "verify_signature",
     "webhook_secrets",
 ]
 
@@ -45,6 +61,69 @@ _SNIPPET_BYTES = 300
 _DRAIN_BYTES = 64 * 1024
 """Answers up to this size are read to the end, so the connection can be reused."""
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+SIGNATURE_HEADER = "X-Lienthong-Signature"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of ``<timestamp>.<body>`` under ``secret``."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b".", hashlib.sha256)
+    mac.update(body)  # fed apart: joining would copy a large body
+    return mac.hexdigest()
+
+
+_CHUNK = 1 << 16
+
+
+def body_chunks(payload: bytes) -> Iterator[bytes]:
+    """The body in 64 KiB pieces: handed over whole, the HTTP stack would copy it while
+    framing it, doubling a large packet's footprint."""
+    view = memoryview(payload)
+    for start in range(0, len(view), _CHUNK):
+        yield bytes(view[start : start + _CHUNK])
+
+
+def signature_header(secrets: Sequence[str], timestamp: str, body: bytes) -> str:
+    """The ``X-Lienthong-Signature`` value: one ``sha256=<hex>`` per secret, comma-separated."""
+    return ",".join(f"sha256={sign(secret, timestamp, body)}" for secret in secrets)
+
+
+def verify_signature(header: str, secrets: Sequence[str], timestamp: str, body: bytes) -> bool:
+    """Whether any signature of ``header`` was made with any of ``secrets`` (receiver side)."""
+    offered = [
+        part.strip().removeprefix("sha256=")
+        for part in header.split(",")
+        if part.strip().startswith("sha256=")
+    ]
+    expected = [sign(secret, timestamp, body) for secret in secrets]
+    return any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in offered)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), if readable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
+
+
+def origin(url: str) -> str | None:
+    """``scheme://host:port`` of an endpoint (a peer's circuit-breaker key); None if unusable."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.scheme}://{parsed.host}:{port}"
 
 
 def build(resources: ChannelResources) -> WebhookHandler:

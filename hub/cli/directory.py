@@ -8,7 +8,7 @@ from pathlib import Path
 
 import structlog
 
-from adapters.axis import AxisError
+from hub.axis.errors import AxisError
 from hub.axis.sync import LevelRule, own_root, sync_axis_agencies
 from hub.bootstrap import open_upstream_of
 from hub.cli.common import (

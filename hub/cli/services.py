@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from adapters.axis import MessageType
+from hub.axis.models import MessageType
 from hub.axis.poller import MESSAGE_TYPES
 from hub.bootstrap import build_api, open_axis_poller, server_tls
 from hub.cli import processes

@@ -36,8 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from adapters.webhook import origin
 from hub.channels.registry import peer_label
+from hub.channels.webhook import origin
 from hub.console.figures import (
     DURATION_BUCKETS,
     LOCAL_TZ,

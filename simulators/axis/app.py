@@ -52,7 +52,6 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 import edxml
-from adapters.axis.models import AckStatus, MessageType
 from adapters.axis.protocol import (
     ErrorCode,
     Operation,
@@ -63,6 +62,7 @@ from adapters.axis.protocol import (
     parse_timestamp,
     read_recipients_header,
 )
+from hub.axis.models import AckStatus, MessageType
 from simulators.axis.answers import (
     agency_item,
     fail_answer,

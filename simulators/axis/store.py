@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from adapters.axis.models import MessageType
 from adapters.axis.protocol import AXIS_TZ
+from hub.axis.models import MessageType
 
 __all__ = ["AxisStore", "QueueEntry", "QueueState", "Transmission"]
 

@@ -24,7 +24,6 @@ from typing import Literal
 
 import httpx
 
-from adapters.webhook import SIGNATURE_HEADER, signature_header
 from hub.channels.base import (
     ATTEMPT_HEADER,
     DELIVERY_ID_HEADER,
@@ -32,6 +31,7 @@ from hub.channels.base import (
     PACKET_ID_HEADER,
     TIMESTAMP_HEADER,
 )
+from hub.channels.webhook import SIGNATURE_HEADER, signature_header
 from simulators.conformance.checks import (
     CHANGE_CODES,
     CheckResult,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.webhook import verify_signature
 from hub.channels import Channel
+from hub.channels.webhook import verify_signature
 from hub.db.models import DeliveryState
 
 from .conftest import Hub

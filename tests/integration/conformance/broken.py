@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import edxml
-from adapters.webhook import signature_header
 from edxml.models import DocumentPacket, ResponseFor, StatusPacket
+from hub.channels.webhook import signature_header
 from simulators.agencies import (
     Agency,
     HubClient,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.webhook import make_http_client
+from adapters.http import make_http_client
 from hub.bootstrap import client_tls
 from hub.channels import Channel
 from hub.channels.base import DeliveryJob

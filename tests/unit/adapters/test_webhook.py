@@ -11,16 +11,18 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.webhook import (
+from hub.channels import Channel
+from hub.channels.base import DeliveryJob
+from hub.channels.webhook import (
     SIGNATURE_HEADER,
+    WebhookHandler,
+    classify_status,
     parse_retry_after,
     sign,
     signature_header,
     verify_signature,
+    webhook_secrets,
 )
-from hub.channels import Channel
-from hub.channels.base import DeliveryJob
-from hub.channels.webhook import WebhookHandler, classify_status, webhook_secrets
 from hub.db.models import DeliveryState
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
 

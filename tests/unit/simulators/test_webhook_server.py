@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from adapters.webhook import signature_header
+from hub.channels.webhook import signature_header
 from simulators.agencies import (
     SILENT,
     Accepted,

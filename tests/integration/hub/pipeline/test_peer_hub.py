@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import delete, select
 
-from adapters.webhook import make_http_client
+from adapters.http import make_http_client
 from hub.auth.tokens import issue_token
 from hub.channels import Channel
 from hub.channels.base import DeliveryJob
