@@ -54,9 +54,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.console_data import FillPlan, fill_database, psycopg_url  # noqa: E402
 from hub.bootstrap import build_api  # noqa: E402
-from hub.db.database import open_database  # noqa: E402
 from hub.console.users import add_user as add_console_user  # noqa: E402
 from hub.console.users import get_user, set_password  # noqa: E402
+from hub.db.database import open_database  # noqa: E402
 from hub.db.models import ConsoleUser  # noqa: E402
 from hub.settings import Settings  # noqa: E402
 from simulators.hubprocess import free_port  # noqa: E402
