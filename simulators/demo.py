@@ -222,6 +222,7 @@ def _demo(args: argparse.Namespace) -> int:
             f"hub set up in {_shown(work)}: {len(deployment.tokens)} agencies of {args.directory} "
             "imported (SQLite), a token for each"
         )
+        console_password = _console_account(hub)
         axis.wait_ready()
         _say(
             f"simulated national axis on {axis_url} ({len(systems['systems'])} systems: the hub "
@@ -251,7 +252,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(flush=True)
         print(report.render(), flush=True)
         print(flush=True)
-        _say(f"web console: {hub.url}/console/   API: {hub.url}/docs")
+        _say(
+            f"web console: {hub.url}/console/  user {CONSOLE_USER}, password {console_password}"
+            f"   API: {hub.url}/docs"
+        )
         deployment_file = _shown(work / "deployment.yaml")
         _say(f"operator token (reads every timeline): operator_token in {deployment_file}")
         if args.once:
@@ -260,6 +264,25 @@ def _demo(args: argparse.Namespace) -> int:
         wait_for_stop(lambda: "» " + cast_summary(cast), every=60.0)
         print("stopping", flush=True)
         return 0 if report.ok else 1
+
+
+CONSOLE_USER = "demo"
+"""The demo's console account (an admin), with a fresh random password each run."""
+
+
+def _console_account(hub: HubProcess) -> str:
+    """Create the demo's console account; its password.
+
+    Raises:
+        HubProcessError: the account could not be created.
+    """
+    password = secrets.token_urlsafe(12)
+    done = hub.lienthong(
+        "user", "add", CONSOLE_USER, "--role", "admin", "--password-stdin", stdin=password + "\n"
+    )
+    if done.returncode != 0:
+        raise HubProcessError(f"cannot create the console account: {done.stderr.strip()}")
+    return password
 
 
 def _stop(process: ManagedProcess) -> None:

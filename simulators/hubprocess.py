@@ -335,13 +335,15 @@ class HubProcess(ManagedProcess):
         return f"http://{self.host}:{self.port}"
 
     def lienthong(
-        self, *args: str, timeout: float = START_SECONDS
+        self, *args: str, timeout: float = START_SECONDS, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run one ``lienthong`` command as its own process, with this hub's environment."""
+        """Run one ``lienthong`` command as its own process, with this hub's environment
+        (``stdin``: text for its standard input)."""
         return subprocess.run(
             [*lienthong_argv(), *args],
             env=self.environment,
             cwd=self.root,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -25,6 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hub.console.users import check_login
+from hub.db.database import open_database
+from hub.db.models import ConsoleRole
+from hub.settings import Settings
 from simulators.agencies import WebhookServer
 from simulators.axis import AxisSimulator, BackgroundServer
 from simulators.axis.systems import systems_from
@@ -226,7 +230,7 @@ def test_the_scenario_command_exits_1_and_names_the_expectation_that_failed(
     assert "ok   delivered" in finished.stdout
 
 
-def test_the_demo_once_plays_city_day_and_prints_the_table_per_level(
+def test_the_demo_once_plays_city_day_and_prints_console_credentials_that_sign_in(
     amqp_url: str, session_prefix: str, tmp_path: Path
 ) -> None:
     prefix = f"{session_prefix}.demo-{uuid.uuid4().hex[:6]}"
@@ -269,4 +273,11 @@ def test_the_demo_once_plays_city_day_and_prints_the_table_per_level(
     for level in ("1 Trung ương", "2 Thành phố", "3 Quận, huyện", "4 Xã, phường", "total"):
         assert re.search(rf"^{re.escape(level)}\s+\d+", output, re.MULTILINE), output
     assert "result: every expectation met" in output
-    assert re.search(r"web console: http://127\.0\.0\.1:\d+/console/", output)
+    shown = re.search(
+        r"web console: http://127\.0\.0\.1:\d+/console/  user (\S+), password (\S+)", output
+    )
+    assert shown is not None, output
+    demo_settings = Settings(data_dir=tmp_path / "demo" / "var")
+    with open_database(demo_settings) as database, database.transaction() as session:
+        signed_in = check_login(session, shown.group(1), shown.group(2))
+    assert signed_in.role is ConsoleRole.ADMIN
