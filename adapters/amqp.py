@@ -19,6 +19,7 @@ agencies' own queues, declared on first use.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -666,3 +667,46 @@ class WindowedPublisher:
         if ioloop is not None:
             ioloop.close()
         self._pending.clear()
+
+
+def probe_broker(url: str, *, timeout: float) -> None:
+    """Open and close one connection to ``url``: the broker answers and accepts the login.
+
+    Raises:
+        BrokerUnavailableError: it does not, within ``timeout`` seconds; the message says why
+            in a few words (no library traceback).
+    """
+    parameters = connection_parameters(url, heartbeat=0, name="lienthong-probe")
+    parameters.socket_timeout = timeout
+    parameters.stack_timeout = timeout
+    try:
+        connection = BlockingConnection(parameters)
+    except pika.exceptions.ProbableAuthenticationError as exc:
+        raise BrokerUnavailableError(
+            f"the broker at {redacted_amqp_url(url)} refused the login (user or password)"
+        ) from exc
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        reason = _reason(exc)
+        raise BrokerUnavailableError(
+            f"the broker at {redacted_amqp_url(url)} does not answer ({reason})"
+        ) from exc
+    _close_quietly(connection)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong with a connection, in a few words."""
+    found: BaseException | None = exc
+    while found is not None:
+        if isinstance(found, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(found, TimeoutError | socket.timeout):
+            return "no answer in time"
+        if isinstance(found, pika.exceptions.IncompatibleProtocolError):
+            return "the connection closed before the AMQP handshake: is it a broker?"
+        if isinstance(found, OSError) and found.strerror:
+            return found.strerror.lower()
+        wrapped = getattr(found, "exception", None)
+        if not isinstance(wrapped, BaseException) and found.args:
+            wrapped = found.args[0]
+        found = wrapped if isinstance(wrapped, BaseException) else found.__cause__
+    return type(exc).__name__

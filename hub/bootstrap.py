@@ -1,5 +1,7 @@
 """The composition root: builds the hub's resources from a settings object, nothing else does.
 
+Only the entry points (``hub/cli``, the benchmarks) and the tests import it.
+
 It opens the database (checking or upgrading its schema as the settings allow) and runs
 units of work on it, and builds the payload store and the HTTP API; brokers and adapters are
 built here too, the national axis upstream among them (when ``LIENTHONG_AXIS_URL`` is set).
@@ -7,43 +9,33 @@ built here too, the national axis upstream among them (when ``LIENTHONG_AXIS_URL
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from fastapi import FastAPI
-from pydantic import ValidationError
-
-import edxml
-from adapters.amqp import (
-    BrokerConnection,
-    WindowedPublisher,
-    queue_depths,
-)
-from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
-from adapters.http import make_http_client
-from adapters.payloads.files import FileBlobStore
-from hub.api.app import create_app
-from hub.axis.poller import AxisPoller
-from hub.channels.registry import ChannelResources, build_handlers
-from hub.db.database import Database
 from hub.errors import ConfigurationError
-from hub.ingest.revocation import RevocationLists
-from hub.ingest.service import IngestService
-from hub.payloads import BlobStore
 from hub.settings import Settings
-from hub.transport.breaker import CircuitBreaker
-from hub.transport.relay import Relay
-from hub.transport.retries import RetryPolicy
-from hub.transport.topology import Topology
-from hub.transport.wakeup import wakeup_for
-from hub.transport.worker import Worker, WorkerOptions
+
+if TYPE_CHECKING:
+    # What each process needs is imported in the function that builds it, so a worker never
+    # loads the API's web framework, nor the relay the XML and PDF libraries.
+    from cryptography import x509
+    from fastapi import FastAPI
+    from pydantic import ValidationError
+
+    from adapters.axis import UpstreamConfig
+    from adapters.payloads.files import FileBlobStore
+    from hub.axis.poller import AxisPoller
+    from hub.axis.upstream import Upstream
+    from hub.db.database import Database
+    from hub.payloads import BlobStore
+    from hub.transport.relay import Relay
+    from hub.transport.topology import Topology
+    from hub.transport.worker import Worker
 
 __all__ = [
     "axis_config",
@@ -53,6 +45,8 @@ __all__ = [
     "build_console",
     "build_relay",
     "build_topology",
+    "check_broker",
+    "check_port",
     "client_tls",
     "load_pdf_trust_roots",
     "load_trust_anchors",
@@ -71,6 +65,8 @@ _PROBE_TIMEOUT_SECONDS = 2.0
 
 def open_blob_store(settings: Settings) -> FileBlobStore:
     """The content-addressed payload store under ``LIENTHONG_BLOB_DIR``."""
+    from adapters.payloads.files import FileBlobStore
+
     return FileBlobStore(settings.storage.blob_dir)
 
 
@@ -80,6 +76,9 @@ def load_trust_anchors(settings: Settings) -> list[x509.Certificate]:
     Raises:
         ConfigurationError: a file cannot be read or holds no certificate.
     """
+
+    import edxml
+
     try:
         return edxml.load_certificates(settings.ingest.trust_anchors)
     except edxml.EdxmlError as exc:
@@ -92,6 +91,9 @@ def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
     Raises:
         ConfigurationError: a file cannot be read or holds no certificate.
     """
+
+    import edxml
+
     try:
         return edxml.load_certificates(settings.ingest.pdf_trust_roots)
     except edxml.EdxmlError as exc:
@@ -100,6 +102,8 @@ def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
 
 def broker_reachable(settings: Settings) -> Callable[[], None]:
     """A readiness check that the broker of ``LIENTHONG_AMQP_URL`` accepts TCP connections."""
+    from urllib.parse import urlsplit
+
     try:
         url = urlsplit(settings.broker.url)
         host = url.hostname or "127.0.0.1"
@@ -114,8 +118,50 @@ def broker_reachable(settings: Settings) -> Callable[[], None]:
     return check
 
 
+_PREFLIGHT_SECONDS = 5.0
+"""How long a process waits for the broker's answer before it says it cannot start."""
+
+
+def check_broker(settings: Settings) -> None:
+    """Fail at once, with one plain sentence, when the broker does not answer.
+
+    Raises:
+        BrokerUnavailableError: it does not answer, or refuses the login.
+    """
+    from adapters.amqp import probe_broker
+
+    probe_broker(settings.broker.url, timeout=_PREFLIGHT_SECONDS)
+
+
+def check_port(settings: Settings, port: int | None = None) -> None:
+    """Fail at once when the API's address is taken (before anything says it is served).
+
+    Raises:
+        ConfigurationError: another process listens there, or the address is not this host's.
+    """
+    host, chosen = settings.api.host, port or settings.api.port
+    try:
+        infos = socket.getaddrinfo(host, chosen, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"{host}:{chosen} is already in use: stop what listens there, or choose "
+                "another port (LIENTHONG_PORT)"
+            ) from exc
+        raise ConfigurationError(
+            f"cannot listen on {host}:{chosen} (LIENTHONG_HOST, LIENTHONG_PORT): "
+            f"{exc.strerror or exc}"
+        ) from exc
+
+
 def broker_queue_depths(settings: Settings) -> Callable[[], dict[str, int]]:
     """Reads the messages waiting in the hub's work, retry and parking queues, for /metrics."""
+    from adapters.amqp import queue_depths
+
     names = [queue.name for queue in build_topology(settings).queues()]
 
     def read() -> dict[str, int]:
@@ -131,6 +177,7 @@ def client_tls(settings: Settings) -> ssl.SSLContext | None:
     Raises:
         ConfigurationError: a configured file does not exist or cannot be used.
     """
+
     ca_file = settings.webhook.ca_file
     cert_file, key_file = settings.webhook.client_cert_file, settings.webhook.client_key_file
     if ca_file is None and cert_file is None:
@@ -154,6 +201,7 @@ def server_tls(settings: Settings) -> dict[str, Any]:
     Raises:
         ConfigurationError: a configured file does not exist.
     """
+
     if settings.api.tls_cert_file is None or settings.api.tls_key_file is None:
         return {}
     files = {
@@ -188,6 +236,9 @@ def build_console(settings: Settings, database: Database, blobs: BlobStore) -> F
 
 def build_api(settings: Settings, database: Database) -> FastAPI:
     """The API app on an open database, with the payload store, readiness checks, console."""
+    from hub.api.app import create_app
+    from hub.ingest.revocation import RevocationLists
+
     blobs = open_blob_store(settings)
     return create_app(
         settings,
@@ -207,11 +258,18 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
 
 def build_topology(settings: Settings) -> Topology:
     """The broker layout of ``LIENTHONG_AMQP_PREFIX`` and the retry settings."""
+    from hub.transport.topology import Topology
+
     return Topology.from_settings(settings)
 
 
 def build_relay(settings: Settings, database: Database, stop: threading.Event) -> Relay:
     """The outbox relay, publishing with windowed asynchronous confirms."""
+
+    from adapters.amqp import WindowedPublisher
+    from hub.transport.relay import Relay
+    from hub.transport.wakeup import wakeup_for
+
     topology = build_topology(settings)
     publisher = WindowedPublisher(
         settings.broker.url,
@@ -240,6 +298,15 @@ _AGENCY_QUEUE_RECONNECT_SECONDS = 10.0
 @contextmanager
 def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
     """A delivery worker and its channel handlers; the shared HTTP client closes on exit."""
+    from functools import partial
+
+    from adapters.amqp import BrokerConnection
+    from adapters.http import make_http_client
+    from hub.channels.registry import ChannelResources, build_handlers
+    from hub.transport.breaker import CircuitBreaker
+    from hub.transport.retries import RetryPolicy
+    from hub.transport.worker import Worker, WorkerOptions
+
     topology = build_topology(settings)
     http = make_http_client(
         connect_timeout=settings.webhook.connect_timeout,
@@ -317,6 +384,10 @@ def axis_config(settings: Settings) -> UpstreamConfig | None:
     Raises:
         ConfigurationError: a setting cannot be used (the message names it).
     """
+    from pydantic import ValidationError
+
+    from adapters.axis import ProtocolOptions, UpstreamConfig
+
     if not settings.axis.configured:
         return None
     try:
@@ -349,6 +420,8 @@ def open_upstream_of(settings: Settings) -> Upstream | None:
     Raises:
         ConfigurationError: a setting cannot be used.
     """
+    from adapters.axis import open_upstream
+
     config = axis_config(settings)
     return open_upstream(config) if config is not None else None
 
@@ -360,6 +433,11 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
     Raises:
         ConfigurationError: no axis is configured, or a setting cannot be used.
     """
+
+    from hub.axis.poller import AxisPoller
+    from hub.ingest.revocation import RevocationLists
+    from hub.ingest.service import IngestService
+
     upstream = open_upstream_of(settings)
     if upstream is None:
         raise ConfigurationError("no national axis is configured: set LIENTHONG_AXIS_URL")

@@ -18,8 +18,11 @@ __all__ = ["configure_logging", "reset_logging"]
 
 LogFormat = Literal["auto", "json", "console"]
 
-_CHATTY_LIBRARIES = ("alembic", "pika")
+_CHATTY_LIBRARIES = ("alembic",)
 """Libraries whose INFO records are routine chatter, shown only at DEBUG."""
+_SELF_REPORTED_LIBRARIES = ("pika",)
+"""Libraries whose failures the hub reports itself (one warning per reconnection attempt):
+their own records, tracebacks included, are shown only at DEBUG."""
 
 _HANDLER_NAME = "lienthong"
 
@@ -84,6 +87,10 @@ def configure_logging(
     quiet = logging.DEBUG if numeric_level <= logging.DEBUG else logging.WARNING
     for name in _CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)
+    for name in _SELF_REPORTED_LIBRARIES:
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if numeric_level <= logging.DEBUG else logging.CRITICAL
+        )
 
 
 def reset_logging() -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MESSAGE_TYPES",
     "AckStatus",
     "AxisAgency",
     "MessageType",
@@ -21,6 +22,8 @@ __all__ = [
 ]
 
 MessageType = Literal["edoc", "status"]
+MESSAGE_TYPES: tuple[MessageType, ...] = ("edoc", "status")
+"""Every message type, in the order the receive loops take them."""
 """A document packet, or a status packet (business statuses 01–16)."""
 
 AckStatus = Literal["done", "fail", "processing"]

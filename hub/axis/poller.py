@@ -33,7 +33,7 @@ from sqlalchemy import select
 from hub.auth.callers import AuthenticatedAgency
 from hub.axis.errors import AxisError
 from hub.axis.link import record_poll
-from hub.axis.models import AckStatus, MessageType, ReceivedItem
+from hub.axis.models import MESSAGE_TYPES, AckStatus, MessageType, ReceivedItem
 from hub.axis.upstream import Upstream
 from hub.db.models import AGENCY_CODE_LENGTH, AuditEntry
 from hub.errors import (
@@ -50,12 +50,11 @@ from hub.records import audit
 if TYPE_CHECKING:
     from hub.db.database import Database
 
-__all__ = ["MESSAGE_TYPES", "REJECT_ACTION", "AxisPoller", "PollReport"]
+__all__ = ["REJECT_ACTION", "AxisPoller", "PollReport"]
 
 REJECT_ACTION = "axis.packet-rejected"
 """The audit action recording a packet from the axis that ingest refused."""
 
-MESSAGE_TYPES: tuple[MessageType, ...] = ("edoc", "status")
 
 _log = structlog.get_logger(__name__)
 

@@ -6,8 +6,6 @@ import argparse
 
 import structlog
 
-from hub.auth.callers import issue_operator_token, list_operator_tokens, revoke_operator_token
-from hub.auth.tokens import issue_token, list_tokens, revoke_token
 from hub.cli.common import (
     EXIT_OK,
     Groups,
@@ -15,12 +13,6 @@ from hub.cli.common import (
     say,
     when,
 )
-from hub.db.database import open_database
-from hub.directory import (
-    children,
-    get_agency,
-)
-from hub.records import audit
 from hub.settings import Settings
 
 __all__ = ["register"]
@@ -62,6 +54,9 @@ def register(groups: Groups) -> None:
 
 
 def _agency_show(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.directory import children, get_agency
+
     with open_database(settings) as database, database.transaction() as session:
         agency = get_agency(session, args.code)
         below = children(session, args.code)
@@ -84,6 +79,9 @@ def _agency_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _agency_token(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.tokens import issue_token
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         issued = issue_token(session, args.code, args.label)
     print(issued.token)
@@ -93,6 +91,9 @@ def _agency_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _agency_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.tokens import list_tokens
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         tokens = list_tokens(session, args.code)
     if not tokens:
@@ -105,6 +106,9 @@ def _agency_tokens(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.tokens import revoke_token
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         token = revoke_token(session, args.code, args.token_id)
     say(f"token {token.id} of {token.owner} revoked at {when(token.revoked_at)}")
@@ -113,6 +117,10 @@ def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _operator_token(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.callers import issue_operator_token
+    from hub.db.database import open_database
+    from hub.records import audit
+
     with open_database(settings) as database, database.transaction() as session:
         issued = issue_operator_token(session, args.name, args.label)
         audit.append(
@@ -129,6 +137,9 @@ def _operator_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _operator_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.callers import list_operator_tokens
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         tokens = list_operator_tokens(session, args.name)
     if not tokens:
@@ -141,6 +152,10 @@ def _operator_tokens(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _operator_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.callers import revoke_operator_token
+    from hub.db.database import open_database
+    from hub.records import audit
+
     with open_database(settings) as database, database.transaction() as session:
         token = revoke_operator_token(session, args.token_id)
         audit.append(

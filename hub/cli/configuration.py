@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import re
 
-from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 from hub.cli.common import EXIT_OK, Groups
@@ -46,6 +45,8 @@ def register(groups: Groups) -> None:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import SecretStr
+
     flat = settings.flat()
     for _, variable, info in Settings.variables():
         assert info.alias is not None

@@ -11,15 +11,6 @@ from hub.cli.common import (
     Groups,
     say,
 )
-from hub.db.database import open_database
-from hub.db.engine import database_url, redacted_url
-from hub.db.migrate import (
-    SchemaState,
-    new_revision,
-    schema_status,
-    upgrade,
-    write_upgrade_sql,
-)
 from hub.settings import Settings
 
 __all__ = ["register"]
@@ -46,6 +37,10 @@ def register(groups: Groups) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.db.engine import database_url, redacted_url
+    from hub.db.migrate import schema_status, upgrade, write_upgrade_sql
+
     if args.sql:
         write_upgrade_sql(settings, sys.stdout, args.revision)
         return EXIT_OK
@@ -57,6 +52,9 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.db.migrate import SchemaState, schema_status
+
     with open_database(settings, check_schema=False) as database:
         status = schema_status(database.engine)
     print(f"{status.current or '(empty)'} ({status.state.value}; head is {status.head})")
@@ -64,6 +62,8 @@ def _db_current(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_revision(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.migrate import new_revision
+
     path = new_revision(args.message, settings, autogenerate=not args.empty)
     print(path)
     return EXIT_OK

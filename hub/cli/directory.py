@@ -8,9 +8,6 @@ from pathlib import Path
 
 import structlog
 
-from hub.axis.errors import AxisError
-from hub.axis.sync import LevelRule, own_root, sync_axis_agencies
-from hub.bootstrap import open_upstream_of
 from hub.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -21,17 +18,6 @@ from hub.cli.common import (
     say,
     write,
 )
-from hub.db.database import open_database
-from hub.directory import (
-    DirectoryFormat,
-    dump_directory,
-    export_directory,
-    import_directory,
-    parse_directory,
-    read_directory_file,
-    sample_directory,
-)
-from hub.directory.citygen import CityPlan, generate_city
 from hub.errors import ConfigurationError
 from hub.settings import Settings
 
@@ -85,6 +71,15 @@ def register(groups: Groups) -> None:
 
 
 def _directory_import(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.directory import (
+        DirectoryFormat,
+        import_directory,
+        parse_directory,
+        read_directory_file,
+        sample_directory,
+    )
+
     file_format: DirectoryFormat | None = args.format
     if args.sample is not None:
         directory = read_directory_file(sample_directory(args.sample))
@@ -122,6 +117,9 @@ def _directory_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _directory_export(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.directory import dump_directory, export_directory
+
     with open_database(settings) as database, database.transaction() as session:
         data = export_directory(session)
     write(dump_directory(data, args.format), args.output)
@@ -131,6 +129,9 @@ def _directory_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _directory_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.directory import dump_directory
+    from hub.directory.citygen import CityPlan, generate_city
+
     plan = CityPlan(
         districts=args.districts,
         communes_per_district=args.communes_per_district,
@@ -150,6 +151,11 @@ def _directory_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _directory_sync_axis(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.axis.errors import AxisError
+    from hub.axis.sync import LevelRule, own_root, sync_axis_agencies
+    from hub.bootstrap import open_upstream_of
+    from hub.db.database import open_database
+
     upstream = open_upstream_of(settings)
     if upstream is None:
         say("lienthong: no national axis is configured: set LIENTHONG_AXIS_URL")

@@ -22,8 +22,6 @@ from types import FrameType
 
 import structlog
 
-from hub.bootstrap import build_relay, open_worker
-from hub.db.database import open_database
 from hub.errors import ConfigurationError
 from hub.settings import Settings
 
@@ -57,11 +55,15 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     Raises:
         BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
     """
+    from hub.bootstrap import check_broker, open_worker
+    from hub.db.database import open_database
+
     if threads is not None:
         if threads < 1:
             raise ConfigurationError("--threads must be at least 1")
         settings = settings.replace(worker_threads=threads)
     stop = stop_on_signals()
+    check_broker(settings)
     with open_database(settings) as database, open_worker(settings, database) as worker:
         worker.run(stop)
     return 0
@@ -73,7 +75,11 @@ def run_relay(settings: Settings) -> int:
     Raises:
         BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
     """
+    from hub.bootstrap import build_relay, check_broker
+    from hub.db.database import open_database
+
     stop = stop_on_signals()
+    check_broker(settings)
     with open_database(settings) as database:
         relay = build_relay(settings, database, stop)
         _log.info("relay.started", batch=settings.relay.batch_size, window=settings.relay.window)
@@ -97,6 +103,12 @@ def run_all(
 
     ``extra`` names more ``lienthong`` commands to run, each by its arguments.
     """
+    from hub.bootstrap import check_broker, check_port
+    from hub.db.database import open_database
+
+    check_broker(settings)
+    if api_installed():
+        check_port(settings, port)
     with open_database(settings):
         pass
     environment = dict(os.environ)
@@ -104,7 +116,7 @@ def run_all(
         environment["LIENTHONG_PORT"] = str(port)
     commands: dict[str, list[str]] = {"relay": ["relay"], "worker": ["worker"]}
     if api_installed():
-        commands["serve"] = ["serve"]
+        commands["serve"] = ["serve", "--no-banner"]
     commands.update((name, list(arguments)) for name, arguments in (extra or {}).items())
     stop = stop_on_signals()
     children = {

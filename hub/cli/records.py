@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from hub.bootstrap import open_blob_store
 from hub.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -16,12 +15,8 @@ from hub.cli.common import (
     say,
     when,
 )
-from hub.db.database import open_database
 from hub.errors import ConfigurationError
-from hub.records import audit
-from hub.records.retention import delete_purged, purge_payloads, sweep_orphans
 from hub.settings import Settings
-from hub.transport.replay import MAX_REPLAY, ReplayFilter, replay
 
 __all__ = ["register"]
 
@@ -36,7 +31,7 @@ def register(groups: Groups) -> None:
     )
     cmd.add_argument("--id", dest="ids", action="append", default=[], help="a delivery id")
     cmd.add_argument("--reason", default="", help="why (required unless --dry-run)")
-    cmd.add_argument("--limit", type=count, default=MAX_REPLAY)
+    cmd.add_argument("--limit", type=count, help="at most this many (default: 10000, the most)")
     cmd.add_argument("--actor", help="who replays (default: cli:<login name>)")
     cmd.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     cmd.set_defaults(command=_replay)
@@ -66,6 +61,10 @@ def register(groups: Groups) -> None:
 
 
 def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.bootstrap import open_blob_store
+    from hub.db.database import open_database
+    from hub.records.retention import delete_purged, purge_payloads, sweep_orphans
+
     if not args.dry_run and not args.reason.strip():
         raise ConfigurationError("a purge needs --reason; it is kept in the audit log")
     blobs = open_blob_store(settings)
@@ -98,12 +97,15 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.transport.replay import MAX_REPLAY, ReplayFilter, replay
+
     selection = ReplayFilter(
         state=args.state,
         recipient=args.recipient,
         since=args.since,
         delivery_ids=tuple(args.ids),
-        limit=max(1, min(args.limit, MAX_REPLAY)),
+        limit=MAX_REPLAY if args.limit is None else max(1, min(args.limit, MAX_REPLAY)),
     )
     with (
         open_database(settings) as database,
@@ -129,6 +131,9 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.records import audit
+
     with open_database(settings) as database, database.transaction() as session:
         result = audit.verify(session)
     if result.ok:
@@ -140,6 +145,9 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_list(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.records import audit
+
     with open_database(settings) as database, database.transaction() as session:
         entries = audit.latest(session, max(args.limit, 1))
     for entry in entries:

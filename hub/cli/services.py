@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-import uvicorn
-
-from hub.axis.models import MessageType
-from hub.axis.poller import MESSAGE_TYPES
-from hub.bootstrap import build_api, open_axis_poller, server_tls
+from hub.axis.models import MESSAGE_TYPES, MessageType
 from hub.cli import processes
 from hub.cli.common import (
     EXIT_FAILURE,
@@ -17,7 +13,6 @@ from hub.cli.common import (
     Groups,
     say,
 )
-from hub.db.database import open_database
 from hub.settings import Settings
 
 __all__ = ["register"]
@@ -25,7 +20,13 @@ __all__ = ["register"]
 
 def register(groups: Groups) -> None:
     """Add this group's commands to the ``lienthong`` parser."""
-    cmd = groups.add_parser("serve", help="run the HTTP API (LIENTHONG_HOST:LIENTHONG_PORT)")
+    cmd = groups.add_parser(
+        "serve",
+        help="run the HTTP API (LIENTHONG_HOST:LIENTHONG_PORT)",
+        description="Serve the agency and operator API and the console. The database and the "
+        "broker are checked first: a process that cannot work says so and exits.",
+    )
+    cmd.add_argument("--no-banner", action="store_true", help=argparse.SUPPRESS)
     cmd.set_defaults(command=_serve)
 
     cmd = groups.add_parser(
@@ -53,14 +54,22 @@ def register(groups: Groups) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from hub.bootstrap import build_api, check_broker, check_port, server_tls
+    from hub.db.database import open_database
+
     tls = server_tls(settings)
+    check_broker(settings)
+    check_port(settings)
     with open_database(settings) as database:
         app = build_api(settings, database)
         mutual = " (client certificates required)" if "ssl_ca_certs" in tls else ""
-        say(
-            f"lienthong API on {settings.api.scheme}://{settings.api.host}:{settings.api.port}"
-            f"{mutual} (OpenAPI: /openapi.json)"
-        )
+        if not args.no_banner:
+            say(
+                f"lienthong API on {settings.api.scheme}://{settings.api.host}:"
+                f"{settings.api.port}{mutual} (OpenAPI: /openapi.json)"
+            )
         uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
     return EXIT_OK
 
@@ -74,6 +83,9 @@ def _relay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _axis_poll(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.bootstrap import open_axis_poller
+    from hub.db.database import open_database
+
     kinds = tuple(dict.fromkeys(args.kind or MESSAGE_TYPES))
     if args.once:
         return _axis_poll_once(settings, kinds)
@@ -84,6 +96,9 @@ def _axis_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _axis_poll_once(settings: Settings, kinds: Sequence[MessageType]) -> int:
+    from hub.bootstrap import open_axis_poller
+    from hub.db.database import open_database
+
     failed = False
     with open_database(settings) as database, open_axis_poller(settings, database) as poller:
         for kind in kinds:

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 
+from hub.auth.roles import ConsoleRole
 from hub.cli.common import (
     EXIT_OK,
     Groups,
@@ -13,9 +14,6 @@ from hub.cli.common import (
     say,
     when,
 )
-from hub.console.users import add_user, list_users, set_active, set_password, set_role
-from hub.db.database import open_database
-from hub.db.models import ConsoleRole
 from hub.errors import ConfigurationError
 from hub.settings import Settings
 
@@ -26,7 +24,7 @@ def register(groups: Groups) -> None:
     """Add this group's commands to the ``lienthong`` parser."""
     user = groups.add_parser("user", help="users of the monitoring console (/console/)")
     user_commands = user.add_subparsers(title="user commands", metavar="COMMAND")
-    roles = [role.value for role in ConsoleRole]
+    roles = [role.value for role in ConsoleRole]  # hub.auth.roles: light to import
     cmd = user_commands.add_parser("add", help="create a console user")
     cmd.add_argument("name")
     cmd.add_argument("--role", choices=roles, required=True)
@@ -69,6 +67,9 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.console.users import add_user
+    from hub.db.database import open_database
+
     password = _read_password(args)
     with open_database(settings) as database, database.transaction() as session:
         info = add_user(session, args.name, args.role, password, actor=cli_actor())
@@ -77,6 +78,9 @@ def _user_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_list(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.console.users import list_users
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         users = list_users(session)
     if not users:
@@ -88,6 +92,9 @@ def _user_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_disable(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.console.users import set_active
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         info = set_active(session, args.name, False, actor=cli_actor())
     say(f"console user {info.name} disabled; their sessions ended")
@@ -95,6 +102,9 @@ def _user_disable(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_enable(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.console.users import set_active
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         info = set_active(session, args.name, True, actor=cli_actor())
     say(f"console user {info.name} enabled")
@@ -102,6 +112,9 @@ def _user_enable(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_password(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.console.users import set_password
+    from hub.db.database import open_database
+
     password = _read_password(args)
     with open_database(settings) as database, database.transaction() as session:
         info = set_password(session, args.name, password, actor=cli_actor())
@@ -110,6 +123,9 @@ def _user_password(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_role(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.console.users import set_role
+    from hub.db.database import open_database
+
     with open_database(settings) as database, database.transaction() as session:
         info = set_role(session, args.name, args.role, actor=cli_actor())
     say(f"console user {info.name} now has role {info.role.value}")

@@ -18,8 +18,9 @@ from enum import Enum
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hub.auth.roles import ConsoleRole
 from hub.db.base import utcnow
-from hub.db.models import ConsoleRole, ConsoleSession, ConsoleUser
+from hub.db.models import ConsoleSession, ConsoleUser
 from hub.settings import Settings
 
 __all__ = [

@@ -19,8 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from hub.auth.roles import ConsoleRole
 from hub.db.base import utcnow
-from hub.db.models import ConsoleRole, ConsoleSession, ConsoleUser
+from hub.db.models import ConsoleSession, ConsoleUser
 from hub.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError
 from hub.records import audit
 

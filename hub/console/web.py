@@ -14,6 +14,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 
+from hub.auth.roles import ConsoleRole
 from hub.console.auth import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
@@ -25,7 +26,6 @@ from hub.console.auth import (
 from hub.console.figures import LOCAL_TZ, WINDOWS, Window
 from hub.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from hub.console.service import ConsoleDatabase, ConsoleStats
-from hub.db.models import ConsoleRole
 from hub.payloads import BlobStore
 from hub.settings import Settings
 

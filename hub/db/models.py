@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub.auth.roles import ConsoleRole
 from hub.channels import Channel
 from hub.db.base import Base, TimestampMixin, UTCDateTime, utcnow
 from hub.db.text import search_text
@@ -463,17 +464,6 @@ class OperatorToken(Base):
 
 
 # -- the monitoring console ------------------------------------------------------------
-
-
-class ConsoleRole(StrEnum):
-    """What a console user may do; each role may do everything the ones before it may."""
-
-    VIEWER = "viewer"
-    """Statistics, documents' metadata and timelines, the audit log."""
-    OPERATOR = "operator"
-    """And replays of parked or expired deliveries, packet and attachment downloads."""
-    ADMIN = "admin"
-    """And console users and the directory."""
 
 
 class ConsoleUser(TimestampMixin, Base):

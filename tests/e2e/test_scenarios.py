@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hub.auth.roles import ConsoleRole
 from hub.console.users import check_login
 from hub.db.database import open_database
-from hub.db.models import ConsoleRole
 from hub.settings import Settings
 from simulators.agencies import WebhookServer
 from simulators.axis import AxisSimulator, BackgroundServer

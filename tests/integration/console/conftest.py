@@ -15,8 +15,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from hub.auth.callers import AuthenticatedAgency
+from hub.auth.roles import ConsoleRole
 from hub.console import users
-from hub.db.models import ConsoleRole
 from hub.ingest.service import IngestResult
 
 from ..hub.conftest import clean_environment, postgres_server_url  # noqa: F401 - fixtures

@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import hub.console
+from hub.auth.roles import ConsoleRole
 from hub.console.i18n import CATALOGUES, translator
-from hub.db.models import ConsoleRole, DeliveryState
+from hub.db.models import DeliveryState
 
 TEMPLATES = Path(hub.console.__file__).parent / "templates"
 _KEY = re.compile(r"""_\(\s*["']([a-z0-9_.\-]+)["']\s*\)""")

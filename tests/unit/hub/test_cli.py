@@ -111,3 +111,12 @@ def test_import_from_stdin_without_format_is_a_usage_error(
 ) -> None:
     assert main(["directory", "import", "-"]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_the_replay_limits_default_is_the_most_one_replay_may_touch() -> None:
+    from hub.cli import build_parser
+    from hub.transport.replay import MAX_REPLAY
+
+    replay = build_parser()._subparsers._group_actions[0].choices["replay"]  # type: ignore[union-attr]
+    limit = next(action for action in replay._actions if action.dest == "limit")
+    assert f"default: {MAX_REPLAY}" in str(limit.help)
