@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser bench-console docs
+.PHONY: browser bench-console bench-startup docs
 
 install: $(STAMP)
 
@@ -79,6 +79,9 @@ bench-schema: install
 
 bench-signature: install
 	$(PY) bench/bench_signature.py $(ARGS)
+
+bench-startup: install
+	$(PY) bench/startup.py $(ARGS)
 
 bench-console: install
 	$(PY) bench/bench_console.py $(ARGS)

@@ -281,6 +281,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         name=f"lienthong-relay {socket.gethostname()}",
         stop=stop,
     )
+    publisher.open()
     return Relay(
         database,
         publisher,

@@ -8,20 +8,17 @@ by :func:`hub.db.engine.create_engine` (so SQLite gets the same pragmas as every
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import structlog
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.db.engine import create_engine, database_url, redacted_url
@@ -42,7 +39,14 @@ __all__ = [
     "write_upgrade_sql",
 ]
 
+if TYPE_CHECKING:
+    # Alembic is imported where a migration is inspected or run: a process whose schema is
+    # current starts without it (see ensure_schema).
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_REVISION = re.compile(r'^revision: str = "(\w+)"$', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision: str \| None = "(\w+)"$', re.MULTILINE)
 
 _T = TypeVar("_T")
 _log = structlog.get_logger(__name__)
@@ -72,6 +76,8 @@ class SchemaStatus:
 
 def alembic_config(*, engine: Engine | None = None, dialect_name: str | None = None) -> Config:
     """The Alembic configuration of the hub, bound to an engine or, offline, to a dialect."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -85,6 +91,8 @@ def alembic_config(*, engine: Engine | None = None, dialect_name: str | None = N
 
 def head_revision() -> str:
     """The newest revision shipped with this version of the hub."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise StorageError("the hub ships no migration revision")
@@ -93,6 +101,9 @@ def head_revision() -> str:
 
 def schema_status(engine: Engine) -> SchemaStatus:
     """Compare the database's revision with this version's head revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
     with _storage_errors(engine), engine.connect() as connection:
@@ -114,6 +125,8 @@ def upgrade(settings: Settings, revision: str = "head", *, engine: Engine | None
     Raises:
         StorageError: the database cannot be reached or a migration fails.
     """
+    from alembic import command
+
     with _engine_for(settings, engine) as bound:
         before = schema_status(bound).current
         _run(bound, lambda config: command.upgrade(config, revision))
@@ -124,6 +137,8 @@ def upgrade(settings: Settings, revision: str = "head", *, engine: Engine | None
 
 def downgrade(settings: Settings, revision: str, *, engine: Engine | None = None) -> None:
     """Revert migrations down to ``revision`` (``base`` removes every table of the hub)."""
+    from alembic import command
+
     with _engine_for(settings, engine) as bound:
         before = schema_status(bound).current
         _run(bound, lambda config: command.downgrade(config, revision))
@@ -133,6 +148,9 @@ def downgrade(settings: Settings, revision: str, *, engine: Engine | None = None
 
 def write_upgrade_sql(settings: Settings, output: TextIO, revision: str = "head") -> None:
     """Write the SQL of the migrations from an empty database to ``revision``, for a DBA."""
+    from alembic import command
+    from alembic.util import CommandError
+
     config = alembic_config(dialect_name=database_url(settings).get_backend_name())
     config.output_buffer = output
     try:
@@ -148,6 +166,9 @@ def ensure_schema(settings: Settings, engine: Engine) -> SchemaStatus:
         SchemaOutOfDateError: the schema is not current and may not be upgraded here, or was
             written by a newer release.
     """
+    shipped = shipped_head()
+    if shipped is not None and _stored_revision(engine) == shipped:
+        return SchemaStatus(state=SchemaState.CURRENT, current=shipped, head=shipped)
     status = schema_status(engine)
     if status.state is SchemaState.CURRENT:
         return status
@@ -173,6 +194,8 @@ def new_revision(message: str, settings: Settings, *, autogenerate: bool = True)
     Meant for developers changing the ORM classes: the database of ``settings`` must be at the
     head revision, and the new revision's id is the next four-digit number.
     """
+    from alembic import command
+
     number = int(head_revision()) + 1
 
     def write(config: Config) -> Any:
@@ -207,6 +230,7 @@ def _engine_for(settings: Settings, engine: Engine | None) -> Iterator[Engine]:
 
 
 def _run(engine: Engine, action: Callable[[Config], _T]) -> _T:
+    """Run an Alembic ``action`` on ``engine`` in one transaction."""
     with _storage_errors(engine), engine.begin() as connection:
         config = alembic_config(engine=engine)
         config.attributes["connection"] = connection
@@ -215,6 +239,8 @@ def _run(engine: Engine, action: Callable[[Config], _T]) -> _T:
 
 @contextmanager
 def _storage_errors(engine: Engine) -> Iterator[None]:
+    from alembic.util import CommandError
+
     try:
         yield
     except CommandError as exc:
@@ -222,3 +248,30 @@ def _storage_errors(engine: Engine) -> Iterator[None]:
     except SQLAlchemyError as exc:
         detail = getattr(exc, "orig", None) or exc
         raise StorageError(f"database {redacted_url(engine.url)}: {detail}") from exc
+
+
+@cache
+def shipped_head() -> str | None:
+    """The head revision, read from the revision files without Alembic (None when they do
+    not name exactly one): enough to see that a database is current."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("r*.py"):
+        source = path.read_text("utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            return None
+        revisions.add(found.group(1))
+        parents.update(_DOWN_REVISION.findall(source))
+    heads = revisions - parents
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database, or None when none can be read."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None

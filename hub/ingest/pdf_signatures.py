@@ -44,45 +44,35 @@ caps on entries, PDFs per archive and decompressed bytes, and what a cap stops i
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, Literal, cast
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
-from pydantic import BaseModel, ConfigDict
-from pyhanko.keys import load_certs_from_pemder_data
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.generic_cms import extract_self_reported_ts
-from pyhanko.sign.validation.pdf_embedded import (
-    EmbeddedPdfSignature,
-    async_validate_pdf_signature,
-    async_validate_pdf_timestamp,
-)
-from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import (
-    DocumentTimestampStatus,
-    PdfSignatureStatus,
-    SignatureCoverageLevel,
-)
-from pyhanko_certvalidator import ValidationContext
 
 import edxml
 from edxml.attachments import is_zip
 from hub.errors import MalformedPacketError, StorageError
+from hub.ingest.pdf_reports import (
+    CHUNK_BYTES,
+    DEFAULT_PDF_LIMITS,
+    PDF_HEAD_BYTES,
+    PacketPdfReport,
+    PdfInPacket,
+    PdfLimits,
+    PdfSignatureReport,
+    PdfStatus,
+    SignatureDetails,
+    SkippedContent,
+    short_reason,
+    too_large,
+    unreadable,
+)
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -102,201 +92,19 @@ __all__ = [
     "pdf_signed_state",
 ]
 
-T = TypeVar("T")
 
-Integrity = Literal["intact", "broken", "unverifiable"]
-Coverage = Literal["entire-file", "entire-revision", "partial"]
-Trust = Literal["trusted", "untrusted", "unknown"]
-Modifications = Literal["none", "lta-updates", "form-filling", "annotations", "other"]
-PdfStatus = Literal["not-pdf", "unreadable", "unsigned", "signed", "tampered", "unverifiable"]
-SignatureKind = Literal["signature", "document-timestamp"]
+def _inspect_stream(
+    stream: IO[bytes],
+    trust_roots: Sequence[x509.Certificate],
+    limits: PdfLimits,
+    validation_time: datetime | None,
+    *,
+    size: int | None = None,
+) -> PdfSignatureReport:
+    """:func:`hub.ingest.pdf_validation.inspect_stream`, pyHanko imported on first use."""
+    from hub.ingest.pdf_validation import inspect_stream
 
-_MIB = 1024 * 1024
-_HEAD = 1024
-"""A PDF's ``%PDF-`` header may follow up to 1024 bytes of junk (ISO 32000-1, annex H)."""
-_TAIL = 1024
-"""The ``%%EOF`` marker must lie within the last 1024 bytes (as PDF readers require)."""
-_CHUNK = 1 << 16
-_REASON_MAX = 300
-
-_SIG_SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"})
-_TIMESTAMP_SUBFILTERS = frozenset({"/ETSI.RFC3161"})
-_KEY_USAGE = KeyUsageConstraints(
-    key_usage={"non_repudiation", "digital_signature"}, match_all_key_usages=False
-)
-"""Signing certificates must allow nonRepudiation or digitalSignature (either will do)."""
-
-_COVERAGE: dict[SignatureCoverageLevel, Coverage] = {
-    SignatureCoverageLevel.ENTIRE_FILE: "entire-file",
-    SignatureCoverageLevel.ENTIRE_REVISION: "entire-revision",
-    SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "partial",
-    SignatureCoverageLevel.UNCLEAR: "partial",
-}
-_MODIFICATIONS: dict[ModificationLevel, Modifications] = {
-    ModificationLevel.NONE: "none",
-    ModificationLevel.LTA_UPDATES: "lta-updates",
-    ModificationLevel.FORM_FILLING: "form-filling",
-    ModificationLevel.ANNOTATIONS: "annotations",
-    ModificationLevel.OTHER: "other",
-}
-
-
-@dataclass(frozen=True)
-class PdfLimits:
-    """Bounds on what one inspection reads; what exceeds them is skipped, with a reason."""
-
-    max_pdf_bytes: int = 64 * _MIB
-    """Largest PDF inspected, raw or decompressed from a zip."""
-    max_attachment_bytes: int = 128 * _MIB
-    """Largest decoded attachment kept for inspection (a PDF or a zip holding PDFs)."""
-    max_zip_entries: int = 1_000
-    """An archive listing more entries than this is not opened."""
-    max_pdfs_per_attachment: int = 32
-    """Most PDFs inspected inside one zip attachment."""
-    max_unzipped_bytes: int = 256 * _MIB
-    """Most bytes decompressed out of one zip attachment, all its PDFs together."""
-    max_signatures: int = 32
-    """Most signatures validated in one PDF; further ones are counted, not validated."""
-    max_revisions_for_diff: int = 200
-    """Above this many revisions, the analysis of changes made after signing is skipped."""
-    spool_in_memory_bytes: int = 2 * _MIB
-    """Attachments and zip members up to this size stay in memory; larger ones spill to a
-    temporary file that is deleted when inspected."""
-
-
-DEFAULT_PDF_LIMITS = PdfLimits()
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class SignatureDetails(_Model):
-    """One filled signature field of a PDF and what checking it found."""
-
-    field_name: str
-    kind: SignatureKind
-    """``signature`` (``/Sig``: a person or a seal) or ``document-timestamp``."""
-    signer_name: str | None = None
-    """The signing certificate's subject common name (its whole subject if it has none)."""
-    signer_subject: str | None = None
-    """The subject as RFC 4514 text. Vietnamese certificates often carry a personal ID number
-    (``UID=CMND:…``/``CCCD:…``) here: treat it as personal data."""
-    signer_issuer: str | None = None
-    signer_serial: str | None = None
-    """Hex serial number of the signing certificate."""
-    signing_time: datetime | None = None
-    """The time the signer claims: the CMS ``signingTime`` attribute, else the PDF's ``/M``
-    (for a document timestamp: the time in its token). Not proof of time by itself."""
-    signing_time_source: Literal["signed-attributes", "pdf-m", "timestamp-token"] | None = None
-    timestamp_time: datetime | None = None
-    """The time of an RFC 3161 signature timestamp embedded in the signature, if any."""
-    digest_algorithm: str | None = None
-    signature_algorithm: str | None = None
-    integrity: Integrity
-    """``intact``: the signed bytes' digest matches and the CMS signature verifies;
-    ``broken``: one of them fails, or the signature cannot be decoded; ``unverifiable``: a
-    format or case this check does not handle (reason in ``integrity_problem``)."""
-    integrity_problem: str | None = None
-    coverage: Coverage | None = None
-    """``entire-file``; ``entire-revision``: the whole revision it signed, with later
-    incremental updates (always the case for the first of two signatures); ``partial``:
-    less than its own revision, a red flag."""
-    covers_whole_file: bool = False
-    signed_revision: int | None = None
-    """0-based revision of the file the signature belongs to."""
-    modifications: Modifications | None = None
-    """What incremental updates after the signed revision did (pyHanko's difference
-    analysis): ``none``; ``lta-updates`` (validation data, timestamps); ``form-filling``
-    (further signatures, form fields); ``annotations``; ``other`` (anything else, e.g. page
-    content). None when not analysed."""
-    changes_permitted: bool | None = None
-    """Whether those modifications are allowed for this signature (its DocMDP policy)."""
-    valid: bool = False
-    """Intact, covering at least its revision, and later changes permitted (a document
-    timestamp: not found forbidden). A valid ``signature`` makes its PDF count as digitally
-    signed (trust aside)."""
-    trust: Trust = "unknown"
-    """``trusted``: a path to a configured root (revocation not checked); ``untrusted``: no
-    such path, an expired certificate, a disallowed algorithm or key usage; ``unknown``: no
-    roots configured, or the signature is not intact."""
-    trust_problem: str | None = None
-
-
-class PdfSignatureReport(_Model):
-    """What one PDF holds in signatures."""
-
-    is_pdf: bool
-    readable: bool
-    status: PdfStatus
-    """``signed`` (at least one valid signature), ``unsigned`` (none), ``tampered``
-    (signatures, none valid, some broken or changed after signing), ``unverifiable``
-    (signatures, none valid, none checkable), ``unreadable``, ``not-pdf``."""
-    reason: str | None = None
-    """Why the PDF could not be read (or is not a PDF)."""
-    reason_code: str | None = None
-    size: int = 0
-    revisions: int | None = None
-    signature_count: int = 0
-    """Filled ``/Sig`` fields (document timestamps excluded)."""
-    document_timestamp_count: int = 0
-    empty_signature_fields: int = 0
-    """Signature fields laid out but never signed."""
-    unchecked_signature_count: int = 0
-    """Signatures beyond ``PdfLimits.max_signatures``: counted, not validated."""
-    signatures: tuple[SignatureDetails, ...] = ()
-    all_intact: bool = False
-    """At least one signature, and every signature (timestamps included) intact."""
-    trust_checked: bool = False
-    """Trust roots were configured for this inspection."""
-    revocation_checked: Literal[False] = False
-    """Always false: certificates are not checked for revocation (no OCSP, no CRL)."""
-
-
-class PdfInPacket(_Model):
-    """A PDF found in a packet: where, and its report."""
-
-    attachment_index: int
-    """0-based position of the attachment in the packet."""
-    attachment_name: str | None = None
-    member: str | None = None
-    """The file name inside the zip attachment, when the PDF came from one."""
-    report: PdfSignatureReport
-
-
-class SkippedContent(_Model):
-    """Something that may hold a PDF but was not inspected, and why."""
-
-    attachment_index: int
-    attachment_name: str | None = None
-    member: str | None = None
-    code: str
-    reason: str
-
-
-class PacketPdfReport(_Model):
-    """The PDF signatures of one packet: counts for the console, details for people."""
-
-    attachment_count: int
-    other_attachment_count: int
-    """Attachments that are neither PDFs nor zips (plus non-PDF members of zips)."""
-    pdf_count: int
-    signed_pdf_count: int
-    unsigned_pdf_count: int
-    tampered_pdf_count: int
-    unverifiable_pdf_count: int
-    unreadable_pdf_count: int
-    trusted_pdf_count: int
-    """Signed PDFs with at least one valid signature that is also trusted."""
-    any_signed: bool
-    """The packet's document counts as digitally signed (see the module's rule)."""
-    all_intact: bool
-    """At least one signature in the packet's PDFs, and every one of them intact."""
-    skipped_count: int
-    trust_checked: bool
-    revocation_checked: Literal[False] = False
-    pdfs: tuple[PdfInPacket, ...] = ()
-    skipped: tuple[SkippedContent, ...] = ()
+    return inspect_stream(stream, trust_roots, limits, validation_time, size=size)
 
 
 # -- one PDF ----------------------------------------------------------------------------
@@ -330,422 +138,18 @@ def inspect_pdf(
             size = data.tell() - start
             data.seek(start)
         except (OSError, ValueError) as exc:
-            return _unreadable("pdf.unreadable", f"the PDF cannot be read: {exc}", 0, trust_checked)
+            return unreadable("pdf.unreadable", f"the PDF cannot be read: {exc}", 0, trust_checked)
         if start == 0:
             return _inspect_stream(data, trust_roots, limits, validation_time, size=size)
     with _spool(limits) as copy:
         try:
             copied = _copy_capped(data, copy, limits.max_pdf_bytes)
         except (OSError, ValueError) as exc:
-            return _unreadable("pdf.unreadable", f"the PDF cannot be read: {exc}", 0, trust_checked)
+            return unreadable("pdf.unreadable", f"the PDF cannot be read: {exc}", 0, trust_checked)
         if copied is None:
-            return _too_large(limits.max_pdf_bytes + 1, limits, trust_checked)
+            return too_large(limits.max_pdf_bytes + 1, limits, trust_checked)
         copy.seek(0)
         return _inspect_stream(copy, trust_roots, limits, validation_time, size=copied)
-
-
-def _inspect_stream(
-    stream: IO[bytes],
-    trust_roots: Sequence[x509.Certificate],
-    limits: PdfLimits,
-    validation_time: datetime | None,
-    *,
-    size: int | None = None,
-) -> PdfSignatureReport:
-    trust_checked = bool(trust_roots)
-    try:
-        if size is None:
-            stream.seek(0, os.SEEK_END)
-            size = stream.tell()
-        stream.seek(0)
-        head = stream.read(_HEAD)
-        stream.seek(max(0, size - _TAIL))
-        tail = stream.read(_TAIL)
-        stream.seek(0)
-    except (OSError, ValueError) as exc:
-        return _unreadable("pdf.unreadable", f"the PDF cannot be read: {exc}", 0, trust_checked)
-    if b"%PDF-" not in head:
-        return PdfSignatureReport(
-            is_pdf=False,
-            readable=False,
-            status="not-pdf",
-            reason="not a PDF: no %PDF- header in the first 1024 bytes",
-            reason_code="pdf.not-pdf",
-            size=size,
-            trust_checked=trust_checked,
-        )
-    if size > limits.max_pdf_bytes:
-        return _too_large(size, limits, trust_checked)
-    if b"%%EOF" not in tail:
-        # Readers look for the marker near the end; without it pyHanko would scan the whole
-        # file backwards byte by byte, a cost an uploader could impose at will.
-        return _unreadable(
-            "pdf.no-eof",
-            f"the PDF has no %%EOF marker in its last {_TAIL} bytes: truncated or not a PDF",
-            size,
-            trust_checked,
-        )
-    try:
-        reader = PdfFileReader(stream, strict=False)
-        if reader.encrypted and not _open_encrypted(reader):
-            return _unreadable(
-                "pdf.encrypted",
-                "the PDF is encrypted with a password; its signatures cannot be read",
-                size,
-                trust_checked,
-            )
-        filled: list[tuple[str, Any]] = []
-        empty = 0
-        for name, value, field_ref in enumerate_sig_fields(reader):
-            if value:
-                filled.append((str(name), field_ref))
-            else:
-                empty += 1
-        revisions = int(reader.xrefs.total_revisions)
-    except Exception as exc:  # pyHanko raises many kinds on malformed input; all mean "bad PDF"
-        return _unreadable(
-            "pdf.unreadable", f"the PDF cannot be parsed: {_say(exc)}", size, trust_checked
-        )
-    if not filled:
-        return PdfSignatureReport(
-            is_pdf=True,
-            readable=True,
-            status="unsigned",
-            size=size,
-            revisions=revisions,
-            empty_signature_fields=empty,
-            trust_checked=trust_checked,
-        )
-    checked = filled[: limits.max_signatures]
-    skip_diff = revisions > limits.max_revisions_for_diff
-    try:
-        details = _run(
-            lambda: _validate_all(
-                reader, checked, trust_roots, validation_time, skip_diff=skip_diff
-            )
-        )
-    except Exception as exc:  # a failure outside any one signature (e.g. a trust root)
-        problem = f"validation could not run: {_say(exc)}"
-        details = [
-            SignatureDetails(
-                field_name=name,
-                kind="signature",
-                integrity="unverifiable",
-                integrity_problem=problem,
-            )
-            for name, _ in checked
-        ]
-    unchecked = len(filled) - len(checked)
-    signature_count = sum(1 for d in details if d.kind == "signature") + unchecked
-    return PdfSignatureReport(
-        is_pdf=True,
-        readable=True,
-        status=_pdf_status(details, unchecked),
-        size=size,
-        revisions=revisions,
-        signature_count=signature_count,
-        document_timestamp_count=sum(1 for d in details if d.kind == "document-timestamp"),
-        empty_signature_fields=empty,
-        unchecked_signature_count=unchecked,
-        signatures=tuple(details),
-        all_intact=bool(details)
-        and not unchecked
-        and all(d.integrity == "intact" for d in details),
-        trust_checked=trust_checked,
-    )
-
-
-def _pdf_status(details: Sequence[SignatureDetails], unchecked: int) -> PdfStatus:
-    signatures = [d for d in details if d.kind == "signature"]
-    if not signatures and not unchecked:
-        return "unsigned"
-    if any(d.valid for d in signatures):
-        return "signed"
-    if signatures and all(d.integrity == "unverifiable" for d in signatures):
-        return "unverifiable"
-    if not signatures:
-        return "unverifiable"
-    return "tampered"
-
-
-def _open_encrypted(reader: PdfFileReader) -> bool:
-    """Open a PDF encrypted without a user password (permissions only); False otherwise."""
-    try:
-        result = reader.decrypt(b"")
-    except Exception:  # a public-key or unknown security handler: cannot open
-        return False
-    return bool(result.status.value)
-
-
-def _unreadable(code: str, reason: str, size: int, trust_checked: bool) -> PdfSignatureReport:
-    return PdfSignatureReport(
-        is_pdf=True,
-        readable=False,
-        status="unreadable",
-        reason=reason,
-        reason_code=code,
-        size=size,
-        trust_checked=trust_checked,
-    )
-
-
-def _too_large(size: int, limits: PdfLimits, trust_checked: bool) -> PdfSignatureReport:
-    return _unreadable(
-        "pdf.too-large",
-        f"the PDF is larger than the {limits.max_pdf_bytes}-byte inspection limit",
-        size,
-        trust_checked,
-    )
-
-
-def _say(exc: BaseException) -> str:
-    """An exception as one short line for a report."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text[:_REASON_MAX]
-
-
-# -- validating signatures --------------------------------------------------------------
-
-
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run pyHanko's asynchronous validation from synchronous code, even inside a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdfsig") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
-
-
-def _validation_context(
-    trust_roots: Sequence[x509.Certificate], validation_time: datetime | None
-) -> ValidationContext:
-    """An offline context: only these roots (never the system's), no fetching, no revocation."""
-    return ValidationContext(
-        trust_roots=[
-            cert
-            for root in trust_roots
-            for cert in load_certs_from_pemder_data(root.public_bytes(Encoding.DER))
-        ],
-        allow_fetching=False,
-        revocation_mode="soft-fail",
-        moment=validation_time,
-    )
-
-
-async def _validate_all(
-    reader: PdfFileReader,
-    fields: Sequence[tuple[str, Any]],
-    trust_roots: Sequence[x509.Certificate],
-    validation_time: datetime | None,
-    *,
-    skip_diff: bool,
-) -> list[SignatureDetails]:
-    context = _validation_context(trust_roots, validation_time)
-    try:
-        return [
-            await _validate_one(reader, name, ref, context, bool(trust_roots), skip_diff)
-            for name, ref in fields
-        ]
-    finally:
-        await context.aclose()  # type: ignore[no-untyped-call]  # unannotated in pyHanko
-
-
-async def _validate_one(
-    reader: PdfFileReader,
-    name: str,
-    field_ref: Any,
-    context: ValidationContext,
-    trust_checked: bool,
-    skip_diff: bool,
-) -> SignatureDetails:
-    kind: SignatureKind = "signature"
-    try:
-        field = field_ref.get_object()
-        sig_object = field["/V"].get_object()
-        kind = "document-timestamp" if str(sig_object.get("/Type", "")) == "/DocTimeStamp" else kind
-        subfilter = str(sig_object.get("/SubFilter", ""))
-    except Exception as exc:  # malformed field dictionary
-        return SignatureDetails(
-            field_name=name,
-            kind=kind,
-            integrity="broken",
-            integrity_problem=f"the signature dictionary cannot be read: {_say(exc)}",
-        )
-    supported = _TIMESTAMP_SUBFILTERS if kind == "document-timestamp" else _SIG_SUBFILTERS
-    if subfilter not in supported:
-        return SignatureDetails(
-            field_name=name,
-            kind=kind,
-            integrity="unverifiable",
-            integrity_problem=f"unsupported signature format (SubFilter {subfilter or 'missing'})",
-        )
-    try:
-        embedded = EmbeddedPdfSignature(reader, field, name)
-    except Exception as exc:  # no /ByteRange, unreadable /Contents, not CMS
-        return SignatureDetails(
-            field_name=name,
-            kind=kind,
-            integrity="broken",
-            integrity_problem=f"the signature's content cannot be decoded: {_say(exc)}",
-        )
-    facts = _signer_facts(embedded, kind)
-    try:
-        status: PdfSignatureStatus | DocumentTimestampStatus
-        if kind == "document-timestamp":
-            status = await async_validate_pdf_timestamp(
-                embedded, validation_context=context, skip_diff=skip_diff
-            )
-        else:
-            status = await async_validate_pdf_signature(
-                embedded,
-                signer_validation_context=context,
-                ts_validation_context=context,
-                key_usage_settings=_KEY_USAGE,
-                skip_diff=skip_diff,
-            )
-    except SignatureValidationError as exc:
-        subindication = str(getattr(exc, "ades_subindication", "") or "")
-        integrity: Integrity = (
-            "unverifiable" if "NO_SIGNING_CERTIFICATE" in subindication else "broken"
-        )
-        return SignatureDetails(
-            field_name=name,
-            kind=kind,
-            integrity=integrity,
-            integrity_problem=str(exc.failure_message)[:_REASON_MAX],
-            **facts,
-            **_coverage_facts(embedded),
-        )
-    except Exception as exc:  # anything else pyHanko trips on: we could not check it
-        return SignatureDetails(
-            field_name=name,
-            kind=kind,
-            integrity="unverifiable",
-            integrity_problem=f"validation failed: {_say(exc)}",
-            **facts,
-            **_coverage_facts(embedded),
-        )
-    return _details_from_status(name, kind, status, facts, embedded, trust_checked)
-
-
-def _details_from_status(
-    name: str,
-    kind: SignatureKind,
-    status: PdfSignatureStatus | DocumentTimestampStatus,
-    facts: dict[str, Any],
-    embedded: EmbeddedPdfSignature,
-    trust_checked: bool,
-) -> SignatureDetails:
-    intact = bool(status.intact and status.valid)
-    if intact:
-        problem = None
-    elif not status.intact:
-        problem = "the document's bytes no longer match the signed digest"
-    else:
-        problem = "the CMS signature does not verify with the signing certificate's key"
-    coverage = _COVERAGE.get(status.coverage) if status.coverage is not None else None
-    level = status.modification_level
-    modifications = _MODIFICATIONS.get(level) if level is not None else None
-    changes_permitted = status.docmdp_ok
-    permitted = changes_permitted is True or (
-        kind == "document-timestamp" and changes_permitted is None
-    )
-    trust: Trust
-    trust_problem: str | None = None
-    if not trust_checked:
-        trust = "unknown"
-    elif not intact:
-        trust, trust_problem = "unknown", "not checked: the signature is not intact"
-    elif status.trusted:
-        trust = "trusted"
-    else:
-        trust = "untrusted"
-        indication = status.trust_problem_indic
-        trust_problem = (
-            getattr(indication, "name", str(indication)).lower() if indication else "untrusted"
-        )
-    timestamp_time: datetime | None = None
-    if isinstance(status, PdfSignatureStatus):
-        token = status.timestamp_validity
-        timestamp_time = token.timestamp if token is not None else None
-    else:
-        facts = {
-            **facts,
-            "signing_time": status.timestamp,
-            "signing_time_source": "timestamp-token",
-        }
-    return SignatureDetails(
-        field_name=name,
-        kind=kind,
-        **facts,
-        timestamp_time=timestamp_time,
-        digest_algorithm=str(status.md_algorithm),
-        signature_algorithm=str(status.pkcs7_signature_mechanism),
-        integrity="intact" if intact else "broken",
-        integrity_problem=problem,
-        coverage=coverage,
-        covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-        signed_revision=_signed_revision(embedded),
-        modifications=modifications,
-        changes_permitted=changes_permitted,
-        valid=intact and coverage in ("entire-file", "entire-revision") and permitted,
-        trust=trust,
-        trust_problem=trust_problem,
-    )
-
-
-def _coverage_facts(embedded: EmbeddedPdfSignature) -> dict[str, Any]:
-    level = embedded.coverage
-    if not isinstance(level, SignatureCoverageLevel):
-        return {"signed_revision": _signed_revision(embedded)}
-    return {
-        "coverage": _COVERAGE.get(level),
-        "covers_whole_file": level == SignatureCoverageLevel.ENTIRE_FILE,
-        "signed_revision": _signed_revision(embedded),
-    }
-
-
-def _signed_revision(embedded: EmbeddedPdfSignature) -> int | None:
-    revision = embedded.signed_revision
-    return revision if isinstance(revision, int) else None
-
-
-def _signer_facts(embedded: EmbeddedPdfSignature, kind: SignatureKind) -> dict[str, Any]:
-    """Who signed and when they say they did, read before (and whatever) validation finds."""
-    facts: dict[str, Any] = {}
-    try:
-        der = embedded.signer_cert.dump()
-    except Exception:  # no signer certificate in the CMS: validation will say so
-        der = None
-    if der is not None:
-        try:
-            cert = x509.load_der_x509_certificate(der)
-            subject = cert.subject.rfc4514_string()
-            common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-            value = common[0].value if common else None
-            facts.update(
-                signer_name=(value.decode() if isinstance(value, bytes) else value) or subject,
-                signer_subject=subject,
-                signer_issuer=cert.issuer.rfc4514_string(),
-                signer_serial=format(cert.serial_number, "x"),
-            )
-        except Exception:  # a certificate cryptography will not parse: keep pyHanko's view
-            try:
-                facts["signer_name"] = str(embedded.signer_cert.subject.human_friendly)
-            except Exception:
-                facts["signer_name"] = None
-    if kind == "signature":
-        with contextlib.suppress(Exception):  # an unparseable date leaves the time unknown
-            claimed = extract_self_reported_ts(embedded.signer_info)
-            if claimed is not None:
-                facts.update(signing_time=claimed, signing_time_source="signed-attributes")
-            else:
-                claimed = embedded.self_reported_timestamp
-                if claimed is not None:
-                    facts.update(signing_time=claimed, signing_time_source="pdf-m")
-    return facts
 
 
 # -- packets ----------------------------------------------------------------------------
@@ -758,7 +162,7 @@ def _spool(limits: PdfLimits) -> tempfile.SpooledTemporaryFile[bytes]:
 def _copy_capped(source: IO[bytes], dest: IO[bytes], cap: int) -> int | None:
     """Copy ``source`` to ``dest``; the byte count, or None as soon as it would pass ``cap``."""
     total = 0
-    while chunk := source.read(_CHUNK):
+    while chunk := source.read(CHUNK_BYTES):
         total += len(chunk)
         if total > cap:
             return None
@@ -792,13 +196,13 @@ class _Capture(io.RawIOBase):
             self.spool.truncate(0)
             return count
         self.spool.write(data)
-        if self.kind is None and self.size >= _HEAD:
+        if self.kind is None and self.size >= PDF_HEAD_BYTES:
             self._decide()
         return count
 
     def _decide(self) -> None:
         self.spool.seek(0)
-        head = self.spool.read(_HEAD)
+        head = self.spool.read(PDF_HEAD_BYTES)
         self.spool.seek(0, os.SEEK_END)
         if is_zip(head):
             self.kind = "zip"
@@ -910,7 +314,7 @@ class PdfAttachmentCollector:
         try:
             archive = zipfile.ZipFile(capture.spool)
         except Exception as exc:  # zipfile raises BadZipFile, OSError, ValueError, EOFError...
-            self._skip(capture, "zip.unreadable", f"the zip cannot be read: {_say(exc)}")
+            self._skip(capture, "zip.unreadable", f"the zip cannot be read: {short_reason(exc)}")
             return
         with archive:
             entries = [info for info in archive.infolist() if not info.is_dir()]
@@ -953,7 +357,7 @@ class PdfAttachmentCollector:
                         self._skip(
                             capture,
                             "zip.unreadable-member",
-                            f"the file cannot be decompressed: {_say(exc)}",
+                            f"the file cannot be decompressed: {short_reason(exc)}",
                             member,
                         )
                         continue

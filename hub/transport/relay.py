@@ -113,6 +113,7 @@ class Relay:
             BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
         """
         failures = 0
+        ready = False
         try:
             while not stop.is_set():
                 try:
@@ -124,6 +125,9 @@ class Relay:
                     stop.wait(pause)
                     continue
                 failures = 0
+                if not ready:
+                    ready = True
+                    _log.info("relay.ready")
                 if outcome.published or outcome.unconfirmed:
                     _log.debug(
                         "relay.round",

@@ -31,6 +31,7 @@ __all__ = ["Worker", "WorkerOptions"]
 _log = structlog.get_logger("hub.transport.worker")
 
 _IDLE_SECONDS = 0.2
+_READY_POLL_SECONDS = 0.02
 _CLOSE_SECONDS = 10.0
 _DATABASE_PAUSE = 5.0
 """Pause of a consumer that released its messages because the database is down."""
@@ -81,9 +82,13 @@ class Worker:
         for consumer in consumers:
             consumer.start()
         _log.info("worker.started", threads=len(consumers), queue=self.topology.work_queue.name)
-        while not stop.wait(_IDLE_SECONDS):
+        ready = False
+        while not stop.wait(_IDLE_SECONDS if ready else _READY_POLL_SECONDS):
             if any(not consumer.is_alive() for consumer in consumers):
                 stop.set()
+            if not ready and all(consumer.consuming.is_set() for consumer in consumers):
+                ready = True
+                _log.info("worker.ready", threads=len(consumers))
         for consumer in consumers:
             consumer.join()
         _log.info("worker.stopped")
@@ -102,6 +107,8 @@ class _Consumer(threading.Thread):
         self.label = label
         self.helper = HelperThread(f"attempt-{label}")
         self.failure: BaseException | None = None
+        self.consuming = threading.Event()
+        """Set once the connection is open and the topology declared: it consumes next."""
 
     def run(self) -> None:
         broker = self.worker.connect(self.stopping, self.label)
@@ -145,6 +152,7 @@ class _Consumer(threading.Thread):
         work_queue = self.worker.topology.work_queue.name
         handling = self._handling(broker, handlers)
         broker.open()
+        self.consuming.set()
         while not self.stopping.is_set():
             try:
                 with closing(
