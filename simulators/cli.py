@@ -67,7 +67,12 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     silence_known_warnings()
-    parser = argparse.ArgumentParser(prog="lienthong-sim", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="lienthong-sim",
+        description="Simulated peers of the lienthong hub and generated traffic: packets, a "
+        "simulated national axis node, simulated agency systems and scenarios against a "
+        "running hub, the conformance kit for an agency system, and the one-command demo.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("packets", help="write generated document (and status) packets")
     p.add_argument("--count", type=int, default=10)

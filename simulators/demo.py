@@ -40,6 +40,7 @@ from simulators.broker import (
     ensure_broker,
 )
 from simulators.commands import ProgressLine, cast_summary, wait_for_stop
+from simulators.helptext import plain
 from simulators.hubprocess import (
     HubProcess,
     HubProcessError,
@@ -295,7 +296,7 @@ def add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     d = sub.add_parser(
         "demo",
         help="the whole hub with a simulated city, axis and ministries (make demo)",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d.add_argument("--once", action="store_true", help="stop after the summary; exit 0 if met")

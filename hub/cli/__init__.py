@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     command: Command | None = getattr(args, "command", None)
     if command is None:
-        parser.print_usage(sys.stderr)
+        group: argparse.ArgumentParser = getattr(args, "group_parser", None) or parser
+        group.print_help(sys.stderr)
         return EXIT_USAGE
     try:
         settings = load_settings()
@@ -61,4 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(title="commands", metavar="COMMAND")
     for group in _GROUPS:
         group.register(groups)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand its one-line help as its description (shown by ``--help`` and
+    when a group is named without a command), unless it has a longer one."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, child in action.choices.items():
+            if child.description is None and helps.get(name):
+                summary = str(helps[name])
+                child.description = summary[0].upper() + summary[1:] + "."
+            child.set_defaults(group_parser=child)
+            _describe(child)
