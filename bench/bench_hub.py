@@ -28,6 +28,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,7 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench import startup  # noqa: E402
 from edxml.builder import write  # noqa: E402
 from edxml.compose import FileToAttach, new_document  # noqa: E402
 from hub.auth.tokens import issue_token  # noqa: E402
@@ -743,7 +745,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large-mb", type=float, default=LARGE_BYTES / 1e6)
     parser.add_argument("--keep-logs", type=Path, help="copy the hub's logs into this folder")
     parser.add_argument(
-        "--skip", default="", help="parts to leave out: raw,paced,large,dead,refuse,hang,hang10"
+        "--skip",
+        default="",
+        help="parts to leave out: startup,raw,paced,large,dead,refuse,hang,hang10",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -767,6 +771,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.workers} worker process(es) × {args.threads} threads; {args.clients} clients",
         flush=True,
     )
+
+    if "startup" not in skip:
+        print("start-up of each process kind…", flush=True)
+        with tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp:
+            for kind, seconds in startup_times(Path(tmp), runs=3 if quick else 5).items():
+                table.add(
+                    f"start-up, exec → ready: {kind}",
+                    f"{statistics.median(seconds):.2f} s",
+                    f"slowest {max(seconds):.2f} s of {len(seconds)}; SQLite",
+                )
 
     raw_rate = 0.0
     if "raw" not in skip:
@@ -822,6 +836,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nwhole run: {time.monotonic() - began:.0f} s\n")
     print(table.render())
     return 0
+
+
+def startup_times(folder: Path, *, runs: int) -> dict[str, list[float]]:
+    """Seconds from exec to ready of serve, worker and relay (bench/startup.py)."""
+    prefix = f"lienthong-bench-{uuid.uuid4().hex[:8]}"
+    data = folder / "var"
+    environment = startup.hub_environment(
+        f"sqlite:///{(data / 'lienthong.db').as_posix()}", data, prefix
+    )
+    subprocess.run(
+        [sys.executable, "-m", "hub.cli", "db", "upgrade"],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        return startup.measure(environment, runs=runs)
+    finally:
+        startup.forget_topology(prefix)
 
 
 def run_backend(

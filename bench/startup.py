@@ -144,11 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             print(render(measure(environment, runs=args.runs)))
         finally:
-            _delete_topology(prefix)
+            forget_topology(prefix)
     return 0
 
 
-def _delete_topology(prefix: str) -> None:
+def forget_topology(prefix: str) -> None:
+    """Delete the throwaway prefix's exchanges and queues."""
     sys.path.insert(0, str(ROOT))
     from hub.settings import Settings
     from simulators.broker import delete_topology
