@@ -51,7 +51,7 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import startup  # noqa: E402
+from bench import profiles, startup  # noqa: E402
 from edxml.builder import write  # noqa: E402
 from edxml.compose import FileToAttach, new_document  # noqa: E402
 from hub.auth.tokens import issue_token  # noqa: E402
@@ -745,6 +745,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large-mb", type=float, default=LARGE_BYTES / 1e6)
     parser.add_argument("--keep-logs", type=Path, help="copy the hub's logs into this folder")
     parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="do not sample the hub's processes with py-spy during the flat-out run",
+    )
+    parser.add_argument(
         "--skip",
         default="",
         help="parts to leave out: startup,raw,paced,large,dead,refuse,hang,hang10",
@@ -838,6 +843,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def report_profiles(table: Table, label: str, sampled: dict[str, profiles.Profile]) -> None:
+    """Each process's top three costs: by own samples, and the hub's steps that pay for them."""
+    for name, profile in sorted(sampled.items()):
+        if not profile.samples:
+            continue
+        own = "; ".join(f"{share:.0%} {where}" for where, share in profile.top_self())
+        steps = "; ".join(f"{share:.0%} {where}" for where, share in profile.top_hub())
+        table.add(f"{label}: {name} top costs (own samples)", own, f"{profile.samples} samples")
+        table.add(f"{label}: {name} top costs (hub steps under them)", steps)
+
+
 def startup_times(folder: Path, *, runs: int) -> dict[str, list[float]]:
     """Seconds from exec to ready of serve, worker and relay (bench/startup.py)."""
     prefix = f"lienthong-bench-{uuid.uuid4().hex[:8]}"
@@ -880,8 +896,15 @@ def run_backend(
     documents = documents_for(
         healthy, flat_count if backend == "postgresql" else flat_count * 2 // 3
     )
-    result = round_trips(hub, receiver, documents, clients=args.clients)
-    rate = report_round_trips(table, f"{label} flat out", result, rates=True)
+    if args.no_profile or not profiles.available():
+        result = round_trips(hub, receiver, documents, clients=args.clients)
+        rate = report_round_trips(table, f"{label} flat out", result, rates=True)
+    else:
+        pids = {name: process.pid for name, process in hub.processes.items()}
+        with profiles.profiled(pids, folder / "profiles") as sampled:
+            result = round_trips(hub, receiver, documents, clients=args.clients)
+        rate = report_round_trips(table, f"{label} flat out", result, rates=True)
+        report_profiles(table, f"{label} flat out", sampled)
     if raw_rate:
         table.add(
             f"{label}: hub / raw broker", f"{rate / raw_rate:.3f}", f"{rate:.0f} / {raw_rate:.0f}"
