@@ -99,17 +99,26 @@ def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
 
 
 def broker_reachable(settings: Settings) -> Callable[[], None]:
-    """A readiness check that the broker of ``LIENTHONG_AMQP_URL`` accepts TCP connections."""
+    """A readiness check that a node of ``LIENTHONG_AMQP_URL`` accepts TCP connections
+    (each is tried in turn; the check fails only when none does)."""
+    addresses = []
     try:
-        url = urlsplit(settings.broker.url)
-        host = url.hostname or "127.0.0.1"
-        port = url.port or (5671 if url.scheme == "amqps" else 5672)
+        for one in settings.broker.urls:
+            url = urlsplit(one)
+            port = url.port or (5671 if url.scheme == "amqps" else 5672)
+            addresses.append((url.hostname or "127.0.0.1", port))
     except ValueError as exc:
         raise ConfigurationError(f"LIENTHONG_AMQP_URL is not a URL: {exc}") from exc
 
     def check() -> None:
-        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_SECONDS):
-            pass
+        failures: list[OSError] = []
+        for address in addresses:
+            try:
+                with socket.create_connection(address, timeout=_PROBE_TIMEOUT_SECONDS):
+                    return
+            except OSError as exc:
+                failures.append(exc)
+        raise failures[-1]
 
     return check
 
@@ -222,6 +231,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         reconnect_timeout=settings.broker.reconnect_timeout,
         name=f"lienthong-relay {socket.gethostname()}",
         stop=stop,
+        connect_timeout=settings.broker.connect_timeout,
     )
     return Relay(
         database,
@@ -256,6 +266,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
             reconnect_timeout=settings.broker.reconnect_timeout,
             name=f"lienthong-worker {name}",
             stop=stop,
+            connect_timeout=settings.broker.connect_timeout,
         )
 
     def agency_queues() -> BrokerConnection:
@@ -267,6 +278,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
                 settings.broker.reconnect_timeout, _AGENCY_QUEUE_RECONNECT_SECONDS
             ),
             name="lienthong-amqp-channel",
+            connect_timeout=settings.broker.connect_timeout,
         )
 
     upstream = open_upstream_of(settings)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
-from hub.errors import StorageError
+from hub.errors import BrokerUnavailableError, StorageError
 from hub.transport.broker import ConfirmingPublisher
 from hub.transport.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
 from hub.transport.topology import WORK_ROUTING_KEY, Topology
@@ -115,6 +115,15 @@ class Relay:
         failures = 0
         try:
             while not stop.is_set():
+                if not self._publisher.is_open:
+                    # Connected ahead of the rows, so a lost node is replaced while idle.
+                    try:
+                        self._publisher.open()
+                    except BrokerUnavailableError:
+                        if stop.is_set():
+                            break
+                        raise
+                    continue
                 try:
                     outcome = self.run_once()
                 except StorageError as exc:
@@ -137,6 +146,11 @@ class Relay:
                     self._wakeup.wait(self._idle_seconds, stop)
         finally:
             self.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the relay's publishing connection is up (its readiness)."""
+        return self._publisher.is_open
 
     def close(self) -> None:
         """Release the broker connection and the wake-up's."""
