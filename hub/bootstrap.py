@@ -28,6 +28,7 @@ from adapters.amqp import (
 )
 from adapters.axis import ProtocolOptions, Upstream, UpstreamConfig, open_upstream
 from adapters.http import make_http_client
+from adapters.payloads.database import DatabaseBlobStore
 from adapters.payloads.files import FileBlobStore
 from hub.api.app import create_app
 from hub.axis.poller import AxisPoller
@@ -69,8 +70,11 @@ __all__ = [
 _PROBE_TIMEOUT_SECONDS = 2.0
 
 
-def open_blob_store(settings: Settings) -> FileBlobStore:
-    """The content-addressed payload store under ``LIENTHONG_BLOB_DIR``."""
+def open_blob_store(settings: Settings, database: Database) -> BlobStore:
+    """The content-addressed payload store of ``LIENTHONG_PAYLOAD_STORE``: the folder
+    ``LIENTHONG_BLOB_DIR``, or chunks in ``database`` (the tracking database)."""
+    if settings.storage.payload_store == "database":
+        return DatabaseBlobStore(database.engine)
     return FileBlobStore(settings.storage.blob_dir)
 
 
@@ -197,7 +201,7 @@ def build_console(settings: Settings, database: Database, blobs: BlobStore) -> F
 
 def build_api(settings: Settings, database: Database) -> FastAPI:
     """The API app on an open database, with the payload store, readiness checks, console."""
-    blobs = open_blob_store(settings)
+    blobs = open_blob_store(settings, database)
     return create_app(
         settings,
         database,
@@ -294,7 +298,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
     try:
         yield Worker(
             database=database,
-            blobs=open_blob_store(settings),
+            blobs=open_blob_store(settings, database),
             topology=topology,
             policy=RetryPolicy.from_settings(settings),
             breaker=CircuitBreaker(
@@ -375,7 +379,7 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
     upstream = open_upstream_of(settings)
     if upstream is None:
         raise ConfigurationError("no national axis is configured: set LIENTHONG_AXIS_URL")
-    blobs = open_blob_store(settings)
+    blobs = open_blob_store(settings, database)
     try:
         yield AxisPoller(
             upstream,

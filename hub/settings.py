@@ -1050,6 +1050,16 @@ class Settings(BaseModel):
             for name, group in _GROUPS.items()
         }
 
+    @model_validator(mode="after")
+    def _database_store_on_a_server(self) -> Settings:
+        if self.storage.payload_store == "database" and self.database.url.startswith("sqlite"):
+            raise ValueError(
+                "LIENTHONG_PAYLOAD_STORE=database needs a PostgreSQL LIENTHONG_DATABASE_URL: it "
+                "is the store hosts share; a hub on SQLite runs on one machine and keeps the "
+                "folder store"
+            )
+        return self
+
     def flat(self) -> dict[str, Any]:
         """Every setting by its flat name (``database_url``…), as :class:`Settings` takes them."""
         values: dict[str, Any] = {}

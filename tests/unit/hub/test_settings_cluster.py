@@ -42,7 +42,7 @@ def test_an_empty_place_in_the_list_is_refused() -> None:
 
 
 def test_a_url_of_another_scheme_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="LIENTHONG_AMQP_URL.*amqp:// or amqps://"):
+    with pytest.raises(ConfigurationError, match=r"LIENTHONG_AMQP_URL.*amqp:// or amqps://"):
         load_settings(amqp_url="amqp://a:5672/,http://b:15672/")
 
 
@@ -70,9 +70,21 @@ def test_a_replica_count_is_declared_on_every_quorum_queue() -> None:
 
 def test_the_payload_store_is_the_folder_unless_the_database_is_chosen() -> None:
     assert load_settings().storage.payload_store == "files"
-    assert load_settings(payload_store="database").storage.payload_store == "database"
 
 
 def test_an_unknown_payload_store_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="LIENTHONG_PAYLOAD_STORE"):
         load_settings(payload_store="s3")
+
+
+def test_the_database_store_on_sqlite_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="needs a PostgreSQL LIENTHONG_DATABASE_URL"):
+        load_settings(payload_store="database")
+
+
+def test_the_database_store_on_postgresql_is_accepted() -> None:
+    settings = load_settings(
+        payload_store="database", database_url="postgresql://hub@db.internal/lienthong"
+    )
+
+    assert settings.storage.payload_store == "database"
