@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from fastapi import FastAPI
 from pydantic import ValidationError
+from sqlalchemy import text
 
 import edxml
 from adapters.amqp import (
@@ -35,6 +36,8 @@ from hub.axis.poller import AxisPoller
 from hub.channels.registry import ChannelResources, build_handlers
 from hub.db.database import Database
 from hub.errors import ConfigurationError
+from hub.health.reporter import Check, HealthReporter
+from hub.health.systemd import SystemdNotifier
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
 from hub.payloads import BlobStore
@@ -55,12 +58,14 @@ __all__ = [
     "build_relay",
     "build_topology",
     "client_tls",
+    "database_answers",
     "load_pdf_trust_roots",
     "load_trust_anchors",
     "open_axis_poller",
     "open_blob_store",
     "open_upstream_of",
     "open_worker",
+    "reporting_health",
     "server_tls",
 ]
 
@@ -213,6 +218,38 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         queue_depths=broker_queue_depths(settings),
         console=build_console(settings, database, blobs),
     )
+
+
+# -- health: what each process reports to its supervisor ---------------------------------
+
+
+def database_answers(database: Database) -> Check:
+    """A readiness check: the tracking database answers a query."""
+
+    def check() -> None:
+        with database.transaction() as session:
+            session.execute(text("SELECT 1"))
+
+    return check
+
+
+@contextmanager
+def reporting_health(settings: Settings, checks: Mapping[str, Check]) -> Iterator[None]:
+    """Run ``checks`` every ``LIENTHONG_HEALTH_INTERVAL`` seconds for the duration of the
+    block, touching ``LIENTHONG_HEALTH_FILE`` and notifying systemd while they pass; nothing
+    runs when neither is configured."""
+    notifier = SystemdNotifier.from_environment()
+    if settings.health.file is None and notifier is None:
+        yield
+        return
+    reporter = HealthReporter(
+        checks, file=settings.health.file, interval=settings.health.interval, notifier=notifier
+    )
+    reporter.start()
+    try:
+        yield
+    finally:
+        reporter.stop()
 
 
 # -- delivery: broker topology, relay, workers, channel handlers -------------------------

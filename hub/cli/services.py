@@ -9,7 +9,14 @@ import uvicorn
 
 from hub.axis.models import MessageType
 from hub.axis.poller import MESSAGE_TYPES
-from hub.bootstrap import build_api, open_axis_poller, server_tls
+from hub.bootstrap import (
+    broker_reachable,
+    build_api,
+    database_answers,
+    open_axis_poller,
+    reporting_health,
+    server_tls,
+)
 from hub.cli import processes
 from hub.cli.common import (
     EXIT_FAILURE,
@@ -61,7 +68,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             f"lienthong API on {settings.api.scheme}://{settings.api.host}:{settings.api.port}"
             f"{mutual} (OpenAPI: /openapi.json)"
         )
-        uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
+        checks = {"database": database_answers(database), "broker": broker_reachable(settings)}
+        with reporting_health(settings, checks):
+            uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
     return EXIT_OK
 
 
@@ -78,7 +87,11 @@ def _axis_poll(args: argparse.Namespace, settings: Settings) -> int:
     if args.once:
         return _axis_poll_once(settings, kinds)
     stop = processes.stop_on_signals()
-    with open_database(settings) as database, open_axis_poller(settings, database) as poller:
+    with (
+        open_database(settings) as database,
+        open_axis_poller(settings, database) as poller,
+        reporting_health(settings, {"database": database_answers(database)}),
+    ):
         poller.run(stop, kinds)
     return EXIT_OK
 

@@ -147,10 +147,14 @@ class Relay:
         finally:
             self.close()
 
-    @property
-    def connected(self) -> bool:
-        """Whether the relay's publishing connection is up (its readiness)."""
-        return self._publisher.is_open
+    def check_connected(self) -> None:
+        """A readiness check: the publishing connection is up.
+
+        Raises:
+            BrokerUnavailableError: it is not (connecting, or lost since the last round).
+        """
+        if not self._publisher.is_open:
+            raise BrokerUnavailableError("the relay's broker connection is not open")
 
     def close(self) -> None:
         """Release the broker connection and the wake-up's."""

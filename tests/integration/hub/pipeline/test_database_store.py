@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from hashlib import sha256
 from datetime import timedelta
+from hashlib import sha256
 
 import pytest
 from sqlalchemy import update
