@@ -50,6 +50,7 @@ from hub.transport.wakeup import wakeup_for
 from hub.transport.worker import Worker, WorkerOptions
 
 __all__ = [
+    "api_listening",
     "axis_config",
     "broker_queue_depths",
     "broker_reachable",
@@ -229,6 +230,18 @@ def database_answers(database: Database) -> Check:
     def check() -> None:
         with database.transaction() as session:
             session.execute(text("SELECT 1"))
+
+    return check
+
+
+def api_listening(settings: Settings) -> Check:
+    """A readiness check: the API takes TCP connections on ``LIENTHONG_HOST:LIENTHONG_PORT``."""
+    host = settings.api.host
+    address = ("127.0.0.1" if host in ("", "0.0.0.0", "::") else host, settings.api.port)  # noqa: S104
+
+    def check() -> None:
+        with socket.create_connection(address, timeout=_PROBE_TIMEOUT_SECONDS):
+            pass
 
     return check
 

@@ -10,6 +10,7 @@ import uvicorn
 from hub.axis.models import MessageType
 from hub.axis.poller import MESSAGE_TYPES
 from hub.bootstrap import (
+    api_listening,
     broker_reachable,
     build_api,
     database_answers,
@@ -68,7 +69,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             f"lienthong API on {settings.api.scheme}://{settings.api.host}:{settings.api.port}"
             f"{mutual} (OpenAPI: /openapi.json)"
         )
-        checks = {"database": database_answers(database), "broker": broker_reachable(settings)}
+        checks = {
+            "database": database_answers(database),
+            "broker": broker_reachable(settings),
+            "http": api_listening(settings),
+        }
         with reporting_health(settings, checks):
             uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
     return EXIT_OK
