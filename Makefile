@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser balancer bench-console bench-cluster multihost docs
+.PHONY: browser balancer bench-console multihost docs
 
 install: $(STAMP)
 
