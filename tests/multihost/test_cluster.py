@@ -92,6 +92,7 @@ def test_killing_a_broker_node_an_api_a_worker_and_a_relay_host_loses_nothing(
     moments = [arrival.at for arrival in arrivals if arrival.delivery_id in expected]
     conflicts = lab.receiver.conflicts()
     pauses = {fault.what: pause_after(moments, fault.at, PAUSE_WINDOW) for fault in faults}
+    widest, at = longest_gap(moments, min(moments, default=began), load_ended)
     report = [
         f"multi-host: posted {len(posted)}, accepted {len(accepted)}, delivered {len(delivered)}, "
         f"lost {len(expected - delivered)}, documents under two delivery ids {len(conflicts)}, "
@@ -100,8 +101,8 @@ def test_killing_a_broker_node_an_api_a_worker_and_a_relay_host_loses_nothing(
             f"multi-host: pause after killing the {what}: {pause:.1f} s"
             for what, pause in pauses.items()
         ),
-        f"multi-host: longest pause while loaded: "
-        f"{longest_gap(moments, min(moments, default=began), load_ended):.1f} s",
+        f"multi-host: longest pause while loaded: {widest:.1f} s, from {at - began:.1f} s "
+        f"into the run (faults at {', '.join(f'{f.at - began:.0f}' for f in faults)} s)",
     ]
     with capsys.disabled():
         print("\n" + "\n".join(report))
