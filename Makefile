@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser bench-console bench-startup docs
+.PHONY: browser balancer bench-console bench-startup multihost docs
 
 install: $(STAMP)
 
@@ -38,7 +38,7 @@ lint: install
 types: install
 	$(VENV)/bin/mypy
 
-unit: install browser
+unit: install browser balancer
 	$(VENV)/bin/pytest tests -q
 
 test: lint types unit
@@ -54,6 +54,22 @@ browser: install
 	  $$root $(APT_GET) install -y -q chromium >/dev/null 2>&1 \
 	  || { $$root $(APT_GET) update -q >/dev/null && $$root $(APT_GET) install -y -q chromium; } \
 	  || echo "warning: chromium could not be installed: the browser tests will skip"; }
+
+# Debian's HAProxy, the TCP balancer in front of the API hosts of the multi-host tests
+# (tests/multihost); quick when it is there. Like `browser`, it only warns when it cannot be
+# installed: those tests then skip locally and fail under CI=true.
+HAPROXY ?= /usr/sbin/haproxy
+balancer:
+	@test -x $(HAPROXY) || { \
+	  root=$$(test "$$(id -u)" = 0 || echo "sudo -n"); \
+	  $$root $(APT_GET) install -y -q haproxy >/dev/null 2>&1 \
+	  || { $$root $(APT_GET) update -q >/dev/null && $$root $(APT_GET) install -y -q haproxy; } \
+	  || echo "warning: haproxy could not be installed: the multi-host tests will skip"; }
+
+# The hub over hosts made of network namespaces (root): a three-node RabbitMQ cluster,
+# PostgreSQL, two API hosts behind HAProxy, two worker and two relay hosts, killed in turn.
+multihost: install balancer
+	$(VENV)/bin/pytest tests/multihost -q
 
 # The whole hub on this machine: RabbitMQ (started, or installed with LIENTHONG_DEMO_INSTALL=1
 # as root), the hub on SQLite, the simulated axis, ministries and Hà Nội's agencies playing the

@@ -6,6 +6,12 @@ with jittered exponential backoff for at most ``reconnect_timeout`` seconds (ten
 declares the whole topology every time. pika's exceptions become the hub's
 :class:`~hub.errors.BrokerError` tree here; no pika type leaves this module.
 
+A cluster is given as one URL per node, separated by commas (:class:`BrokerNodes`): a
+connection goes to the first node that answers, in the order given, and stays there; when it
+is lost, the next connection waits a random moment (so the processes that lost the node do not
+all come back at once) and starts from the following node, trying each in turn. Quorum
+queues, exchanges and bindings are the cluster's, so any node serves the same topology.
+
 - :class:`BrokerConnection`: a blocking connection for one thread (a delivery worker): a
   consuming channel, a confirming publishing channel, and I/O pumping so that heartbeats keep
   flowing while an attempt runs elsewhere.
@@ -19,6 +25,7 @@ agencies' own queues, declared on first use.
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
@@ -48,6 +55,7 @@ from hub.transport.topology import Topology
 
 __all__ = [
     "BrokerConnection",
+    "BrokerNodes",
     "WindowedPublisher",
     "connection_parameters",
     "declare_topology",
@@ -61,19 +69,33 @@ _BLOCKED_CONNECTION_TIMEOUT = 60.0
 """Seconds a connection may stay blocked by a broker alarm before it counts as lost."""
 _FIRST_BACKOFF = 0.2
 _LONGEST_BACKOFF = 5.0
+_CONNECT_TIMEOUT = 5.0
+_LOSS_JITTER = 0.5
+"""Longest random pause before reconnecting after a connection was lost."""
 
 
-def redacted_amqp_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+def _redacted_one(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        port = parts.port
+    except ValueError:
+        return "<an unreadable URL>"
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{port}" if port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def connection_parameters(url: str, *, heartbeat: int, name: str) -> pika.URLParameters:
-    """pika's parameters for ``url`` with the hub's heartbeat and a connection name.
+def redacted_amqp_url(url: str) -> str:
+    """The URL (or comma-separated URLs) without passwords, for messages and logs."""
+    return ",".join(_redacted_one(part.strip()) for part in url.split(","))
+
+
+def connection_parameters(
+    url: str, *, heartbeat: int, name: str, connect_timeout: float = _CONNECT_TIMEOUT
+) -> pika.URLParameters:
+    """pika's parameters for one node's ``url`` with the hub's heartbeat, a connection name
+    and a bound on the time to connect.
 
     Raises:
         ConfigurationError: the URL cannot be read.
@@ -86,9 +108,111 @@ def connection_parameters(url: str, *, heartbeat: int, name: str) -> pika.URLPar
         ) from exc
     parameters.heartbeat = heartbeat
     parameters.connection_attempts = 1
+    parameters.socket_timeout = connect_timeout
+    parameters.stack_timeout = 2 * connect_timeout
     parameters.blocked_connection_timeout = _BLOCKED_CONNECTION_TIMEOUT
     parameters.client_properties = {"connection_name": name}
     return parameters
+
+
+class BrokerNodes:
+    """The nodes of a broker (one, or each of a cluster's), tried in turn.
+
+    A connection goes to the first node that answers, starting from the one used last; after
+    :meth:`lost` the next connection starts from the node after it, once a random pause of
+    up to ``jitter`` seconds has passed.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        heartbeat: int = 60,
+        name: str = "lienthong",
+        connect_timeout: float = _CONNECT_TIMEOUT,
+        jitter: float = _LOSS_JITTER,
+    ) -> None:
+        urls = [part.strip() for part in url.split(",") if part.strip()]
+        if not urls:
+            raise ConfigurationError("LIENTHONG_AMQP_URL names no broker node")
+        self._parameters = [
+            connection_parameters(
+                one, heartbeat=heartbeat, name=name, connect_timeout=connect_timeout
+            )
+            for one in urls
+        ]
+        self._urls = [redacted_amqp_url(one) for one in urls]
+        self._start = 0
+        self._current: int | None = None
+        self._jitter = jitter
+        self._after_loss = False
+
+    @property
+    def described(self) -> str:
+        """Every node's URL, without passwords."""
+        return ",".join(self._urls)
+
+    @property
+    def current(self) -> str | None:
+        """The URL (without password) of the node of the last connection, if any."""
+        return None if self._current is None else self._urls[self._current]
+
+    def __len__(self) -> int:
+        return len(self._urls)
+
+    def in_turn(self) -> list[tuple[int, pika.URLParameters, str]]:
+        """Each node's index, parameters and redacted URL, in the order to try them."""
+        count = len(self._urls)
+        order = [(self._start + step) % count for step in range(count)]
+        return [(index, self._parameters[index], self._urls[index]) for index in order]
+
+    def connected(self, index: int) -> None:
+        """Record that node ``index`` took a connection: the next one starts there too."""
+        if self._after_loss or self._current != index:
+            _log.info("broker.connected", node=self._urls[index], nodes=len(self._urls))
+        self._start = self._current = index
+        self._after_loss = False
+
+    def lost(self) -> None:
+        """Record that the connection to the current node was lost: try the next one first."""
+        if self._current is not None and len(self._urls) > 1:
+            self._start = (self._current + 1) % len(self._urls)
+        self._after_loss = True
+
+    def pause_after_loss(self, stop: threading.Event | None) -> None:
+        """A random pause of up to ``jitter`` seconds, only after a loss."""
+        if not self._after_loss or self._jitter <= 0:
+            return
+        seconds = random.uniform(0, self._jitter)  # noqa: S311 - spreading, not secrecy
+        if stop is None:
+            time.sleep(seconds)
+        else:
+            stop.wait(seconds)
+
+    def connect(self) -> tuple[BlockingConnection, int]:
+        """A blocking connection to the first node that answers, and that node's index.
+
+        Raises:
+            BrokerUnavailableError: no node answered.
+        """
+        failures = []
+        for index, parameters, url in self.in_turn():
+            try:
+                connection = BlockingConnection(parameters)
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                failures.append(f"{url}: {exc!r}")
+                continue
+            self.connected(index)
+            return connection, index
+        raise BrokerUnavailableError("cannot connect to " + "; ".join(failures))
+
+    def parameters(self, index: int) -> pika.URLParameters:
+        """The parameters of node ``index``."""
+        return self._parameters[index]
+
+    def url(self, index: int) -> str:
+        """The URL of node ``index``, without its password."""
+        return self._urls[index]
 
 
 def _translate(exc: BaseException, what: str) -> BrokerError:
@@ -142,7 +266,8 @@ def declare_topology(channel: BlockingChannel, topology: Topology) -> None:
         if isinstance(error, TopologyError):
             raise TopologyError(
                 f"{error.message}. A queue of this name exists with other arguments (were "
-                "LIENTHONG_RETRY_DELAYS/RETRY_JITTER/PARKING_MAX_LENGTH changed?): drain and "
+                "LIENTHONG_RETRY_DELAYS/RETRY_JITTER/PARKING_MAX_LENGTH/AMQP_QUORUM_REPLICAS "
+                "changed?): drain and "
                 "delete it, or use another LIENTHONG_AMQP_PREFIX"
             ) from exc
         raise error from exc
@@ -182,21 +307,17 @@ def _retrying(
     )
 
 
-def _connect(parameters: pika.URLParameters, url: str) -> BlockingConnection:
-    try:
-        return BlockingConnection(parameters)
-    except (pika.exceptions.AMQPError, OSError) as exc:
-        raise BrokerUnavailableError(f"cannot connect to {url}: {exc!r}") from exc
-
-
-def _declare_once(parameters: pika.URLParameters, topology: Topology, url: str) -> None:
-    connection = _connect(parameters, url)
+def _declare_once(nodes: BrokerNodes, topology: Topology) -> int:
+    """Declare the topology on the first node that answers; its index."""
+    connection, index = nodes.connect()
     try:
         declare_topology(connection.channel(), topology)
     except pika.exceptions.AMQPError as exc:
-        raise _translate(exc, f"opening a channel on {url}") from exc
+        nodes.lost()
+        raise _translate(exc, f"opening a channel on {nodes.url(index)}") from exc
     finally:
         _close_quietly(connection)
+    return index
 
 
 class BrokerConnection:
@@ -211,9 +332,12 @@ class BrokerConnection:
         reconnect_timeout: float = 120.0,
         name: str = "lienthong",
         stop: threading.Event | None = None,
+        connect_timeout: float = _CONNECT_TIMEOUT,
     ) -> None:
-        self._url = redacted_amqp_url(url)
-        self._parameters = connection_parameters(url, heartbeat=heartbeat, name=name)
+        self._nodes = BrokerNodes(
+            url, heartbeat=heartbeat, name=name, connect_timeout=connect_timeout
+        )
+        self._url = self._nodes.described
         self._topology = topology
         self._reconnect_timeout = reconnect_timeout
         self._stop = stop
@@ -236,19 +360,26 @@ class BrokerConnection:
             TopologyError: the broker holds a conflicting queue or exchange.
         """
         self.close()
+        self._nodes.pause_after_loss(self._stop)
         for attempt in _retrying(self._reconnect_timeout, self._stop, f"connect {self._url}"):
             with attempt:
                 self._open_once()
 
+    @property
+    def node(self) -> str | None:
+        """The node (URL without password) this connection went to last."""
+        return self._nodes.current
+
     def _open_once(self) -> None:
-        connection = _connect(self._parameters, self._url)
+        connection, index = self._nodes.connect()
         try:
             channel = connection.channel()
             declare_topology(channel, self._topology)
             channel.confirm_delivery()
         except pika.exceptions.AMQPError as exc:
             _close_quietly(connection)
-            raise _translate(exc, f"opening a channel on {self._url}") from exc
+            self._nodes.lost()
+            raise _translate(exc, f"opening a channel on {self._nodes.url(index)}") from exc
         except BaseException:
             _close_quietly(connection)
             raise
@@ -264,6 +395,7 @@ class BrokerConnection:
         return self._connection
 
     def _drop(self) -> None:
+        self._nodes.lost()
         self.close()
 
     def publish(self, message: OutgoingMessage) -> None:
@@ -409,11 +541,11 @@ def queue_depths(url: str, queues: Sequence[str], *, timeout: float = 2.0) -> di
     Raises:
         BrokerUnavailableError: the broker cannot be reached within ``timeout`` seconds.
     """
-    parameters = connection_parameters(url, heartbeat=0, name="lienthong-metrics")
-    parameters.socket_timeout = timeout
-    parameters.stack_timeout = timeout
-    parameters.blocked_connection_timeout = timeout
-    connection = _connect(parameters, redacted_amqp_url(url))
+    nodes = BrokerNodes(url, heartbeat=0, name="lienthong-metrics", connect_timeout=timeout)
+    for _, parameters, _ in nodes.in_turn():
+        parameters.stack_timeout = timeout
+        parameters.blocked_connection_timeout = timeout
+    connection, _ = nodes.connect()
     depths: dict[str, int] = {}
     try:
         channel = connection.channel()
@@ -462,11 +594,14 @@ class WindowedPublisher:
         reconnect_timeout: float = 120.0,
         name: str = "lienthong-relay",
         stop: threading.Event | None = None,
+        connect_timeout: float = _CONNECT_TIMEOUT,
     ) -> None:
         if window < 1:
             raise ValueError("window must be at least 1")
-        self._url = redacted_amqp_url(url)
-        self._parameters = connection_parameters(url, heartbeat=heartbeat, name=name)
+        self._nodes = BrokerNodes(
+            url, heartbeat=heartbeat, name=name, connect_timeout=connect_timeout
+        )
+        self._url = self._nodes.described
         self._topology = topology
         self._window = window
         self._confirm_timeout = confirm_timeout
@@ -519,7 +654,12 @@ class WindowedPublisher:
             if len(self._pending) < settled:
                 progress_at = time.monotonic()
             elif time.monotonic() - progress_at > self._confirm_timeout:
-                _log.warning("relay.confirm_timeout", unconfirmed=len(self._pending))
+                _log.warning(
+                    "relay.confirm_timeout",
+                    node=self._nodes.current,
+                    unconfirmed=len(self._pending),
+                )
+                self._nodes.lost()
                 self.close()
                 break
         if self._lost is not None:
@@ -577,13 +717,29 @@ class WindowedPublisher:
             BrokerUnavailableError: no connection within the reconnect timeout.
             TopologyError: the broker holds a conflicting queue or exchange.
         """
+        if self._lost is not None:
+            self._nodes.lost()
         self.close()
+        self._nodes.pause_after_loss(self._stop)
         for attempt in _retrying(self._reconnect_timeout, self._stop, f"connect {self._url}"):
             with attempt:
                 self._open_once()
 
+    @property
+    def node(self) -> str | None:
+        """The node (URL without password) this publisher connected to last."""
+        return self._nodes.current
+
     def _open_once(self) -> None:
-        _declare_once(self._parameters, self._topology, self._url)
+        index = _declare_once(self._nodes, self._topology)
+        try:
+            self._open_on(index)
+        except BrokerUnavailableError:
+            self._nodes.lost()
+            raise
+
+    def _open_on(self, index: int) -> None:
+        url = self._nodes.url(index)
         ioloop = IOLoop()
         ioloop.activate_poller()
         self._ioloop = ioloop
@@ -591,37 +747,37 @@ class WindowedPublisher:
         state: dict[str, Any] = {}
         try:
             self._connection = SelectConnection(
-                self._parameters,
+                self._nodes.parameters(index),
                 on_open_callback=lambda _c: state.setdefault("open", True),
                 on_open_error_callback=lambda _c, error: state.setdefault("error", error),
                 on_close_callback=self._on_connection_closed,
                 custom_ioloop=ioloop,
             )
-            self._wait_for(lambda: "open" in state or "error" in state, "connecting")
+            self._wait_for(lambda: "open" in state or "error" in state, "connecting", url)
             if "error" in state:
-                raise BrokerUnavailableError(f"cannot connect to {self._url}: {state['error']!r}")
+                raise BrokerUnavailableError(f"cannot connect to {url}: {state['error']!r}")
             self._connection.channel(on_open_callback=lambda ch: state.setdefault("channel", ch))
-            self._wait_for(lambda: "channel" in state, "opening a channel")
+            self._wait_for(lambda: "channel" in state, "opening a channel", url)
             channel: pika.channel.Channel = state["channel"]
             channel.add_on_close_callback(self._on_channel_closed)
             channel.add_on_return_callback(self._on_return)
             channel.confirm_delivery(
                 self._on_confirm, callback=lambda _f: state.setdefault("confirming", True)
             )
-            self._wait_for(lambda: "confirming" in state, "enabling confirms")
+            self._wait_for(lambda: "confirming" in state, "enabling confirms", url)
         except BaseException:
             self.close()
             raise
         self._channel = channel
         self._last_tag = 0
 
-    def _wait_for(self, ready: Callable[[], bool], what: str) -> None:
+    def _wait_for(self, ready: Callable[[], bool], what: str, url: str) -> None:
         deadline = time.monotonic() + self._confirm_timeout
         while not ready():
             if self._lost is not None:
-                raise BrokerUnavailableError(f"{what} on {self._url}: {self._lost!r}")
+                raise BrokerUnavailableError(f"{what} on {url}: {self._lost!r}")
             if time.monotonic() > deadline:
-                raise BrokerUnavailableError(f"{what} on {self._url}: timed out")
+                raise BrokerUnavailableError(f"{what} on {url}: timed out")
             self._pump(0.5)
 
     def _pump(self, seconds: float) -> None:
@@ -647,8 +803,12 @@ class WindowedPublisher:
 
     def _discard(self) -> None:
         _log.warning(
-            "relay.connection_lost", unconfirmed=len(self._pending), reason=repr(self._lost)
+            "relay.connection_lost",
+            node=self._nodes.current,
+            unconfirmed=len(self._pending),
+            reason=repr(self._lost),
         )
+        self._nodes.lost()
         self.close()
 
     def close(self) -> None:
@@ -670,27 +830,27 @@ class WindowedPublisher:
 
 
 def probe_broker(url: str, *, timeout: float) -> None:
-    """Open and close one connection to ``url``: the broker answers and accepts the login.
+    """Open and close one connection to a node of ``url`` (one or several, comma-separated):
+    some node answers and accepts the login.
 
     Raises:
-        BrokerUnavailableError: it does not, within ``timeout`` seconds; the message says why
-            in a few words (no library traceback).
+        BrokerUnavailableError: none does within ``timeout`` seconds each; the message names
+            every node and says why in a few words (no library traceback).
     """
-    parameters = connection_parameters(url, heartbeat=0, name="lienthong-probe")
-    parameters.socket_timeout = timeout
-    parameters.stack_timeout = timeout
-    try:
-        connection = BlockingConnection(parameters)
-    except pika.exceptions.ProbableAuthenticationError as exc:
-        raise BrokerUnavailableError(
-            f"the broker at {redacted_amqp_url(url)} refused the login (user or password)"
-        ) from exc
-    except (pika.exceptions.AMQPError, OSError) as exc:
-        reason = _reason(exc)
-        raise BrokerUnavailableError(
-            f"the broker at {redacted_amqp_url(url)} does not answer ({reason})"
-        ) from exc
-    _close_quietly(connection)
+    nodes = BrokerNodes(url, heartbeat=0, name="lienthong-probe", connect_timeout=timeout)
+    reasons = []
+    for _, parameters, shown in nodes.in_turn():
+        try:
+            connection = BlockingConnection(parameters)
+        except pika.exceptions.ProbableAuthenticationError:
+            reasons.append(f"{shown} refused the login (user or password)")
+            continue
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            reasons.append(f"{shown} does not answer ({_reason(exc)})")
+            continue
+        _close_quietly(connection)
+        return
+    raise BrokerUnavailableError("the broker at " + "; ".join(reasons))
 
 
 def _reason(exc: BaseException) -> str:

@@ -7,7 +7,8 @@
    back; measured until every 01 is recorded. Flat out for the sustained rate, then paced at
    half that rate for the latency figures. The hub runs as separate ``lienthong serve``,
    ``relay`` and ``worker`` processes, and the peak RSS (VmHWM) of each is reported.
-3. One 50 MB packet end to end, with each process's peak RSS during it.
+3. One 50 MB packet end to end, with each process's peak RSS during it (``--payload-store
+   database`` keeps packet bytes in PostgreSQL, as hosts of a cluster share them).
 4. Fifty webhook recipients, all up and then with one of them refusing connections, then
    with one accepting connections and never answering: the rate the other 49 get in each run
    (against the all-up phases around it); then ten of them never answering at once, each on
@@ -338,11 +339,18 @@ def running_hub(
         }
         if args.relay_idle is not None:
             values["LIENTHONG_RELAY_IDLE_SECONDS"] = str(args.relay_idle)
+        store = args.payload_store if backend != "sqlite" else "files"
+        values["LIENTHONG_PAYLOAD_STORE"] = store
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("LIENTHONG_")},
             **values,
         }
-        settings = Settings(database_url=database_url, data_dir=folder / "var", amqp_prefix=prefix)
+        settings = Settings(
+            database_url=database_url,
+            data_dir=folder / "var",
+            amqp_prefix=prefix,
+            payload_store=store,
+        )
         upgrade(settings)
         tokens: dict[str, str] = {}
         with open_database(settings) as database, database.transaction() as session:
@@ -743,6 +751,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--relay-idle", type=float, help="LIENTHONG_RELAY_IDLE_SECONDS")
     parser.add_argument("--log-level", default="INFO", help="LIENTHONG_LOG_LEVEL of the hub")
     parser.add_argument("--large-mb", type=float, default=LARGE_BYTES / 1e6)
+    parser.add_argument(
+        "--payload-store",
+        choices=("files", "database"),
+        default="files",
+        help="LIENTHONG_PAYLOAD_STORE of the hub on PostgreSQL (SQLite keeps the folder)",
+    )
     parser.add_argument("--keep-logs", type=Path, help="copy the hub's logs into this folder")
     parser.add_argument(
         "--no-profile",
@@ -773,7 +787,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     print(
         f"machine: {os.cpu_count()} CPUs; hub: {args.api_processes} API, {args.relays} relay, "
-        f"{args.workers} worker process(es) × {args.threads} threads; {args.clients} clients",
+        f"{args.workers} worker process(es) × {args.threads} threads; {args.clients} clients; "
+        f"payload store {args.payload_store}",
         flush=True,
     )
 

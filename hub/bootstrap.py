@@ -13,7 +13,7 @@ import errno
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -28,16 +28,17 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from adapters.axis import UpstreamConfig
-    from adapters.payloads.files import FileBlobStore
     from hub.axis.poller import AxisPoller
     from hub.axis.upstream import Upstream
     from hub.db.database import Database
+    from hub.health.reporter import Check
     from hub.payloads import BlobStore
     from hub.transport.relay import Relay
     from hub.transport.topology import Topology
     from hub.transport.worker import Worker
 
 __all__ = [
+    "api_listening",
     "axis_config",
     "broker_queue_depths",
     "broker_reachable",
@@ -48,12 +49,14 @@ __all__ = [
     "check_broker",
     "check_port",
     "client_tls",
+    "database_answers",
     "load_pdf_trust_roots",
     "load_trust_anchors",
     "open_axis_poller",
     "open_blob_store",
     "open_upstream_of",
     "open_worker",
+    "reporting_health",
     "server_tls",
 ]
 
@@ -63,8 +66,13 @@ __all__ = [
 _PROBE_TIMEOUT_SECONDS = 2.0
 
 
-def open_blob_store(settings: Settings) -> FileBlobStore:
-    """The content-addressed payload store under ``LIENTHONG_BLOB_DIR``."""
+def open_blob_store(settings: Settings, database: Database) -> BlobStore:
+    """The content-addressed payload store of ``LIENTHONG_PAYLOAD_STORE``: the folder
+    ``LIENTHONG_BLOB_DIR``, or chunks in ``database`` (the tracking database)."""
+    if settings.storage.payload_store == "database":
+        from adapters.payloads.database import DatabaseBlobStore
+
+        return DatabaseBlobStore(database.engine)
     from adapters.payloads.files import FileBlobStore
 
     return FileBlobStore(settings.storage.blob_dir)
@@ -101,19 +109,28 @@ def load_pdf_trust_roots(settings: Settings) -> list[x509.Certificate]:
 
 
 def broker_reachable(settings: Settings) -> Callable[[], None]:
-    """A readiness check that the broker of ``LIENTHONG_AMQP_URL`` accepts TCP connections."""
+    """A readiness check that a node of ``LIENTHONG_AMQP_URL`` accepts TCP connections
+    (each is tried in turn; the check fails only when none does)."""
+    addresses = []
     from urllib.parse import urlsplit
 
     try:
-        url = urlsplit(settings.broker.url)
-        host = url.hostname or "127.0.0.1"
-        port = url.port or (5671 if url.scheme == "amqps" else 5672)
+        for one in settings.broker.urls:
+            url = urlsplit(one)
+            port = url.port or (5671 if url.scheme == "amqps" else 5672)
+            addresses.append((url.hostname or "127.0.0.1", port))
     except ValueError as exc:
         raise ConfigurationError(f"LIENTHONG_AMQP_URL is not a URL: {exc}") from exc
 
     def check() -> None:
-        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_SECONDS):
-            pass
+        failures: list[OSError] = []
+        for address in addresses:
+            try:
+                with socket.create_connection(address, timeout=_PROBE_TIMEOUT_SECONDS):
+                    return
+            except OSError as exc:
+                failures.append(exc)
+        raise failures[-1]
 
     return check
 
@@ -239,7 +256,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
     from hub.api.app import create_app
     from hub.ingest.revocation import RevocationLists
 
-    blobs = open_blob_store(settings)
+    blobs = open_blob_store(settings, database)
     return create_app(
         settings,
         database,
@@ -251,6 +268,55 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         queue_depths=broker_queue_depths(settings),
         console=build_console(settings, database, blobs),
     )
+
+
+# -- health: what each process reports to its supervisor ---------------------------------
+
+
+def database_answers(database: Database) -> Check:
+    """A readiness check: the tracking database answers a query."""
+
+    from sqlalchemy import text
+
+    def check() -> None:
+        with database.transaction() as session:
+            session.execute(text("SELECT 1"))
+
+    return check
+
+
+def api_listening(settings: Settings) -> Check:
+    """A readiness check: the API takes TCP connections on ``LIENTHONG_HOST:LIENTHONG_PORT``."""
+    host = settings.api.host
+    address = ("127.0.0.1" if host in ("", "0.0.0.0", "::") else host, settings.api.port)  # noqa: S104
+
+    def check() -> None:
+        with socket.create_connection(address, timeout=_PROBE_TIMEOUT_SECONDS):
+            pass
+
+    return check
+
+
+@contextmanager
+def reporting_health(settings: Settings, checks: Mapping[str, Check]) -> Iterator[None]:
+    """Run ``checks`` every ``LIENTHONG_HEALTH_INTERVAL`` seconds for the duration of the
+    block, touching ``LIENTHONG_HEALTH_FILE`` and notifying systemd while they pass; nothing
+    runs when neither is configured."""
+    from hub.health.reporter import HealthReporter
+    from hub.health.systemd import SystemdNotifier
+
+    notifier = SystemdNotifier.from_environment()
+    if settings.health.file is None and notifier is None:
+        yield
+        return
+    reporter = HealthReporter(
+        checks, file=settings.health.file, interval=settings.health.interval, notifier=notifier
+    )
+    reporter.start()
+    try:
+        yield
+    finally:
+        reporter.stop()
 
 
 # -- delivery: broker topology, relay, workers, channel handlers -------------------------
@@ -280,6 +346,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         reconnect_timeout=settings.broker.reconnect_timeout,
         name=f"lienthong-relay {socket.gethostname()}",
         stop=stop,
+        connect_timeout=settings.broker.connect_timeout,
     )
     publisher.open()
     return Relay(
@@ -324,6 +391,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
             reconnect_timeout=settings.broker.reconnect_timeout,
             name=f"lienthong-worker {name}",
             stop=stop,
+            connect_timeout=settings.broker.connect_timeout,
         )
 
     def agency_queues() -> BrokerConnection:
@@ -335,6 +403,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
                 settings.broker.reconnect_timeout, _AGENCY_QUEUE_RECONNECT_SECONDS
             ),
             name="lienthong-amqp-channel",
+            connect_timeout=settings.broker.connect_timeout,
         )
 
     upstream = open_upstream_of(settings)
@@ -350,7 +419,7 @@ def open_worker(settings: Settings, database: Database) -> Iterator[Worker]:
     try:
         yield Worker(
             database=database,
-            blobs=open_blob_store(settings),
+            blobs=open_blob_store(settings, database),
             topology=topology,
             policy=RetryPolicy.from_settings(settings),
             breaker=CircuitBreaker(
@@ -442,7 +511,7 @@ def open_axis_poller(settings: Settings, database: Database) -> Iterator[AxisPol
     upstream = open_upstream_of(settings)
     if upstream is None:
         raise ConfigurationError("no national axis is configured: set LIENTHONG_AXIS_URL")
-    blobs = open_blob_store(settings)
+    blobs = open_blob_store(settings, database)
     try:
         yield AxisPoller(
             upstream,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -39,6 +40,7 @@ __all__ = [
     "BrokerSettings",
     "ConsoleSettings",
     "DatabaseSettings",
+    "HealthSettings",
     "IngestSettings",
     "LogSettings",
     "PeerSettings",
@@ -96,7 +98,19 @@ class StorageSettings(_Group):
         default=Path(""),
         description=(
             "LIENTHONG_BLOB_DIR: directory of the content-addressed payload store (raw packet "
-            "bytes named by their SHA-256). Default: <data_dir>/blobs"
+            "bytes named by their SHA-256), when LIENTHONG_PAYLOAD_STORE is 'files'. "
+            "Default: <data_dir>/blobs"
+        ),
+    )
+    payload_store: Literal["files", "database"] = Field(
+        alias="payload_store",
+        default="files",
+        description=(
+            "LIENTHONG_PAYLOAD_STORE: where packet bytes are kept: 'files' (the folder "
+            "LIENTHONG_BLOB_DIR, local or mounted) or 'database' (chunked in the tracking "
+            "database of LIENTHONG_DATABASE_URL, so every host of a cluster shares it without a "
+            "shared filesystem; `lienthong payloads migrate` copies a folder store into it). "
+            "Default: files"
         ),
     )
 
@@ -158,8 +172,10 @@ class BrokerSettings(_Group):
         alias="amqp_url",
         default="amqp://guest:guest@127.0.0.1:5672/%2F",
         description=(
-            "LIENTHONG_AMQP_URL: RabbitMQ connection URL (pika URLParameters form). "
-            "Default: amqp://guest:guest@127.0.0.1:5672/%2F"
+            "LIENTHONG_AMQP_URL: RabbitMQ connection URL (amqp:// or amqps://, pika "
+            "URLParameters form), or one URL per node of a cluster separated by commas: every "
+            "process connects to the first node that answers and, when it loses it, tries the "
+            "others in turn. Default: amqp://guest:guest@127.0.0.1:5672/%2F"
         ),
     )
     prefix: str = Field(
@@ -190,6 +206,29 @@ class BrokerSettings(_Group):
             "with an error. Default: 120"
         ),
     )
+    connect_timeout: float = Field(
+        alias="amqp_connect_timeout",
+        default=5.0,
+        gt=0,
+        description=(
+            "LIENTHONG_AMQP_CONNECT_TIMEOUT: seconds a process waits for one broker node to "
+            "accept a connection before it tries the next node of LIENTHONG_AMQP_URL. "
+            "Default: 5"
+        ),
+    )
+    quorum_replicas: int = Field(
+        alias="amqp_quorum_replicas",
+        default=0,
+        ge=0,
+        description=(
+            "LIENTHONG_AMQP_QUORUM_REPLICAS: replicas of each quorum queue the hub declares "
+            "(x-quorum-initial-group-size); 0 leaves the number to the broker, which places "
+            "one on each node of the cluster (up to three unless the broker is configured "
+            "otherwise). It is one of the queues' arguments: RabbitMQ refuses to change it on "
+            "existing queues (the hub stops with broker.topology), so set it before the first "
+            "start, or move replicas with rabbitmq-queues grow/shrink. Default: 0"
+        ),
+    )
     parking_max_length: int = Field(
         alias="parking_max_length",
         default=100_000,
@@ -200,6 +239,32 @@ class BrokerSettings(_Group):
             "Default: 100000"
         ),
     )
+
+    @field_validator("url")
+    @classmethod
+    def _node_urls(cls, value: str) -> str:
+        urls = [part.strip() for part in value.split(",")]
+        for number, url in enumerate(urls, start=1):
+            where = f"URL {number} of {len(urls)}" if len(urls) > 1 else "the URL"
+            if not url:
+                raise ValueError(f"{where} is empty; separate the nodes' URLs by single commas")
+            if any(character.isspace() for character in url):
+                raise ValueError(
+                    f"{where} holds a space; separate the nodes' URLs by commas, not spaces"
+                )
+            try:
+                parts = urlsplit(url)
+                parts.port  # noqa: B018 - reading it checks it
+            except ValueError as exc:
+                raise ValueError(f"{where} cannot be read: {exc}") from None
+            if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+                raise ValueError(f"{where} is not an amqp:// or amqps:// URL with a host")
+        return ",".join(urls)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The URL of each node, in the order they are tried."""
+        return tuple(self.url.split(","))
 
 
 class ApiSettings(_Group):
@@ -883,6 +948,35 @@ class LogSettings(_Group):
         return value.upper() if isinstance(value, str) else value
 
 
+class HealthSettings(_Group):
+    """How a process tells a supervisor that it is ready."""
+
+    title: ClassVar[str] = "Health checks"
+
+    file: Path | None = Field(
+        alias="health_file",
+        default=None,
+        description=(
+            "LIENTHONG_HEALTH_FILE: file the process touches after each passing readiness "
+            "check (the database answers; a worker's consumers are all connected to the "
+            "broker and consuming, a relay's publishing connection is open, the API reaches a "
+            "broker node) and removes "
+            "when one fails or the process stops; a supervisor checks its age, e.g. "
+            "`find FILE -mmin -0.5`. Under systemd (NOTIFY_SOCKET) the same checks also send "
+            "READY=1 and WATCHDOG=1. Default: none"
+        ),
+    )
+    interval: float = Field(
+        alias="health_interval",
+        default=5.0,
+        gt=0,
+        description=(
+            "LIENTHONG_HEALTH_INTERVAL: seconds between two readiness checks of a process. "
+            "Default: 5"
+        ),
+    )
+
+
 _GROUPS: dict[str, type[_Group]] = {
     "storage": StorageSettings,
     "database": DatabaseSettings,
@@ -897,6 +991,7 @@ _GROUPS: dict[str, type[_Group]] = {
     "axis": AxisSettings,
     "console": ConsoleSettings,
     "logging": LogSettings,
+    "health": HealthSettings,
 }
 
 
@@ -937,6 +1032,7 @@ class Settings(BaseModel):
     axis: AxisSettings
     console: ConsoleSettings
     logging: LogSettings
+    health: HealthSettings
 
     @model_validator(mode="before")
     @classmethod
@@ -953,6 +1049,16 @@ class Settings(BaseModel):
             name: {alias: flat[alias] for alias, _ in _variables(group) if alias in flat}
             for name, group in _GROUPS.items()
         }
+
+    @model_validator(mode="after")
+    def _database_store_on_a_server(self) -> Settings:
+        if self.storage.payload_store == "database" and self.database.url.startswith("sqlite"):
+            raise ValueError(
+                "LIENTHONG_PAYLOAD_STORE=database needs a PostgreSQL LIENTHONG_DATABASE_URL: it "
+                "is the store hosts share; a hub on SQLite runs on one machine and keeps the "
+                "folder store"
+            )
+        return self
 
     def flat(self) -> dict[str, Any]:
         """Every setting by its flat name (``database_url``…), as :class:`Settings` takes them."""

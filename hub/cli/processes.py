@@ -55,7 +55,7 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     Raises:
         BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
     """
-    from hub.bootstrap import check_broker, open_worker
+    from hub.bootstrap import check_broker, database_answers, open_worker, reporting_health
     from hub.db.database import open_database
 
     if threads is not None:
@@ -65,7 +65,9 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     stop = stop_on_signals()
     check_broker(settings)
     with open_database(settings) as database, open_worker(settings, database) as worker:
-        worker.run(stop)
+        checks = {"database": database_answers(database), "broker": worker.check_consuming}
+        with reporting_health(settings, checks):
+            worker.run(stop)
     return 0
 
 
@@ -75,7 +77,7 @@ def run_relay(settings: Settings) -> int:
     Raises:
         BrokerUnavailableError: the broker stayed unreachable for the reconnect timeout.
     """
-    from hub.bootstrap import build_relay, check_broker
+    from hub.bootstrap import build_relay, check_broker, database_answers, reporting_health
     from hub.db.database import open_database
 
     stop = stop_on_signals()
@@ -83,9 +85,22 @@ def run_relay(settings: Settings) -> int:
     with open_database(settings) as database:
         relay = build_relay(settings, database, stop)
         _log.info("relay.started", batch=settings.relay.batch_size, window=settings.relay.window)
-        relay.run(stop)
+        checks = {"database": database_answers(database), "broker": relay.check_connected}
+        with reporting_health(settings, checks):
+            relay.run(stop)
     _log.info("relay.stopped")
     return 0
+
+
+def _child_environment(
+    environment: Mapping[str, str], settings: Settings, name: str
+) -> dict[str, str]:
+    """A child's environment: its own health file (``ready`` → ``ready.relay``…) if any."""
+    child = dict(environment)
+    health = settings.health.file
+    if health is not None:
+        child["LIENTHONG_HEALTH_FILE"] = str(health.with_name(f"{health.name}.{name}"))
+    return child
 
 
 def api_installed() -> bool:
@@ -112,6 +127,8 @@ def run_all(
     with open_database(settings):
         pass
     environment = dict(os.environ)
+    # The children are not the service systemd watches; each reports to a file of its own.
+    environment.pop("NOTIFY_SOCKET", None)
     if port is not None:
         environment["LIENTHONG_PORT"] = str(port)
     commands: dict[str, list[str]] = {"relay": ["relay"], "worker": ["worker"]}
@@ -121,7 +138,9 @@ def run_all(
     stop = stop_on_signals()
     children = {
         name: subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", *arguments], env=environment, start_new_session=True
+            [sys.executable, "-m", "hub.cli", *arguments],
+            env=_child_environment(environment, settings, name),
+            start_new_session=True,
         )
         for name, arguments in commands.items()
     }

@@ -67,8 +67,8 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.dry_run and not args.reason.strip():
         raise ConfigurationError("a purge needs --reason; it is kept in the audit log")
-    blobs = open_blob_store(settings)
     with open_database(settings) as database:
+        blobs = open_blob_store(settings, database)
         with database.transaction(commit=not args.dry_run) as session:
             payloads = purge_payloads(
                 session,

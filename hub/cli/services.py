@@ -56,7 +56,16 @@ def register(groups: Groups) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from hub.bootstrap import build_api, check_broker, check_port, server_tls
+    from hub.bootstrap import (
+        api_listening,
+        broker_reachable,
+        build_api,
+        check_broker,
+        check_port,
+        database_answers,
+        reporting_health,
+        server_tls,
+    )
     from hub.db.database import open_database
 
     tls = server_tls(settings)
@@ -70,7 +79,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 f"lienthong API on {settings.api.scheme}://{settings.api.host}:"
                 f"{settings.api.port}{mutual} (OpenAPI: /openapi.json)"
             )
-        uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
+        checks = {
+            "database": database_answers(database),
+            "broker": broker_reachable(settings),
+            "http": api_listening(settings),
+        }
+        with reporting_health(settings, checks):
+            uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
     return EXIT_OK
 
 
@@ -83,14 +98,18 @@ def _relay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _axis_poll(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.bootstrap import open_axis_poller
+    from hub.bootstrap import database_answers, open_axis_poller, reporting_health
     from hub.db.database import open_database
 
     kinds = tuple(dict.fromkeys(args.kind or MESSAGE_TYPES))
     if args.once:
         return _axis_poll_once(settings, kinds)
     stop = processes.stop_on_signals()
-    with open_database(settings) as database, open_axis_poller(settings, database) as poller:
+    with (
+        open_database(settings) as database,
+        open_axis_poller(settings, database) as poller,
+        reporting_health(settings, {"database": database_answers(database)}),
+    ):
         poller.run(stop, kinds)
     return EXIT_OK
 

@@ -10,6 +10,9 @@ rows the relay publishes to RabbitMQ (written in the same transaction as the pac
 
 Receipts: every status event as received, and the business state of each (document,
 recipient) pair. Operations: the hash-chained audit log and the API tokens of operators.
+
+Payloads, when the database payload store is chosen (``LIENTHONG_PAYLOAD_STORE=database``):
+each stored packet's key and the chunks of its bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -59,6 +63,8 @@ __all__ = [
     "OperatorToken",
     "OutboxMessage",
     "Packet",
+    "PayloadBlob",
+    "PayloadChunk",
     "StatusEvent",
 ]
 
@@ -523,6 +529,29 @@ class AxisPollState(Base):
     """Items of the last round left for the next one: the inbound backlog."""
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class PayloadBlob(Base):
+    """A packet's bytes in the database payload store: its SHA-256, size, and the upload
+    whose chunks hold them (written first, then named by this row in the same transaction)."""
+
+    __tablename__ = "payload_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    upload: Mapped[str] = mapped_column(String(32), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PayloadChunk(Base):
+    """One piece of an upload's bytes, in order (``seq`` from 0); every piece but the last
+    has the store's chunk size."""
+
+    __tablename__ = "payload_chunks"
+
+    upload: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 # Indexes the console's pages read through (aggregates over a time window, accent-insensitive

@@ -19,6 +19,15 @@ __all__ = ["AgencyQueues", "ConfirmingPublisher", "DeliveryBroker"]
 class ConfirmingPublisher(Protocol):
     """Publishes messages and reports, for each, whether the broker confirmed it."""
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the publishing connection is up."""
+        ...
+
+    def open(self) -> None:
+        """Connect (bounded retries) and declare the topology."""
+        ...
+
     def publish(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
         """The result of each message, in order."""
         ...

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
-from hub.errors import StorageError
+from hub.errors import BrokerUnavailableError, StorageError
 from hub.transport.broker import ConfirmingPublisher
 from hub.transport.messages import DeliveryMessage, OutgoingMessage, PublishResult, Round
 from hub.transport.topology import WORK_ROUTING_KEY, Topology
@@ -116,6 +116,15 @@ class Relay:
         ready = False
         try:
             while not stop.is_set():
+                if not self._publisher.is_open:
+                    # Connected ahead of the rows, so a lost node is replaced while idle.
+                    try:
+                        self._publisher.open()
+                    except BrokerUnavailableError:
+                        if stop.is_set():
+                            break
+                        raise
+                    continue
                 try:
                     outcome = self.run_once()
                 except StorageError as exc:
@@ -141,6 +150,15 @@ class Relay:
                     self._wakeup.wait(self._idle_seconds, stop)
         finally:
             self.close()
+
+    def check_connected(self) -> None:
+        """A readiness check: the publishing connection is up.
+
+        Raises:
+            BrokerUnavailableError: it is not (connecting, or lost since the last round).
+        """
+        if not self._publisher.is_open:
+            raise BrokerUnavailableError("the relay's broker connection is not open")
 
     def close(self) -> None:
         """Release the broker connection and the wake-up's."""

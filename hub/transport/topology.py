@@ -19,9 +19,11 @@ The work queue dead-letters to the parking exchange after :data:`DELIVERY_LIMIT`
 (a message that kills workers again and again); workers park such a message themselves,
 with its error, a few deliveries earlier (:data:`POISON_REDELIVERIES`).
 
-Everything is declared durable and idempotently, at start and after every reconnect. Changing
-the retry delays or the jitter creates new tier queues (names carry the delay); changing a
-tier's jitter under the same name is refused by the broker (:class:`~hub.errors.TopologyError`).
+Everything is declared durable and idempotently, at start and after every reconnect (on
+whichever node of a cluster the connection went to: quorum queues, exchanges and bindings
+belong to the whole cluster). Changing the retry delays or the jitter creates new tier queues
+(names carry the delay); changing a tier's jitter, or the number of quorum replicas, under the
+same name is refused by the broker (:class:`~hub.errors.TopologyError`).
 """
 
 from __future__ import annotations
@@ -93,10 +95,6 @@ class RetryTier:
     routing_key: str
 
 
-def _quorum(**arguments: Any) -> dict[str, Any]:
-    return {"x-queue-type": "quorum", **arguments}
-
-
 def _seconds_label(delay: float) -> str:
     return f"{delay:g}s"
 
@@ -113,6 +111,8 @@ class Topology:
     retry_delays: tuple[float, ...] = (5.0,)
     retry_jitter: float = 0.0
     parking_max_length: int = 100_000
+    quorum_replicas: int = 0
+    """Replicas of each quorum queue; 0 leaves it to the broker."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topology:
@@ -122,7 +122,14 @@ class Topology:
             retry_delays=settings.retries.delays,
             retry_jitter=settings.retries.jitter,
             parking_max_length=settings.broker.parking_max_length,
+            quorum_replicas=settings.broker.quorum_replicas,
         )
+
+    def _quorum(self, **arguments: Any) -> dict[str, Any]:
+        replicas = (
+            {"x-quorum-initial-group-size": self.quorum_replicas} if self.quorum_replicas else {}
+        )
+        return {"x-queue-type": "quorum", **replicas, **arguments}
 
     @property
     def work_exchange(self) -> Exchange:
@@ -149,7 +156,7 @@ class Topology:
         """The quorum queue delivery workers consume."""
         return Queue(
             f"{self.prefix}.deliveries",
-            _quorum(
+            self._quorum(
                 **{
                     "x-delivery-limit": DELIVERY_LIMIT,
                     "x-dead-letter-exchange": self.parking_exchange.name,
@@ -164,7 +171,7 @@ class Topology:
         """Parked and expired messages with their last error, for operators to inspect."""
         return Queue(
             f"{self.prefix}.parked",
-            _quorum(**{"x-max-length": self.parking_max_length, "x-overflow": "drop-head"}),
+            self._quorum(**{"x-max-length": self.parking_max_length, "x-overflow": "drop-head"}),
         )
 
     @property
@@ -176,7 +183,7 @@ class Topology:
             label = _seconds_label(delay)
             queue = Queue(
                 f"{self.prefix}.retry.{label}",
-                _quorum(
+                self._quorum(
                     **{
                         "x-message-ttl": _milliseconds(longest),
                         "x-dead-letter-exchange": self.work_exchange.name,
@@ -201,7 +208,7 @@ class Topology:
 
     def agency_queue(self, code: str) -> Queue:
         """The queue an agency on the ``amqp`` channel consumes."""
-        return Queue(f"{self.prefix}.agency.{code}", _quorum())
+        return Queue(f"{self.prefix}.agency.{code}", self._quorum())
 
     def agency_binding(self, code: str) -> Binding:
         """How packets for ``code`` reach its queue."""

@@ -13,6 +13,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -63,7 +64,9 @@ def parses(command: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_the_demo_stack_has_the_broker_the_database_the_hub_and_the_simulators() -> None:
     assert set(SERVICES) >= {
-        "rabbitmq",
+        "rabbitmq-1",
+        "rabbitmq-2",
+        "rabbitmq-3",
         "postgres",
         "migrate",
         "api",
@@ -73,7 +76,7 @@ def test_the_demo_stack_has_the_broker_the_database_the_hub_and_the_simulators()
         "axis",
         "agencies",
     }
-    assert SERVICES["rabbitmq"]["image"].endswith("-management")
+    assert all(SERVICES[f"rabbitmq-{n}"]["image"].endswith("-management") for n in (1, 2, 3))
     assert SERVICES["postgres"]["image"].startswith("postgres:")
 
 
@@ -140,15 +143,48 @@ def test_every_lienthong_variable_is_a_setting_of_the_hub() -> None:
     assert used <= known, f"not settings of hub/settings.py: {sorted(used - known)}"
 
 
-def test_the_hub_processes_share_one_configuration() -> None:
-    hub_services = ("migrate", "api", "worker", "relay", "axis-poller")
-    database = {SERVICES[name]["environment"]["LIENTHONG_DATABASE_URL"] for name in hub_services}
-    blobs = {SERVICES[name]["environment"]["LIENTHONG_BLOB_DIR"] for name in hub_services}
+HUB_SERVICES = ("migrate", "api", "worker", "relay", "axis-poller")
+LONG_RUNNING_HUB = ("api", "worker", "relay", "axis-poller")
 
-    assert len(database) == 1
-    assert len(blobs) == 1
-    for name in hub_services:
-        assert "hub-data:/var/lib/lienthong" in SERVICES[name]["volumes"]
+
+def test_the_hub_processes_share_one_configuration_and_no_folder() -> None:
+    environments = [SERVICES[name]["environment"] for name in HUB_SERVICES]
+
+    assert len({env["LIENTHONG_DATABASE_URL"] for env in environments}) == 1
+    assert {env["LIENTHONG_PAYLOAD_STORE"] for env in environments} == {"database"}
+    for name in HUB_SERVICES:
+        mounts = [mount.split(":")[1] for mount in SERVICES[name].get("volumes", [])]
+        assert "/var/lib/lienthong" not in mounts, f"{name} shares a folder"
+
+
+def test_the_hub_connects_to_each_node_of_the_rabbitmq_cluster() -> None:
+    urls = Settings(**{"amqp_url": SERVICES["api"]["environment"]["LIENTHONG_AMQP_URL"]}).broker
+
+    assert [urlsplit(url).hostname for url in urls.urls] == [
+        "rabbitmq-1",
+        "rabbitmq-2",
+        "rabbitmq-3",
+    ]
+    for name in (f"rabbitmq-{n}" for n in (1, 2, 3)):
+        assert f"rabbitmq-{name[-1]}" == SERVICES[name]["hostname"]
+        assert SERVICES[name]["environment"]["RABBITMQ_ERLANG_COOKIE"]
+        assert any(
+            m.endswith("/etc/rabbitmq/conf.d/20-cluster.conf:ro") for m in SERVICES[name]["volumes"]
+        )
+    cluster = (ROOT / "deploy" / "rabbitmq" / "cluster.conf").read_text("utf-8")
+    assert all(f"rabbit@rabbitmq-{n}" in cluster for n in (1, 2, 3))
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING_HUB)
+def test_each_hub_process_is_checked_by_its_health_file_without_a_program(name: str) -> None:
+    service = SERVICES[name]
+    test = service["healthcheck"]["test"]
+    health_file = service["environment"]["LIENTHONG_HEALTH_FILE"]
+
+    assert test[0] == "CMD-SHELL"
+    assert f"find {health_file} -mmin" in test[1]
+    assert "python" not in test[1]
+    assert "lienthong" not in test[1].replace(health_file, "")
 
 
 def test_the_agencies_listen_where_migrate_points_the_webhooks() -> None:
@@ -163,12 +199,15 @@ def test_the_agencies_listen_where_migrate_points_the_webhooks() -> None:
     assert f"127.0.0.1', {option['--webhook-port-base']}" in health
 
 
-def test_named_volumes_are_declared() -> None:
+def test_named_volumes_are_declared_and_mounted_files_exist() -> None:
     declared = set(COMPOSE["volumes"])
     for name, service in SERVICES.items():
         for mount in service.get("volumes", []):
             source = mount.split(":")[0]
-            assert source in declared, f"{name} mounts an undeclared volume {source}"
+            if source.startswith("./"):
+                assert (ROOT / source).is_file(), f"{name} mounts a missing file {source}"
+            else:
+                assert source in declared, f"{name} mounts an undeclared volume {source}"
 
 
 def test_the_image_installs_every_package_of_the_distribution_from_the_lock() -> None:

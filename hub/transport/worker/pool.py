@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from hub.channels.base import HandlerRegistry
-from hub.errors import BrokerError, StorageError
+from hub.errors import BrokerError, BrokerUnavailableError, StorageError
 from hub.payloads import BlobStore
 from hub.transport.breaker import CircuitBreaker
 from hub.transport.broker import DeliveryBroker
@@ -62,6 +62,22 @@ class Worker:
     handlers: Callable[[], HandlerRegistry]
     """Makes the channel handlers of one consumer."""
     options: WorkerOptions = field(default_factory=WorkerOptions)
+    _consumers: list[_Consumer] = field(default_factory=list, init=False, repr=False)
+
+    def check_consuming(self) -> None:
+        """A readiness check: every consumer is connected to the broker and consuming.
+
+        Raises:
+            BrokerUnavailableError: a consumer is not (connecting, or the worker not started).
+        """
+        consumers = list(self._consumers)
+        idle = [consumer.label for consumer in consumers if not consumer.consuming]
+        if not consumers or idle:
+            waiting = len(idle) if consumers else self.options.threads
+            raise BrokerUnavailableError(
+                f"{waiting} of {self.options.threads} consumers are not consuming "
+                f"{self.topology.work_queue.name}"
+            )
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set, then finish the attempts in flight and return.
@@ -74,6 +90,7 @@ class Worker:
         consumers = [
             _Consumer(self, stop, f"{base}:{index}"[:64]) for index in range(self.options.threads)
         ]
+        self._consumers[:] = consumers
         missing = self.handlers().missing
         if missing:
             _log.warning(
@@ -86,7 +103,7 @@ class Worker:
         while not stop.wait(_IDLE_SECONDS if ready else _READY_POLL_SECONDS):
             if any(not consumer.is_alive() for consumer in consumers):
                 stop.set()
-            if not ready and all(consumer.consuming.is_set() for consumer in consumers):
+            if not ready and all(consumer.consuming for consumer in consumers):
                 ready = True
                 _log.info("worker.ready", threads=len(consumers))
         for consumer in consumers:
@@ -107,8 +124,8 @@ class _Consumer(threading.Thread):
         self.label = label
         self.helper = HelperThread(f"attempt-{label}")
         self.failure: BaseException | None = None
-        self.consuming = threading.Event()
-        """Set once the connection is open and the topology declared: it consumes next."""
+        self.consuming = False
+        """Whether this consumer's broker connection is up and consuming (its readiness)."""
 
     def run(self) -> None:
         broker = self.worker.connect(self.stopping, self.label)
@@ -120,6 +137,7 @@ class _Consumer(threading.Thread):
                 self.failure = exc
                 _log.error("worker.consumer_failed", consumer=self.label, error=str(exc))
         finally:
+            self.consuming = False
             try:
                 self.helper.submit(handlers.close).exception(timeout=_CLOSE_SECONDS)
             except TimeoutError:
@@ -152,24 +170,26 @@ class _Consumer(threading.Thread):
         work_queue = self.worker.topology.work_queue.name
         handling = self._handling(broker, handlers)
         broker.open()
-        self.consuming.set()
         while not self.stopping.is_set():
             try:
                 with closing(
                     broker.consume(work_queue, prefetch=options.prefetch, idle=_IDLE_SECONDS)
                 ) as messages:
                     for message in messages:
+                        self.consuming = True
                         if self.stopping.is_set():
                             break
                         if message is not None:
                             handling.handle(message)
             except BrokerError as exc:
+                self.consuming = False
                 if self.stopping.is_set():
                     break
                 _log.warning("worker.broker_failed", consumer=self.label, error=str(exc))
                 broker.close()
                 broker.open()
             except StorageError as exc:
+                self.consuming = False
                 _log.error("worker.database_down", consumer=self.label, error=str(exc))
                 broker.close()
                 self.stopping.wait(_DATABASE_PAUSE)

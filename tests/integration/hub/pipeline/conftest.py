@@ -31,6 +31,7 @@ from hub.db.migrate import SchemaState, schema_status, upgrade
 from hub.db.models import Base, Delivery, DeliveryState
 from hub.directory import import_directory, read_directory_file, sample_directory
 from hub.ingest.service import IngestService
+from hub.payloads import BlobStore
 from hub.settings import Settings
 
 from ..conftest import BACKENDS, settings_for
@@ -115,7 +116,7 @@ class Hub:
 
     settings: Settings
     database: Database
-    blobs: FileBlobStore
+    blobs: BlobStore
     ingest: IngestService
     app: FastAPI
     tokens: dict[str, str] = field(default_factory=dict)
@@ -149,6 +150,17 @@ class Hub:
             tokens=self.tokens,
         )
 
+    def with_blobs(self, blobs: BlobStore) -> Hub:
+        """The same hub on another payload store (a new ingest service and app)."""
+        return Hub(
+            settings=self.settings,
+            database=self.database,
+            blobs=blobs,
+            ingest=IngestService(self.settings, self.database, blobs),
+            app=api_app(self.settings, self.database, blobs),
+            tokens=self.tokens,
+        )
+
     def set_state(self, delivery_id: str, state: DeliveryState, **values: Any) -> None:
         """Move a delivery as a worker would."""
         with self.database.transaction() as session:
@@ -157,7 +169,7 @@ class Hub:
             )
 
 
-def api_app(settings: Settings, database: Database, blobs: FileBlobStore) -> FastAPI:
+def api_app(settings: Settings, database: Database, blobs: BlobStore) -> FastAPI:
     """The API app with the console mounted, as the composition root builds it."""
     return create_app(settings, database, blobs, console=build_console(settings, database, blobs))
 
