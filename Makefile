@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser bench-console docs
+.PHONY: browser bench-console bench-vxp docs
 
 install: $(STAMP)
 
@@ -82,6 +82,9 @@ bench-signature: install
 
 bench-console: install
 	$(PY) bench/bench_console.py $(ARGS)
+
+bench-vxp: install
+	$(PY) bench/bench_vxp.py $(ARGS)
 
 # The generated reference pages (docs/configuration.md, from hub/settings.py).
 docs: install

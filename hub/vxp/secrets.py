@@ -22,8 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
-from hub.db.models import VXP_SYSTEM_ID_LENGTH, VxpSecret, VxpSystem
-from hub.directory import AgencyInfo, find_agency, get_agency
+from hub.db.models import VXP_SYSTEM_ID_LENGTH, Agency, AgencyLevel, VxpSecret, VxpSystem
+from hub.directory import AGENCY_COLUMNS, AgencyInfo, get_agency
 from hub.errors import ConfigurationError, ConflictError, NotFoundError, StorageError
 
 __all__ = [
@@ -284,24 +284,38 @@ def rekey(session: Session, box: SecretBox) -> int:
 
 
 def system_keys(session: Session, box: SecretBox, system_id: str) -> SystemKeys | None:
-    """A system with its agency and decrypted secrets; None for an unknown system id."""
-    system = session.get(VxpSystem, system_id)
-    if system is None:
+    """A system with its agency and decrypted secrets (one query); None for an unknown id."""
+    rows = session.execute(
+        select(
+            VxpSystem.agency_code,
+            VxpSecret.id.label("secret_id"),
+            VxpSecret.secret_encrypted,
+            VxpSecret.last_used_at,
+            VxpSecret.revoked_at,
+            *AGENCY_COLUMNS,
+        )
+        .select_from(VxpSystem)
+        .outerjoin(VxpSecret, VxpSecret.system_id == VxpSystem.system_id)
+        .outerjoin(Agency, Agency.code == VxpSystem.agency_code)
+        .outerjoin(AgencyLevel, AgencyLevel.level == Agency.level)
+        .where(VxpSystem.system_id == system_id)
+        .order_by(VxpSecret.id.desc())
+    ).all()
+    if not rows:
         return None
-    rows = session.scalars(
-        select(VxpSecret).where(VxpSecret.system_id == system_id).order_by(VxpSecret.id.desc())
-    )
+    first = rows[0]
     return SystemKeys(
         system_id=system_id,
-        agency=find_agency(session, system.agency_code),
+        agency=AgencyInfo.from_row(first) if first.code is not None else None,
         secrets=tuple(
             StoredSecret(
-                id=row.id,
+                id=row.secret_id,
                 secret=box.open(row.secret_encrypted),
                 last_used_at=row.last_used_at,
                 revoked_at=row.revoked_at,
             )
             for row in rows
+            if row.secret_id is not None
         ),
     )
 
