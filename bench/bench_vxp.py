@@ -89,7 +89,7 @@ def report(name: str, seconds: list[float]) -> None:
     p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
     rate = len(ordered) / sum(ordered)
     print(
-        f"{name:<34} {len(ordered):>5} calls  {rate:8.1f}/s  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms"
+        f"{name:<40} {len(ordered):>5} calls  {rate:8.1f}/s  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms"
     )
 
 
