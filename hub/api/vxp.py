@@ -85,9 +85,14 @@ async def send_edoc(request: Request, context: ContextDep) -> JSONResponse:
     """Ingest the packet; ``DocId`` is its packet id (the same for the same bytes again)."""
     service = context.vxp
     metrics = context.metrics
-    started = time.perf_counter()
     try:
         caller = await run_in_threadpool(service.authenticate, request.headers.raw)
+    except HubError as exc:
+        return _refused(Operation.SEND_EDOC, context, exc)
+    except Exception as exc:
+        return _crashed(Operation.SEND_EDOC, context, exc)
+    started = time.perf_counter()
+    try:
         body = await read_body(request, service.max_body)
         result = await run_in_threadpool(service.send_edoc, caller, body)
     except HubError as exc:

@@ -234,3 +234,16 @@ def test_secrets_are_stored_encrypted(vxp_hub: VxpHub) -> None:
 
     assert all(secret not in stored for secret in vxp_hub.secrets.values())
     assert all(secret[4:] not in stored for secret in vxp_hub.secrets.values())
+
+
+def test_the_endpoint_counts_its_calls_by_operation_and_error_code(vxp_hub: VxpHub) -> None:
+    vxp_hub.sdk(G22).get_agencies_list()
+    vxp_hub.sdk(G22, secret="ltv_not-the-secret").get_agencies_list()
+
+    text = httpx.get(vxp_hub.endpoint.removesuffix("/vxp") + "/metrics").text
+
+    assert 'lienthong_vxp_calls_total{error_code="0",operation="getAgenciesList"} 1.0' in text
+    assert (
+        'lienthong_vxp_calls_total{error_code="AUTH_FAILED",operation="getAgenciesList"} 1.0'
+        in text
+    )
