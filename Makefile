@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser balancer bench-console bench-startup multihost docs
+.PHONY: browser balancer bench-console bench-startup bench-vxp multihost docs
 
 install: $(STAMP)
 
@@ -101,6 +101,9 @@ bench-startup: install
 
 bench-console: install
 	$(PY) bench/bench_console.py $(ARGS)
+
+bench-vxp: install
+	$(PY) bench/bench_vxp.py $(ARGS)
 
 # The generated reference pages (docs/configuration.md, from hub/settings.py).
 docs: install

@@ -306,16 +306,24 @@ class MalformedMessageError(BrokerError):
 class DeliveryError(HubError):
     """Raised when one delivery attempt to a recipient fails.
 
-    ``http_status`` is the status the peer answered, when it answered over HTTP.
+    ``http_status`` is the status the peer answered, when it answered over HTTP;
+    ``peer_code`` the error code exactly as the peer wrote it (e.g. the axis's ``ErrorCode``),
+    kept on the attempt's record while ``code`` stays the hub's own.
     """
 
     code = "delivery.failed"
 
     def __init__(
-        self, message: str, *, code: str | None = None, http_status: int | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        peer_code: str | None = None,
     ) -> None:
         super().__init__(message, code=code)
         self.http_status = http_status
+        self.peer_code = peer_code
 
 
 class TransientDeliveryError(DeliveryError):
@@ -334,8 +342,9 @@ class TransientDeliveryError(DeliveryError):
         delay: float | None = None,
         code: str | None = None,
         http_status: int | None = None,
+        peer_code: str | None = None,
     ) -> None:
-        super().__init__(message, code=code, http_status=http_status)
+        super().__init__(message, code=code, http_status=http_status, peer_code=peer_code)
         self.delay = delay
 
 

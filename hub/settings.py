@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -48,6 +49,7 @@ __all__ = [
     "RetrySettings",
     "Settings",
     "StorageSettings",
+    "VxpSettings",
     "WebhookSettings",
     "WorkerSettings",
     "load_settings",
@@ -818,6 +820,73 @@ class AxisSettings(_Group):
         return bool(self.url.strip())
 
 
+class VxpSettings(_Group):
+    """The hub's VXP endpoint, where agency systems built on the axis's SDK connect."""
+
+    title: ClassVar[str] = "VXP endpoint for agencies"
+
+    keys: SecretStr = Field(
+        alias="vxp_keys",
+        default=SecretStr(""),
+        description=(
+            "LIENTHONG_VXP_KEYS: Fernet keys (URL-safe base64 of 32 random bytes, "
+            "comma-separated) that encrypt the VXP systems' HMAC secrets in the database; the "
+            "first encrypts, each one decrypts, so a key is rotated by putting a new one first "
+            "and running `lienthong agency vxp-rekey`. `lienthong agency vxp-key` prints a new "
+            "key. Without one, no VXP secret can be issued and the VXP endpoint (/vxp/) "
+            "refuses every call. Never logged. Default: none"
+        ),
+    )
+    max_clock_skew: float | None = Field(
+        alias="vxp_max_clock_skew",
+        default=None,
+        gt=0,
+        description=(
+            "LIENTHONG_VXP_MAX_CLOCK_SKEW: refuse VXP calls whose signed timestamp is further "
+            "than this many seconds from the hub's clock. Off by default: the official SDK "
+            "writes its timestamp once and sends it for the life of the process. Default: none"
+        ),
+    )
+    list_limit: int = Field(
+        alias="vxp_list_limit",
+        default=500,
+        ge=1,
+        le=10_000,
+        description=(
+            "LIENTHONG_VXP_LIST_LIMIT: most items one getReceivedEdocList or getSentEdocList "
+            "answer carries (oldest waiting first; newest sent first). Default: 500"
+        ),
+    )
+    sent_days: float = Field(
+        alias="vxp_sent_days",
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_VXP_SENT_DAYS: how many days back getSentEdocList reports what a "
+            "system sent. Default: 30"
+        ),
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        for position, key in enumerate(_split(value.get_secret_value()), start=1):
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    f"key {position} is not a Fernet key (URL-safe base64 of 32 bytes; "
+                    "`lienthong agency vxp-key` prints one)"
+                ) from None
+        return value
+
+    @property
+    def key_list(self) -> list[str]:
+        """The keys, the one that encrypts first."""
+        keys: list[str] = _split(self.keys.get_secret_value())
+        return keys
+
+
 class ConsoleSettings(_Group):
     """The city office's monitoring console."""
 
@@ -989,6 +1058,7 @@ _GROUPS: dict[str, type[_Group]] = {
     "peers": PeerSettings,
     "webhook": WebhookSettings,
     "axis": AxisSettings,
+    "vxp": VxpSettings,
     "console": ConsoleSettings,
     "logging": LogSettings,
     "health": HealthSettings,
@@ -1030,6 +1100,7 @@ class Settings(BaseModel):
     peers: PeerSettings
     webhook: WebhookSettings
     axis: AxisSettings
+    vxp: VxpSettings
     console: ConsoleSettings
     logging: LogSettings
     health: HealthSettings

@@ -16,7 +16,11 @@ malformed packet. It takes delivery through one channel:
   its SHA-256 and acknowledges it ``done`` (or, as told, loses some acknowledgements or never
   sends them);
 - :class:`AxisInbox`: a ministry's system polling its queue at the national axis
-  (``getReceivedEdocList`` → ``getEdoc`` → ``updateStatus done``).
+  (``getReceivedEdocList`` → ``getEdoc`` → ``updateStatus done``);
+- :class:`SdkInbox`: a system built on the axis's official SDK (the emulator,
+  :class:`~simulators.vxpsdk.VxpSdk`) polling the hub's VXP endpoint the same way, and
+  answering through :class:`SdkSender` (``sendEdoc``); a packet it cannot read is
+  acknowledged ``fail``.
 
 Answers are posted by one thread per agency, after the packet was acknowledged, each at its
 time (at once by default, in the order the packets arrived); a post that fails transiently
@@ -63,6 +67,7 @@ from edxml.models import (
     StatusPacket,
 )
 from simulators.closing import Closing
+from simulators.vxpsdk import VxpSdk
 
 __all__ = [
     "PROMPT",
@@ -95,7 +100,7 @@ __all__ = [
     "update_packet",
 ]
 
-ChannelName = Literal["webhook", "inbox", "axis"]
+ChannelName = Literal["webhook", "inbox", "axis", "vxp"]
 
 DEFAULT_SUBJECT = "Về việc triển khai Kế hoạch số 201/KH-UBND"
 MAX_CLOCK_SKEW = 300.0
@@ -398,6 +403,8 @@ def is_transient(exc: BaseException) -> bool:
     """Whether a failed post may succeed later (unreachable, busy, 5xx)."""
     if isinstance(exc, HubAnswerError):
         return exc.status >= 500 or exc.status in (408, 425, 429)
+    if isinstance(exc, SdkSendError):
+        return exc.transient
     return isinstance(exc, httpx.TransportError | AxisTransientError)
 
 
@@ -405,6 +412,8 @@ def _refusal(exc: BaseException) -> bool:
     """Whether a failed post was refused for what it carries (4xx, an axis refusal)."""
     if isinstance(exc, HubAnswerError):
         return 400 <= exc.status < 500 and not is_transient(exc)
+    if isinstance(exc, SdkSendError):
+        return not exc.transient
     return isinstance(exc, AxisPermanentError)
 
 
@@ -1310,3 +1319,131 @@ class AxisInbox(_Poller):
             self.failures += 1
             return
         self.agency.errors.append(f"polling the axis: {exc!r}")
+
+
+class SdkSendError(Exception):
+    """Raised when a VXP endpoint refuses a ``sendEdoc`` (or its answer was lost)."""
+
+    def __init__(self, message: str, *, status: int | None, error_code: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+
+    @property
+    def transient(self) -> bool:
+        """Whether posting the same bytes again later may work (no answer, or a 5xx)."""
+        return self.status is None or self.status >= 500
+
+
+class SdkSender:
+    """Posts an agency's packets through a VXP endpoint with the official SDK (``sendEdoc``):
+    the kind from the packet, its recipients from the packet (the endpoint routes by them)."""
+
+    def __init__(self, sdk: VxpSdk, code: str) -> None:
+        self.sdk = sdk
+        self.code = code
+        self._lock = threading.Lock()
+
+    def post_packet(self, data: bytes) -> Accepted:
+        """Send a packet; raises :class:`SdkSendError` when it is refused or lost."""
+        try:
+            packet: edxml.Packet | None = edxml.parse(data)
+        except edxml.EdxmlError:
+            packet = None
+        kind: Literal["edoc", "status"] = (
+            "edoc" if packet is not None and packet.kind == "edoc" else "status"
+        )
+        with self._lock:
+            sent = self.sdk.send_edoc(data, sender=self.code, message_type=kind)
+            exchange = self.sdk.last_exchange
+        status = exchange.response.status_code if exchange and exchange.response else None
+        if sent is None or not sent.ok:
+            raise SdkSendError(
+                f"sendEdoc: {sent.error_code} {sent.error_desc}"
+                if sent is not None
+                else f"sendEdoc: no readable answer ({self.sdk.last_error})",
+                status=status if sent is not None else None,
+                error_code=sent.error_code if sent is not None else None,
+            )
+        return Accepted(
+            packet_id=sent.doc_id,
+            kind=kind,
+            document_id=packet.document_id if packet is not None else "",
+            deliveries=(),
+            created=True,
+        )
+
+
+class SdkInbox(_Poller):
+    """An agency system built on the official SDK, polling a VXP endpoint (the hub's, or the
+    conformance kit's): lists documents and statuses, fetches each, reads it, keeps it and
+    acknowledges it ``done`` (``fail`` when it is not readable edXML), then answers it.
+
+    The SDK object is the poller's own (the SDK's objects are not thread-safe); the agency's
+    answers go through its :class:`SdkSender`, with another object.
+    """
+
+    def __init__(
+        self,
+        agency: Agency,
+        sdk: VxpSdk,
+        *,
+        interval: float = 0.1,
+        idle_interval: float | None = None,
+        acknowledge: bool = True,
+    ) -> None:
+        super().__init__(f"vxp-{agency.code}", interval, idle_interval)
+        self.agency = agency
+        self.sdk = sdk
+        self.acknowledge = acknowledge
+        self.failures = 0
+        """Rounds that failed because the endpoint could not be reached or read."""
+        self._thread.start()
+
+    def poll_once(self) -> int:
+        """Take everything now waiting; returns how many packets were taken."""
+        taken = 0
+        kinds: tuple[Literal["edoc", "status"], ...] = ("edoc", "status")
+        for kind in kinds:
+            listed = self.sdk.get_received_edoc_list(kind)
+            if listed is None or not listed.ok:
+                self._failed(RuntimeError(self.sdk.last_error or listed))
+                continue
+            for item in listed.items:
+                if not self.acknowledge and self.agency.has(item.doc_id):
+                    continue
+                fetched = self.sdk.get_edoc(item.doc_id)
+                if fetched is None or fetched.data is None:
+                    self._failed(RuntimeError(self.sdk.last_error or fetched))
+                    continue
+                if not self._readable(fetched.data):
+                    self.agency.errors.append(f"{item.doc_id}: not readable edXML")
+                    if self.acknowledge:
+                        self.sdk.update_status(item.doc_id, "fail")
+                    continue
+                received = Received(
+                    channel="vxp",
+                    delivery_id=item.doc_id,
+                    packet_id=f"vxp:{item.doc_id}",
+                    kind=kind,
+                    body=fetched.data,
+                    headers={"x-vxp-from": item.from_code},
+                )
+                fresh = self.agency.take(received)
+                if self.acknowledge:
+                    self.sdk.update_status(item.doc_id, "done")
+                if fresh:
+                    self.agency.answer(received)
+                taken += 1
+        return taken
+
+    @staticmethod
+    def _readable(data: bytes) -> bool:
+        try:
+            edxml.parse(data)
+        except edxml.EdxmlError:
+            return False
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1

@@ -102,18 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.set_defaults(func=cmd_axis)
     c = sub.add_parser(
         "conformance",
-        help="check an agency system (webhook or inbox) the way the hub will use it",
+        help="check an agency system (webhook, inbox or VXP SDK) the way the hub will use it",
         description="Play the hub towards an agency system and print a pass/fail report: "
         "timely 01, revoke and update answers, valid and rightly addressed statuses, "
-        "deduplication, webhook signatures or inbox acknowledgements. Exit 0 when every "
-        "check passes, 1 otherwise.",
+        "deduplication, webhook signatures, inbox acknowledgements, or a system built on the "
+        "national axis's SDK calling the hub's VXP endpoint. Exit 0 when every check passes, "
+        "1 otherwise.",
     )
     c.add_argument("--url", metavar="URL", help="the system's webhook URL (webhook channel)")
     c.add_argument("--agency", required=True, metavar="CODE", help="the agency under test")
     c.add_argument(
-        "--secret", metavar="S", help="the webhook secret the hub signs with (webhook channel)"
+        "--secret",
+        metavar="S",
+        help="the webhook secret the hub signs with (webhook channel); the secret the system's "
+        "SDK signs with (vxp channel; default: generated)",
     )
-    c.add_argument("--channel", choices=["webhook", "inbox"], default="webhook")
+    c.add_argument("--channel", choices=["webhook", "inbox", "vxp"], default="webhook")
+    c.add_argument(
+        "--system-id",
+        metavar="ID",
+        help="the VXP system id the system's SDK sends (vxp channel; default: the agency code)",
+    )
     c.add_argument(
         "--listen",
         default="127.0.0.1:8089",

@@ -32,6 +32,7 @@ from types import FrameType
 import yaml
 
 from hub.logging import configure_logging
+from hub.vxp.secrets import new_key
 from simulators.agencies import WebhookServer
 from simulators.broker import (
     DEFAULT_AMQP_URL,
@@ -209,6 +210,9 @@ def _demo(args: argparse.Namespace) -> int:
             "LIENTHONG_AXIS_SYSTEM_ID": HUB_SYSTEM,
             "LIENTHONG_AXIS_SECRET": hub_secret,
             "LIENTHONG_AXIS_ORGAN_ID": CITY,
+            # A key of this run only (var/ is rebuilt each run): the VXP endpoint for agency
+            # systems on the official SDK works, its secrets encrypted with it.
+            "LIENTHONG_VXP_KEYS": new_key(),
         }
         hub = HubProcess(work, settings, port, log_path=logs / "hub.log")
         stack.callback(_stop, hub)
@@ -256,6 +260,10 @@ def _demo(args: argparse.Namespace) -> int:
         _say(
             f"web console: {hub.url}/console/  user {CONSOLE_USER}, password {console_password}"
             f"   API: {hub.url}/docs"
+        )
+        _say(
+            f"VXP endpoint for systems on the axis's SDK: {hub.url}/vxp (a system id and secret: "
+            "`lienthong agency vxp-secret CODE` with the hub's settings)"
         )
         deployment_file = _shown(work / "deployment.yaml")
         _say(f"operator token (reads every timeline): operator_token in {deployment_file}")

@@ -3,7 +3,7 @@ implementation by configuration.
 
 The hub forwards packets addressed outside the city upstream and polls upstream for packets
 addressed to its agencies. The national axis (VXP) is one upstream; a provincial platform
-(LGSP) or a peer lienthong hub is another module implementing the same five calls with the
+(LGSP) or a peer lienthong hub is another module implementing the same calls with the
 same values (:mod:`hub.axis.models`) and the same errors (:mod:`hub.axis.errors`).
 The hub depends on this interface only; :func:`open_upstream` picks the implementation from
 the configuration's ``kind``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adapters.axis.client import AxisClient, AxisConfig
-from hub.axis.models import AckStatus, AxisAgency, MessageType, ReceivedItem, SendResult
+from hub.axis.models import AckStatus, AxisAgency, MessageType, ReceivedItem, SendResult, SentItem
 from hub.axis.upstream import Upstream
 
 __all__ = ["UpstreamConfig", "VxpUpstream", "open_upstream"]
@@ -59,6 +59,10 @@ class VxpUpstream:
     def acknowledge(self, ref: str, outcome: AckStatus) -> None:
         """``updateStatus``."""
         self.client.update_status(ref, outcome)
+
+    def list_sent(self, kind: MessageType | None = None) -> list[SentItem]:
+        """``getSentEdocList``."""
+        return self.client.get_sent_edoc_list(kind)
 
     def list_agencies(self) -> list[AxisAgency]:
         """``getAgenciesList``."""

@@ -10,7 +10,7 @@ import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
 
-from hub.api import inbox, operations, packets
+from hub.api import inbox, operations, packets, vxp
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
@@ -20,6 +20,7 @@ from hub.ingest.service import IngestService
 from hub.payloads import BlobStore
 from hub.settings import Settings
 from hub.tracking.gauges import HubGauges, read_gauges
+from hub.vxp.service import VxpService
 
 if TYPE_CHECKING:
     from hub.db.database import Database
@@ -73,25 +74,28 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    ingest = IngestService(
+        settings,
+        database,
+        blobs,
+        trust_anchors=trust_anchors,
+        pdf_trust_roots=pdf_trust_roots,
+        revocation=revocation,
+    )
     app.state.context = ApiContext(
         settings=settings,
         database=database,
         blobs=blobs,
-        ingest=IngestService(
-            settings,
-            database,
-            blobs,
-            trust_anchors=trust_anchors,
-            pdf_trust_roots=pdf_trust_roots,
-            revocation=revocation,
-        ),
+        ingest=ingest,
         metrics=ApiMetrics(gauges, queue_depths),
         ready_checks=dict(ready_checks or {}),
+        vxp=VxpService(settings, database, blobs, ingest),
     )
     install_error_handlers(app)
     app.include_router(packets.router)
     app.include_router(inbox.router)
     app.include_router(operations.router)
+    app.include_router(vxp.router)
     if console is not None:
         app.mount("/console", console)
     return app

@@ -19,6 +19,7 @@ from hub.errors import ForbiddenError, UnauthorizedError
 from hub.ingest.service import IngestService
 from hub.payloads import BlobStore
 from hub.settings import Settings
+from hub.vxp.service import VxpService
 
 if TYPE_CHECKING:
     from hub.db.database import Database
@@ -46,6 +47,8 @@ class ApiContext:
     ingest: IngestService
     metrics: ApiMetrics
     ready_checks: Mapping[str, ReadinessCheck]
+    vxp: VxpService
+    """The VXP endpoint's operations (``/vxp/``)."""
 
 
 async def _context(request: Request) -> ApiContext:

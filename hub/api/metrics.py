@@ -146,4 +146,10 @@ class ApiMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.vxp_calls = Counter(
+            "lienthong_vxp_calls",
+            "Calls to the VXP endpoint (/vxp/), by operation and the ErrorCode answered (0: OK).",
+            ["operation", "error_code"],
+            registry=self.registry,
+        )
         self.registry.register(_HubGauges(read_gauges, queue_depths))

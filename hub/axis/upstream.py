@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from hub.axis.models import AckStatus, AxisAgency, MessageType, ReceivedItem, SendResult
+from hub.axis.models import AckStatus, AxisAgency, MessageType, ReceivedItem, SendResult, SentItem
 
 __all__ = ["Upstream"]
 
@@ -54,6 +54,11 @@ class Upstream(Protocol):
 
     def acknowledge(self, ref: str, outcome: AckStatus) -> None:
         """Tell the upstream what became of a fetched packet."""
+        ...
+
+    def list_sent(self, kind: MessageType | None = None) -> list[SentItem]:
+        """Each receiver of what the hub sent (of ``kind``, or every kind), as the upstream
+        reports it: what :mod:`hub.axis.reconcile` compares with the hub's deliveries."""
         ...
 
     def list_agencies(self) -> list[AxisAgency]:

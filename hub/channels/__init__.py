@@ -20,3 +20,6 @@ class Channel(StrEnum):
     """The agency is outside the city: documents go through the national axis (VXP)."""
     HUB = "hub"
     """The agency is served by a peer hub, which takes the documents over."""
+    VXP = "vxp"
+    """The agency's system is built on the national axis's SDK: it takes its documents from
+    the hub's VXP endpoint as it would from the axis."""

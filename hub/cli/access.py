@@ -1,4 +1,5 @@
-"""Agencies and operators, and their API tokens: ``lienthong agency ...`` and ``operator ...``."""
+"""Agencies and operators, and their credentials: ``lienthong agency ...`` (API tokens, and
+the system id and secrets of the VXP endpoint) and ``lienthong operator ...``."""
 
 from __future__ import annotations
 
@@ -38,6 +39,31 @@ def register(groups: Groups) -> None:
     cmd.add_argument("code")
     cmd.add_argument("token_id", type=int, help="the id shown by `lienthong agency tokens`")
     cmd.set_defaults(command=_agency_revoke_token)
+    cmd = agency_commands.add_parser(
+        "vxp-secret",
+        help="issue a secret of the agency's VXP system (shown once, with the system id)",
+    )
+    cmd.add_argument("code")
+    cmd.add_argument(
+        "--system-id", help="the system id, on the first secret only (default: the agency code)"
+    )
+    cmd.add_argument("--label", default="", help="what the secret is for, e.g. 'iOffice prod'")
+    cmd.set_defaults(command=_agency_vxp_secret)
+    cmd = agency_commands.add_parser("vxp-secrets", help="the agency's VXP system and secrets")
+    cmd.add_argument("code")
+    cmd.set_defaults(command=_agency_vxp_secrets)
+    cmd = agency_commands.add_parser("vxp-revoke", help="revoke one VXP secret of an agency")
+    cmd.add_argument("code")
+    cmd.add_argument("secret_id", type=int, help="the id shown by `lienthong agency vxp-secrets`")
+    cmd.set_defaults(command=_agency_vxp_revoke)
+    cmd = agency_commands.add_parser(
+        "vxp-key", help="print a new key for LIENTHONG_VXP_KEYS (changes nothing)"
+    )
+    cmd.set_defaults(command=_agency_vxp_key)
+    cmd = agency_commands.add_parser(
+        "vxp-rekey", help="encrypt every VXP secret again under the first LIENTHONG_VXP_KEYS key"
+    )
+    cmd.set_defaults(command=_agency_vxp_rekey)
 
     operator = groups.add_parser("operator", help="operators and their API tokens")
     operator_commands = operator.add_subparsers(title="operator commands", metavar="COMMAND")
@@ -113,6 +139,104 @@ def _agency_revoke_token(args: argparse.Namespace, settings: Settings) -> int:
         token = revoke_token(session, args.code, args.token_id)
     say(f"token {token.id} of {token.owner} revoked at {when(token.revoked_at)}")
     _log.info("token.revoked", agency=token.owner, token_id=token.id)
+    return EXIT_OK
+
+
+def _vxp_endpoint(settings: Settings) -> str:
+    api = settings.api
+    return f"{api.scheme}://{api.host}:{api.port}/vxp"
+
+
+def _agency_vxp_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.records import audit
+    from hub.vxp.secrets import SecretBox, issue_secret
+
+    box = SecretBox(settings.vxp.key_list)
+    with open_database(settings) as database, database.transaction() as session:
+        issued = issue_secret(session, box, args.code, system_id=args.system_id, label=args.label)
+        audit.append(
+            session,
+            actor=cli_actor(),
+            action="vxp.secret-issued",
+            subject=f"agency:{issued.agency_code}",
+            details={"system_id": issued.system_id, "secret_id": issued.id, "label": args.label},
+        )
+    print(f"{issued.system_id}\t{issued.secret}")
+    say(
+        f"VXP secret {issued.id} issued to system {issued.system_id!r} of {issued.agency_code}; "
+        "it is shown only once, store it now. The agency's SDK is configured with the "
+        f"endpoint <the hub's URL>/vxp (here {_vxp_endpoint(settings)}), system id "
+        f"{issued.system_id!r} and this secret; its other secrets stay valid until revoked."
+    )
+    _log.info("vxp.secret_issued", agency=issued.agency_code, secret_id=issued.id)
+    return EXIT_OK
+
+
+def _agency_vxp_secrets(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.vxp.secrets import list_secrets
+
+    with open_database(settings) as database, database.transaction() as session:
+        system_id, secrets = list_secrets(session, args.code)
+    if system_id is None:
+        say(f"{args.code} has no VXP system: `lienthong agency vxp-secret {args.code}` makes one")
+        return EXIT_OK
+    say(f"system id {system_id!r}")
+    for secret in secrets:
+        state = "active" if secret.active else f"revoked {when(secret.revoked_at)}"
+        used = when(secret.last_used_at) if secret.last_used_at else "never used"
+        print(f"{secret.id}\t{secret.prefix}…\t{state}\t{used}\t{secret.label}")
+    return EXIT_OK
+
+
+def _agency_vxp_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.records import audit
+    from hub.vxp.secrets import revoke_secret
+
+    with open_database(settings) as database, database.transaction() as session:
+        secret = revoke_secret(session, args.code, args.secret_id)
+        audit.append(
+            session,
+            actor=cli_actor(),
+            action="vxp.secret-revoked",
+            subject=f"agency:{args.code}",
+            details={"system_id": secret.system_id, "secret_id": secret.id},
+        )
+    revoked = when(secret.revoked_at)
+    say(f"VXP secret {secret.id} of system {secret.system_id!r} revoked at {revoked}")
+    _log.info("vxp.secret_revoked", agency=args.code, secret_id=secret.id)
+    return EXIT_OK
+
+
+def _agency_vxp_key(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.vxp.secrets import new_key
+
+    print(new_key())
+    say(
+        "a new key: put it first in LIENTHONG_VXP_KEYS (keep the old ones after it), then run "
+        "`lienthong agency vxp-rekey` before removing an old one"
+    )
+    return EXIT_OK
+
+
+def _agency_vxp_rekey(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.database import open_database
+    from hub.records import audit
+    from hub.vxp.secrets import SecretBox, rekey
+
+    box = SecretBox(settings.vxp.key_list)
+    with open_database(settings) as database, database.transaction() as session:
+        count = rekey(session, box)
+        audit.append(
+            session,
+            actor=cli_actor(),
+            action="vxp.secrets-rekeyed",
+            subject="vxp",
+            details={"secrets": count},
+        )
+    say(f"{count} VXP secrets encrypted again under the first key of LIENTHONG_VXP_KEYS")
     return EXIT_OK
 
 

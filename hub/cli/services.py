@@ -1,4 +1,5 @@
-"""The long-running processes: ``lienthong serve|worker|relay|axis poll|run``."""
+"""The long-running processes: ``lienthong serve|worker|relay|axis poll|run``, and ``lienthong
+axis reconcile`` (what the axis says it carried, against the hub's deliveries)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hub.cli.common import (
     EXIT_OK,
     Groups,
     say,
+    when,
 )
 from hub.settings import Settings
 
@@ -46,6 +48,17 @@ def register(groups: Groups) -> None:
         "--kind", choices=MESSAGE_TYPES, action="append", help="only this loop (repeatable)"
     )
     cmd.set_defaults(command=_axis_poll)
+    cmd = axis_commands.add_parser(
+        "reconcile",
+        help="compare what the axis says it carried (getSentEdocList) with the hub's deliveries",
+    )
+    cmd.add_argument(
+        "--days",
+        type=float,
+        default=7.0,
+        help="how far back the hub's deliveries are compared (default: 7)",
+    )
+    cmd.set_defaults(command=_axis_reconcile)
     cmd = groups.add_parser(
         "run", help="relay, worker, API server (and the axis poller) together on this machine"
     )
@@ -130,6 +143,43 @@ def _axis_poll_once(settings: Settings, kinds: Sequence[MessageType]) -> int:
                 say(f"lienthong: {kind}: {report.error}")
                 failed = True
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _axis_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.axis.errors import AxisError
+    from hub.axis.reconcile import reconcile
+    from hub.bootstrap import open_upstream_of
+    from hub.db.base import utcnow
+    from hub.db.database import open_database
+
+    if args.days <= 0:
+        say("lienthong: --days must be positive")
+        return EXIT_FAILURE
+    upstream = open_upstream_of(settings)
+    if upstream is None:
+        say("lienthong: no national axis is configured: set LIENTHONG_AXIS_URL")
+        return EXIT_FAILURE
+    try:
+        listed = upstream.list_sent()
+    except AxisError as exc:
+        say(f"lienthong: the axis did not list what it carried: {exc}")
+        return EXIT_FAILURE
+    finally:
+        upstream.close()
+    with open_database(settings) as database, database.transaction() as session:
+        outcome, _ = reconcile(session, upstream.name, listed, now=utcnow(), days=args.days)
+    for doc_id, code in outcome.unknown:
+        print(f"unknown\t{doc_id}\t{code}")
+    for item in outcome.missing:
+        print(f"missing\t{item.doc_id}\t{item.recipient}\t{item.delivery_id}")
+    states = ", ".join(f"{state} {count}" for state, count in outcome.receive_states.items())
+    say(
+        f"{upstream.name} since {when(outcome.since)}: the axis lists {outcome.listed} "
+        f"receivers; {outcome.matched} match a delivery of the hub ({states or 'none'}), "
+        f"{len(outcome.unknown)} are unknown to the hub, {len(outcome.missing)} deliveries of "
+        "the hub are not listed"
+    )
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -150,6 +150,8 @@ def recipient_timelines(timeline: Timeline) -> list[RecipientTimeline]:
                     detail = f"#{attempt.number} {attempt.outcome}"
                     if attempt.http_status:
                         detail += f" HTTP {attempt.http_status}"
+                    if attempt.peer_code:
+                        detail += f" ({attempt.peer_code})"
                     if attempt.error:
                         detail += f": {attempt.error}"
                     steps.append(

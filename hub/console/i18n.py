@@ -306,6 +306,21 @@ _VI: dict[str, str] = {
     "axis.no_polls": "Chưa có lần lấy nào được ghi nhận.",
     "axis.outbound": "Gửi lên trục",
     "axis.rejections": "Gói tin từ trục bị từ chối gần đây",
+    "axis.reconcile": "Đối soát với trục",
+    "axis.reconcile_note": (
+        "So sánh danh sách văn bản đã gửi trên trục (getSentEdocList) với các lần chuyển của "
+        "hub (lệnh `lienthong axis reconcile`): không rõ = trục có mà hub không có; thiếu = "
+        "hub đã chuyển mà trục không liệt kê."
+    ),
+    "axis.upstream": "Kết nối",
+    "axis.checked_at": "Lúc đối soát",
+    "axis.since": "Từ",
+    "axis.sent_listed": "Trục liệt kê",
+    "axis.matched": "Khớp",
+    "axis.unknown": "Không rõ",
+    "axis.missing": "Thiếu",
+    "axis.receive_states": "Trạng thái nhận",
+    "axis.no_reconcile": "Chưa đối soát lần nào.",
     "users.title": "Người dùng bảng giám sát",
     "users.name": "Tên đăng nhập",
     "users.role": "Vai trò",
@@ -663,6 +678,21 @@ _EN: dict[str, str] = {
     "axis.no_polls": "No poll recorded yet.",
     "axis.outbound": "Outbound to the axis",
     "axis.rejections": "Recent packets from the axis refused",
+    "axis.reconcile": "Reconciliation with the axis",
+    "axis.reconcile_note": (
+        "What the axis lists as sent (getSentEdocList) against the hub's deliveries "
+        "(`lienthong axis reconcile`): unknown = listed by the axis, not by the hub; missing = "
+        "handed over by the hub, not listed by the axis."
+    ),
+    "axis.upstream": "Upstream",
+    "axis.checked_at": "Checked at",
+    "axis.since": "Since",
+    "axis.sent_listed": "Listed by the axis",
+    "axis.matched": "Matched",
+    "axis.unknown": "Unknown",
+    "axis.missing": "Missing",
+    "axis.receive_states": "Receive states",
+    "axis.no_reconcile": "No reconciliation recorded yet.",
     "users.title": "Console users",
     "users.name": "User name",
     "users.role": "Role",

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from hub.axis.reconcile import latest_reconciliations
 from hub.channels.registry import peer_label
 from hub.channels.webhook import origin
 from hub.console.figures import (
@@ -52,6 +53,7 @@ from hub.db.models import (
     AgencyToken,
     AuditEntry,
     AxisPollState,
+    AxisReconciliation,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
@@ -823,6 +825,7 @@ class AttemptLine:
     outcome: str
     error: str | None
     http_status: int | None
+    peer_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -914,6 +917,7 @@ def failure_page(
                     outcome=attempt.outcome,
                     error=attempt.error,
                     http_status=attempt.http_status,
+                    peer_code=attempt.peer_code,
                 )
             )
     counts = {
@@ -1078,10 +1082,13 @@ class AxisLink:
     outbound: dict[str, int]
     """Deliveries to the axis by waiting state (queued, retrying) and failed ones."""
     rejections: list[AuditEntry]
+    reconciliations: list[AxisReconciliation] = field(default_factory=list)
+    """The latest comparison of each upstream's sent list with the hub's deliveries."""
 
 
 def axis_link(session: Session) -> AxisLink:
-    """The receive loops' last rounds, the outbound queue, the latest packets refused."""
+    """The receive loops' last rounds, the outbound queue, the latest packets refused, the
+    latest reconciliations (``lienthong axis reconcile``)."""
     polls = list(
         session.scalars(select(AxisPollState).order_by(AxisPollState.upstream, AxisPollState.kind))
     )
@@ -1115,7 +1122,12 @@ def axis_link(session: Session) -> AxisLink:
     )
     for entry in rejections:
         session.expunge(entry)
-    return AxisLink(polls=polls, outbound=outbound, rejections=rejections)
+    return AxisLink(
+        polls=polls,
+        outbound=outbound,
+        rejections=rejections,
+        reconciliations=latest_reconciliations(session),
+    )
 
 
 # -- the audit log -----------------------------------------------------------------------

@@ -13,6 +13,10 @@ recipient) pair. Operations: the hash-chained audit log and the API tokens of op
 
 Payloads, when the database payload store is chosen (``LIENTHONG_PAYLOAD_STORE=database``):
 each stored packet's key and the chunks of its bytes.
+
+The VXP endpoint: the SDK systems agencies connect with, and their HMAC secrets (encrypted,
+since a verifier needs the secret itself). The national axis: each reconciliation of what
+the axis says it carried against the hub's deliveries.
 """
 
 from __future__ import annotations
@@ -44,12 +48,14 @@ from hub.db.text import search_text
 
 __all__ = [
     "AGENCY_CODE_LENGTH",
+    "PEER_CODE_LENGTH",
     "Agency",
     "AgencyDelegation",
     "AgencyLevel",
     "AgencyToken",
     "AuditEntry",
     "AxisPollState",
+    "AxisReconciliation",
     "Base",
     "ChangeRequest",
     "ChangeState",
@@ -66,6 +72,8 @@ __all__ = [
     "PayloadBlob",
     "PayloadChunk",
     "StatusEvent",
+    "VxpSecret",
+    "VxpSystem",
 ]
 
 AGENCY_CODE_LENGTH = 64
@@ -154,6 +162,8 @@ class AgencyDelegation(Base):
 
 ID_LENGTH = 26
 """Length of packet and delivery ids (see hub.ids)."""
+PEER_CODE_LENGTH = 64
+"""Longest peer error code kept on an attempt (longer ones are cut)."""
 DOCUMENT_ID_LENGTH = 255
 
 
@@ -319,6 +329,9 @@ class DeliveryAttempt(Base):
     """``delivered``, ``available``, ``transient``, ``permanent``, ``breaker-open``…"""
     error: Mapped[str | None] = mapped_column(Text, default=None)
     http_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    peer_code: Mapped[str | None] = mapped_column(String(PEER_CODE_LENGTH), default=None)
+    """The error code exactly as the peer answered it (e.g. the axis's ``ErrorCode "-1"``),
+    kept so that an operator can tell what an unknown code meant once it is known."""
     worker: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
@@ -554,6 +567,72 @@ class PayloadChunk(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AxisReconciliation(Base):
+    """One comparison of what an upstream says it carried for the hub (``getSentEdocList``)
+    with the hub's deliveries through it (``lienthong axis reconcile``)."""
+
+    __tablename__ = "axis_reconciliations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    upstream: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    """The start of the window of the hub's deliveries compared."""
+    listed: Mapped[int] = mapped_column(Integer, default=0)
+    """Receivers the upstream listed (one per packet and receiving code)."""
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    """Listed receivers that are a delivery of the hub with that transaction id."""
+    unknown: Mapped[int] = mapped_column(Integer, default=0)
+    """Listed receivers the hub has no delivery for (a packet sent twice, or not by it)."""
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    """Deliveries the hub handed to the upstream in the window that it does not list."""
+    receive_states: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    """The matched receivers by the state the upstream reports (``done``, ``pending``…)."""
+    samples: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """A few of the unknown and missing ones, for the operator to look at."""
+
+
+# -- the VXP endpoint ---------------------------------------------------------------------
+
+VXP_SYSTEM_ID_LENGTH = 64
+
+
+class VxpSystem(Base):
+    """The SDK system an agency connects to the hub's VXP endpoint with (one per agency)."""
+
+    __tablename__ = "vxp_systems"
+
+    system_id: Mapped[str] = mapped_column(String(VXP_SYSTEM_ID_LENGTH), primary_key=True)
+    """What the SDK sends as ``systemid``."""
+    agency_code: Mapped[str] = mapped_column(
+        ForeignKey("agencies.code", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VxpSecret(Base):
+    """An HMAC secret of a VXP system, encrypted with the hub's key (LIENTHONG_VXP_KEYS).
+
+    Several may be active at once, so a secret is rotated by issuing the new one, deploying
+    it, then revoking the old one.
+    """
+
+    __tablename__ = "vxp_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[str] = mapped_column(
+        ForeignKey("vxp_systems.system_id", ondelete="CASCADE"), index=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    """The secret as a Fernet token under the hub's key; never the secret itself."""
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The secret's first characters, so operators can tell secrets apart."""
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
 # Indexes the console's pages read through (aggregates over a time window, accent-insensitive
 # search, unacknowledged documents, attempts per peer); declared here so the classes above
 # stay as they were.
@@ -608,3 +687,5 @@ Index(
     sqlite_where=text("state = 'delivered'"),
     postgresql_where=text("state = 'delivered'"),
 )
+# Revision 0011: what one agency submitted lately (the VXP endpoint's getSentEdocList).
+Index("ix_packets_submitted_by_received_at", Packet.submitted_by, Packet.received_at)

@@ -80,7 +80,8 @@ if TYPE_CHECKING:
 __all__ = ["DeliveryReceipt", "IngestResult", "IngestService", "PacketKind", "Source"]
 
 PacketKind = Literal["edoc", "status"]
-Source = Literal["api", "axis", "hub"]
+Source = Literal["api", "axis", "hub", "vxp"]
+"""The door a packet came in by: the agency API, the axis poller, a peer hub, the VXP endpoint."""
 
 _CODE_LENGTH = 128
 _OUTSIDE_CHANNELS = frozenset({Channel.AXIS, Channel.HUB})
@@ -157,13 +158,22 @@ class IngestService:
         self._limits = edxml.Limits(max_bytes=settings.ingest.max_packet_bytes)
 
     def accept(
-        self, raw: bytes | bytearray, agency: AuthenticatedAgency, *, source: Source = "api"
+        self,
+        raw: bytes | bytearray,
+        agency: AuthenticatedAgency,
+        *,
+        source: Source = "api",
+        expected_kind: PacketKind | None = None,
     ) -> IngestResult:
         """Accept one packet posted by ``agency`` (see the module docstring for the steps).
 
+        ``expected_kind`` is the kind the door was told (the VXP ``messagetype``): a packet of
+        the other kind is refused before anything is stored.
+
         Raises:
             OversizePacketError: over ``LIENTHONG_MAX_PACKET_BYTES``.
-            MalformedPacketError: unsafe, not edXML, or breaking a schema or routing rule.
+            MalformedPacketError: unsafe, not edXML, or breaking a schema or routing rule;
+                ``packet.kind-mismatch``: not of ``expected_kind``.
             ForbiddenError: ``From`` is neither the agency nor one it may send for (from the
                 axis: ``From`` is an agency of the city).
             DuplicateDocumentError: another new document has this sender and DocumentId.
@@ -173,7 +183,7 @@ class IngestService:
         """
         log = _log.bind(submitted_by=agency.code, source=source, size=len(raw))
         try:
-            result = self._accept(raw, agency, source)
+            result = self._accept(raw, agency, source, expected_kind)
         except HubError as exc:
             if not isinstance(exc, StorageError):
                 log.info("packet.rejected", code=exc.code)
@@ -188,7 +198,11 @@ class IngestService:
         return result
 
     def _accept(
-        self, raw: bytes | bytearray, agency: AuthenticatedAgency, source: Source
+        self,
+        raw: bytes | bytearray,
+        agency: AuthenticatedAgency,
+        source: Source,
+        expected_kind: PacketKind | None = None,
     ) -> IngestResult:
         limit = self._settings.ingest.max_packet_bytes
         if len(raw) > limit:
@@ -198,6 +212,11 @@ class IngestService:
             )
         sha256 = hashlib.sha256(raw).hexdigest()
         facts = self._read(raw)
+        if expected_kind is not None and facts.kind != expected_kind:
+            raise MalformedPacketError(
+                f"the packet was sent as {expected_kind} but is a {facts.kind} packet",
+                code="packet.kind-mismatch",
+            )
         self._store_blob(raw, sha256)
         try:
             with self._database.transaction() as session:

@@ -59,6 +59,8 @@ class AttemptView(_View):
     outcome: str
     error: str | None
     http_status: int | None
+    peer_code: str | None = None
+    """The error code exactly as the peer answered it (e.g. the axis's ``ErrorCode``)."""
 
 
 class DeliveryView(_View):
@@ -344,6 +346,7 @@ def _packet_views(session: Session, packets: Sequence[Packet]) -> list[PacketVie
                             outcome=attempt.outcome,
                             error=attempt.error,
                             http_status=attempt.http_status,
+                            peer_code=attempt.peer_code,
                         )
                         for attempt in attempts[row.id]
                     ],

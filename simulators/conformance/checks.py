@@ -1,8 +1,8 @@
 """The conformance checks as pure functions: what the kit saw goes in, a verdict with advice out.
 
 The runner records what happened (webhook pushes and their answers, inbox fetches and
-acknowledgements, every packet the system under test posted) and these functions judge it,
-so each rule is testable alone and the report's wording lives in one place.
+acknowledgements, VXP calls, every packet the system under test posted) and these functions
+judge it, so each rule is testable alone and the report's wording lives in one place.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "Posted",
     "PushAttempt",
     "ResponseForView",
+    "VxpCall",
     "addressing_problems",
     "check_addressing",
     "check_change_answer",
@@ -38,6 +39,10 @@ __all__ = [
     "check_replacement",
     "check_status_validity",
     "check_token",
+    "check_vxp_sends",
+    "check_vxp_signature",
+    "check_vxp_taken",
+    "check_vxp_unreadable",
     "check_webhook_accepts",
     "check_webhook_refusal",
     "inbox_redelivery_problem",
@@ -75,6 +80,22 @@ CHECKS: dict[str, tuple[str, str]] = {
     "inbox.integrity": (
         "Does not take bytes that do not match their SHA-256 (advisory)",
         "Kiểm tra toàn vẹn gói tin (SHA-256) — khuyến nghị",
+    ),
+    "vxp.signature": (
+        "Signs every VXP call as the SDK does, with its system id and secret",
+        "Ký đúng mọi lời gọi VXP (mã hệ thống, khóa bí mật)",
+    ),
+    "vxp.receive": (
+        "Lists, fetches (getEdoc) and acknowledges done (updateStatus) each delivery",
+        "Nhận văn bản qua VXP: lấy danh sách, tải về, cập nhật trạng thái done",
+    ),
+    "vxp.unreadable": (
+        "Acknowledges a packet it cannot read with fail, not done",
+        "Báo fail (không phải done) khi gói tin không đọc được",
+    ),
+    "vxp.send": (
+        "Sends its statuses through sendEdoc with the right messagetype and hash-file",
+        "Gửi trạng thái qua sendEdoc đúng messagetype và hash-file",
     ),
     "api.token": (
         "Calls the hub API with its token",
@@ -274,6 +295,23 @@ class InboxView:
     """Served bytes that do not match ``X-Lienthong-Sha256`` (the integrity probe)."""
     reoffered_at: float | None = None
     """When it was made available again, as a replay does (same id, same bytes)."""
+
+
+@dataclass(frozen=True)
+class VxpCall:
+    """One call the system under test made to the kit's VXP endpoint, and the kit's verdict."""
+
+    at: float
+    operation: str
+    authorised: bool
+    error_code: str = "0"
+    """The ``ErrorCode`` the kit answered (``0``: OK)."""
+    reason: str | None = None
+    """Why it was refused, in the kit's words."""
+    message_type: str | None = None
+    """``messagetype`` of a ``sendEdoc``."""
+    kind: str | None = None
+    """What the packet sent actually is (``edoc``, ``status``), when it could be read."""
 
 
 # -- reading what was posted ----------------------------------------------------------------
@@ -893,7 +931,7 @@ def check_redelivery(
     posts: Sequence[Posted],
     agency: str,
     channel_problem: str | None,
-    channel: Literal["webhook", "inbox"],
+    channel: Literal["webhook", "inbox", "vxp"],
 ) -> CheckResult:
     """The same delivery offered again is taken without a second set of statuses."""
     expected = (
@@ -902,8 +940,9 @@ def check_redelivery(
         + ", with no second set of statuses"
     )
     about = [post for post in _about(posts, doc.document_id) if post.sender == agency]
+    key = "docId" if channel == "vxp" else "X-Lienthong-Delivery-Id"
     fix = (
-        "keep the X-Lienthong-Delivery-Id of every packet stored; when one comes again, "
+        f"keep the {key} of every packet stored; when one comes again, "
         + ("answer 2xx at once" if channel == "webhook" else "acknowledge it done again")
         + " without storing it twice or posting statuses again (the hub delivers at least "
         "once: retries and replays keep the delivery id)"
@@ -1183,3 +1222,139 @@ def inbox_redelivery_problem(view: InboxView | None) -> str | None:
             "you already hold is acknowledged done again"
         )
     return None
+
+
+# -- the VXP endpoint (systems built on the national axis's SDK) ---------------------------
+
+_VXP_FLOW = (
+    "poll getReceivedEdocList (edoc and status), fetch each docId with getEdoc, store the "
+    "bytes exactly as fetched, then updateStatus done (fail only for a packet you cannot read)"
+)
+
+
+def check_vxp_signature(calls: Sequence[VxpCall]) -> CheckResult:
+    """Every VXP call carried a signature that verifies under the system's secret."""
+    expected = (
+        "every call signed as the SDK signs it: XroadVnpt-sign-header over the system id and "
+        "parameters, XroadVnpt-hash-header = HMAC-SHA256 under the system's secret"
+    )
+    refused = [call for call in calls if not call.authorised]
+    if refused:
+        return CheckResult(
+            "vxp.signature",
+            "fail",
+            expected,
+            f"{len(refused)} of {len(calls)} call(s) were refused as the hub refuses them "
+            "(ErrorCode AUTH_FAILED)",
+            "configure the SDK with the system id and secret the kit printed (on the hub: "
+            "`lienthong agency vxp-secret CODE`), and send the headers the SDK writes, unchanged",
+            _listed([f"{call.operation} at {call.at:.2f} s: {call.reason}" for call in refused]),
+        )
+    if not calls:
+        return CheckResult("vxp.signature", "skip", expected, "the system made no VXP call")
+    return CheckResult("vxp.signature", "pass", expected, f"{len(calls)} call(s), all signed")
+
+
+def _vxp_taken_problem(view: InboxView, deadline: float) -> str | None:
+    ack = _first_ack(view, view.offered_at, view.reoffered_at)
+    fetched = [
+        fetch
+        for fetch in view.fetches
+        if fetch.at >= view.offered_at and (ack is None or fetch.at <= ack.at)
+    ]
+    if ack is None:
+        if not fetched:
+            return (
+                f"{view.key} (docId {view.delivery_id}): never fetched; poll "
+                "getReceivedEdocList and fetch each docId with getEdoc"
+            )
+        return (
+            f"{view.key}: fetched at {fetched[0].at:.2f} s but never acknowledged; call "
+            "updateStatus done once it is stored, or the hub keeps listing it"
+        )
+    if not fetched:
+        return f"{view.key}: updateStatus {ack.result} without fetching it"
+    if ack.result != "done":
+        return (
+            f"{view.key}: updateStatus fail for a valid packet; fail tells the hub the system "
+            "cannot take it"
+        )
+    took = ack.at - view.offered_at
+    if took > deadline:
+        return f"{view.key}: acknowledged after {took:.1f} s (deadline {deadline:g} s)"
+    return None
+
+
+def check_vxp_taken(views: Sequence[InboxView], deadline: float) -> CheckResult:
+    """Every delivery offered is fetched and acknowledged done within the deadline."""
+    expected = (
+        f"each of {len(views)} deliveries listed, fetched (getEdoc) and acknowledged done "
+        f"(updateStatus) within {deadline:g} s"
+    )
+    problems = [problem for view in views if (problem := _vxp_taken_problem(view, deadline))]
+    if problems:
+        return CheckResult(
+            "vxp.receive",
+            "fail",
+            expected,
+            f"{len(problems)} of {len(views)} not taken as the hub expects",
+            _VXP_FLOW,
+            _listed(problems),
+        )
+    return CheckResult("vxp.receive", "pass", expected, f"all {len(views)} taken and acked")
+
+
+def check_vxp_unreadable(view: InboxView | None) -> CheckResult:
+    """A packet that cannot be read as edXML is acknowledged fail, not done."""
+    expected = "a fetched packet that is not readable edXML is acknowledged with updateStatus fail"
+    if view is None:
+        return CheckResult("vxp.unreadable", "skip", expected, "not tried")
+    fix = (
+        "read the packet (edXML) before acknowledging it; if it cannot be read, call "
+        "updateStatus fail so that its sender learns it was not taken (DOMAIN.md §7)"
+    )
+    ack = _first_ack(view, view.offered_at)
+    if ack is None:
+        got = "it was never fetched" if not view.fetches else "it was never acknowledged"
+        return CheckResult(
+            "vxp.unreadable",
+            "warn",
+            expected,
+            f"{got}: the hub keeps listing it and its sender never learns why",
+            fix,
+        )
+    if ack.result == "done":
+        return CheckResult(
+            "vxp.unreadable",
+            "fail",
+            expected,
+            f"acknowledged done at {ack.at:.2f} s a packet that is not readable edXML: the hub "
+            "counts it delivered though the system could not take it",
+            fix,
+        )
+    return CheckResult("vxp.unreadable", "pass", expected, f"acknowledged {ack.result}")
+
+
+def check_vxp_sends(calls: Sequence[VxpCall]) -> CheckResult:
+    """Packets sent through sendEdoc say their own kind and carry their own hash-file."""
+    expected = (
+        "every sendEdoc names the packet's kind (messagetype status for a status packet) and "
+        "a hash-file that is the SHA-256 of the packet"
+    )
+    sends = [call for call in calls if call.operation == "sendEdoc" and call.authorised]
+    wrong = [
+        call for call in sends if call.error_code in ("HASH_MISMATCH", "MESSAGE_TYPE_MISMATCH")
+    ]
+    if wrong:
+        return CheckResult(
+            "vxp.send",
+            "fail",
+            expected,
+            f"{len(wrong)} of {len(sends)} sendEdoc call(s) refused as the hub refuses them",
+            "send status packets with messagetype status (documents: edoc), and the file's "
+            "bytes as given to the SDK, whose hash-file the SDK computes",
+            _listed([f"sendEdoc at {call.at:.2f} s: {call.reason}" for call in wrong]),
+        )
+    if not sends:
+        return CheckResult("vxp.send", "skip", expected, "the system sent nothing through sendEdoc")
+    return CheckResult("vxp.send", "pass", expected, f"{len(sends)} packet(s) sent rightly")

@@ -1,4 +1,5 @@
-"""``lienthong-sim conformance``: start the kit's hub API, run the checks, print the report."""
+"""``lienthong-sim conformance``: start the kit's hub API (and VXP endpoint), run the checks,
+print the report."""
 
 from __future__ import annotations
 
@@ -27,11 +28,14 @@ def _say(message: str) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the kit as the command line asks; 0 when every check passes, 1 otherwise."""
+    vxp = args.channel == "vxp"
+    secret = args.secret or (f"ltv_{secrets.token_urlsafe(32)}" if vxp else None)
     options = Options(
         agency=args.agency,
         channel=args.channel,
         url=args.url,
-        secret=args.secret,
+        secret=secret,
+        system_id=args.system_id,
         sender=args.sender,
         deadline=args.deadline,
         settle=args.settle,
@@ -39,21 +43,35 @@ def run_command(args: argparse.Namespace) -> int:
     options.validate()
     host, port = parse_listen(args.listen)
     token = args.token or secrets.token_urlsafe(24)
+    system_id = options.system_id or options.agency
     try:
         kit = KitHub(
-            agency=options.agency, sender=options.sender, token=token, host=host, port=port
+            agency=options.agency,
+            sender=options.sender,
+            token=token,
+            host=host,
+            port=port,
+            vxp_system=system_id if vxp else None,
+            vxp_secret=secret if vxp else None,
         )
     except OSError as exc:
         raise ValueError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
     with kit:
         _say(f"the kit plays the hub for agency {options.agency} at {kit.url}")
-        _say(f"token: {token}" + ("" if args.token else " (generated; pass --token to choose)"))
-        _say(f"the system posts its status packets to {kit.url}/api/v1/packets with")
-        _say(f"  'Authorization: Bearer {token}'")
-        if options.channel == "inbox":
-            _say(f"and polls {kit.url}/api/v1/inbox with the same token")
+        if vxp:
+            _say(f"the system's SDK is configured with the endpoint {kit.vxp_url},")
+            _say(f"  system id {system_id} and secret {secret}")
+            if not args.secret:
+                _say("  (the secret was generated; pass --secret to choose)")
+            _say("it polls getReceivedEdocList and sends its statuses with sendEdoc")
         else:
-            _say(f"deliveries are pushed to {options.url}, signed with the secret given")
+            _say(f"token: {token}" + ("" if args.token else " (generated; pass --token to choose)"))
+            _say(f"the system posts its status packets to {kit.url}/api/v1/packets with")
+            _say(f"  'Authorization: Bearer {token}'")
+            if options.channel == "inbox":
+                _say(f"and polls {kit.url}/api/v1/inbox with the same token")
+            else:
+                _say(f"deliveries are pushed to {options.url}, signed with the secret given")
         if args.start_after > 0:
             _say(f"starting in {args.start_after:g} s")
             time.sleep(args.start_after)

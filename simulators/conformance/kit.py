@@ -4,12 +4,18 @@ It serves, on one port, ``POST /api/v1/packets`` (the system's status packets, c
 recorded, answered as the hub answers: 202, 200 for the same bytes again, 400 invalid, 401
 without the token, 403 wrong reporter, 422 unknown addressee) and the pull inbox
 (``GET /api/v1/inbox``, ``GET /api/v1/inbox/{id}``, ``POST /api/v1/inbox/{id}/ack``) with
-the deliveries the runner offers. Everything it sees is timed from its start, so the checks
-can tell what came before and after each step.
+the deliveries the runner offers. Given a VXP system id and secret, it also serves the hub's
+VXP endpoint (``POST /vxp/<operation>``) over the same deliveries, checking each call's
+signature as the hub does (:mod:`hub.vxp.signature`) and answering as the hub answers
+(:mod:`hub.vxp.answers`): ``getReceivedEdocList``/``getEdoc``/``updateStatus`` are the inbox,
+``sendEdoc`` is ``POST /api/v1/packets``, ``getAgenciesList`` names the agency and the
+sender, ``getSentEdocList`` is empty. Everything it sees is timed from its start, so the
+checks can tell what came before and after each step.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -22,15 +28,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from hub.errors import UnauthorizedError
 from hub.ids import new_id
+from hub.vxp.answers import (
+    AgencyItem,
+    Answer,
+    DocAnswer,
+    EdocAnswer,
+    ListAnswer,
+    ReceivedItem,
+)
+from hub.vxp.service import sent_file
+from hub.vxp.signature import RawHeaders, SignedCall, matching_secret, read_call
+from hub.vxp.wire import SERVICE_TYPE, ErrorCode, Operation, axis_time
 from simulators.closing import Closing
-from simulators.conformance.checks import Ack, Fetch, InboxView, Posted, read_post
+from simulators.conformance.checks import Ack, Fetch, InboxView, Posted, VxpCall, read_post
 
 __all__ = ["KitHub", "hub_verdict"]
 
 MAX_BODY = 50 * 1024 * 1024
 """Largest packet the kit takes; status packets are a few kilobytes."""
 _INBOX = "/api/v1/inbox"
+_VXP = "/vxp/"
+_POST_ERRORS = {
+    400: ErrorCode.INVALID_EDXML,
+    403: ErrorCode.FORBIDDEN_SENDER,
+    422: ErrorCode.UNKNOWN_RECIPIENT,
+}
+"""The VXP code of each refusal of ``POST /api/v1/packets``, as the hub's endpoint maps them."""
 
 
 def hub_verdict(post: Posted, agency: str, known: frozenset[str]) -> tuple[int, str | None, str]:
@@ -96,11 +121,23 @@ class KitHub(Closing):
     """The hub's agency API subset on a local port, for one agency and one sender."""
 
     def __init__(
-        self, *, agency: str, sender: str, token: str, host: str = "127.0.0.1", port: int = 0
+        self,
+        *,
+        agency: str,
+        sender: str,
+        token: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        vxp_system: str | None = None,
+        vxp_secret: str | None = None,
     ) -> None:
         self.agency = agency
         self.sender = sender
         self.token = token
+        self.vxp_system = vxp_system
+        """The system id the VXP endpoint accepts (None: no VXP endpoint)."""
+        self._vxp_secret = vxp_secret
+        self._vxp_calls: list[VxpCall] = []
         self._known = frozenset({agency, sender})
         self._started = time.monotonic()
         self._changed = threading.Condition()
@@ -134,6 +171,17 @@ class KitHub(Closing):
         """Every packet posted so far, in arrival order."""
         with self._changed:
             return list(self._posts)
+
+    @property
+    def vxp_url(self) -> str:
+        """The endpoint URL an SDK-based system is configured with."""
+        return f"{self.url}/vxp"
+
+    @property
+    def vxp_calls(self) -> list[VxpCall]:
+        """Every call made to the VXP endpoint so far, in arrival order."""
+        with self._changed:
+            return list(self._vxp_calls)
 
     @property
     def refused_calls(self) -> int:
@@ -313,6 +361,161 @@ class KitHub(Closing):
             self._refused_calls += 1
             self._changed.notify_all()
 
+    # -- the VXP endpoint -------------------------------------------------------------------
+
+    def vxp_call(
+        self, operation: str, headers: RawHeaders, body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """Check a VXP call's signature, serve it, record it; the HTTP status and the answer."""
+        at = self.clock()
+        try:
+            call = self._vxp_caller(operation, headers)
+        except _RefusalError as refusal:
+            return self._vxp_refused(at, operation, refusal, authorised=False)
+        try:
+            answer, extra = self._vxp_serve(Operation(operation), call, body)
+        except _RefusalError as refusal:
+            return self._vxp_refused(at, operation, refusal, authorised=True, **refusal.extra)
+        self._vxp_record(VxpCall(at, operation, True, **extra))
+        return 200, answer.wire()
+
+    def _vxp_caller(self, operation: str, headers: RawHeaders) -> SignedCall:
+        if self.vxp_system is None or self._vxp_secret is None:
+            raise _RefusalError(
+                ErrorCode.NOT_FOUND, "the kit serves /vxp/ only with --channel vxp", 404
+            )
+        if operation not in {member.value for member in Operation}:
+            raise _RefusalError(ErrorCode.BAD_REQUEST, f"no VXP operation {operation!r}", 404)
+        try:
+            call = read_call(headers)
+        except UnauthorizedError as exc:
+            raise _RefusalError(ErrorCode.AUTH_FAILED, f"[{exc.code}] {exc.message}", 401) from exc
+        if call.system_id != self.vxp_system:
+            raise _RefusalError(
+                ErrorCode.AUTH_FAILED,
+                f"system {call.system_id!r} is not the system under test ({self.vxp_system!r})",
+                401,
+            )
+        if matching_secret(call, [(1, self._vxp_secret)]) is None:
+            raise _RefusalError(
+                ErrorCode.AUTH_FAILED,
+                "the signature (hash-header) does not match the signed headers under the "
+                "secret the kit printed",
+                401,
+            )
+        return call
+
+    def _vxp_serve(
+        self, operation: Operation, call: SignedCall, body: bytes
+    ) -> tuple[Answer, dict[str, Any]]:
+        if operation is Operation.SEND_EDOC:
+            return self._vxp_send(call, body)
+        if operation is Operation.GET_RECEIVED_EDOC_LIST:
+            kind = (call.param("messagetype") or "").lower() or None
+            items = [
+                ReceivedItem(
+                    doc_id=str(item["delivery_id"]),
+                    service_type=SERVICE_TYPE,
+                    message_type=str(item["kind"]),
+                    created_time=axis_time(dt.datetime.fromisoformat(str(item["received_at"]))),
+                    updated_time=axis_time(dt.datetime.now(dt.UTC)),
+                    from_code=str(item["sender"]),
+                    to_code=self.agency,
+                    status="pending",
+                    status_desc="Chưa nhận",
+                )
+                for item in self.list_inbox(kind, 500)
+            ]
+            return ListAnswer(data=items), {}
+        if operation is Operation.GET_EDOC:
+            delivery = self._vxp_delivery(call, operation)
+            self.record_fetch(delivery.delivery_id, complete=True)
+            data = base64.b64encode(delivery.served).decode("ascii")
+            return EdocAnswer(doc_id=delivery.delivery_id, data=data), {}
+        if operation is Operation.UPDATE_STATUS:
+            status = (call.param("status") or "").lower()
+            if status not in ("done", "fail", "processing"):
+                raise _RefusalError(
+                    ErrorCode.BAD_REQUEST,
+                    f"status must be done, fail or processing, not {status or 'missing'!r}",
+                    400,
+                )
+            delivery = self._vxp_delivery(call, operation)
+            if status != "processing":
+                code, _ = self.acknowledge(delivery.delivery_id, status, f"updateStatus {status}")
+                if code != 200:
+                    raise _RefusalError(
+                        ErrorCode.BAD_REQUEST,
+                        f"docId {delivery.delivery_id} was acknowledged otherwise before",
+                        409,
+                    )
+            return DocAnswer(doc_id=delivery.delivery_id), {}
+        if operation is Operation.GET_AGENCIES_LIST:
+            return ListAnswer(
+                data=[AgencyItem(code=code, name="", pid="") for code in (self.agency, self.sender)]
+            ), {}
+        return ListAnswer(data=[]), {}
+
+    def _vxp_send(self, call: SignedCall, body: bytes) -> tuple[Answer, dict[str, Any]]:
+        message_type = (call.param("messagetype") or "").lower()
+        declared = call.param("hash-file")
+        packet = sent_file(body, declared) if declared else None
+        if packet is None:
+            raise _RefusalError(
+                ErrorCode.HASH_MISMATCH,
+                f"hash-file {declared!r} is not the SHA-256 of the body (without its CRLF)",
+                400,
+                message_type=message_type,
+            )
+        kind = read_post(bytes(packet), at=0.0, authorised=True, sha256="").kind
+        extra = {"message_type": message_type, "kind": kind}
+        if kind is not None and message_type != kind:
+            raise _RefusalError(
+                ErrorCode.MESSAGE_TYPE_MISMATCH,
+                f"messagetype is {message_type or 'missing'} but the packet is a {kind} packet",
+                400,
+                **extra,
+            )
+        status, answer = self.post_packet(True, bytes(packet))
+        if status not in (200, 202):
+            error = answer.get("error", {})
+            raise _RefusalError(
+                _POST_ERRORS.get(status, ErrorCode.BAD_REQUEST),
+                f"[{error.get('code')}] {error.get('message')}",
+                status,
+                **extra,
+            )
+        return DocAnswer(doc_id=str(answer["packet_id"])), extra
+
+    def _vxp_delivery(self, call: SignedCall, operation: Operation) -> _Delivery:
+        doc_id = call.doc_id(operation)
+        delivery = self.delivery(doc_id) if doc_id else None
+        if delivery is None:
+            raise _RefusalError(ErrorCode.NOT_FOUND, f"no docId {doc_id!r} for this system", 404)
+        return delivery
+
+    def _vxp_refused(
+        self, at: float, operation: str, refusal: _RefusalError, *, authorised: bool, **extra: Any
+    ) -> tuple[int, dict[str, Any]]:
+        self._vxp_record(
+            VxpCall(
+                at,
+                operation,
+                authorised,
+                error_code=refusal.error_code,
+                reason=refusal.desc,
+                **extra,
+            )
+        )
+        fields = {"status": "FAIL", "error_code": refusal.error_code, "error_desc": refusal.desc}
+        answer = DocAnswer(**fields) if operation == Operation.SEND_EDOC else Answer(**fields)
+        return refusal.http_status, answer.wire()
+
+    def _vxp_record(self, call: VxpCall) -> None:
+        with self._changed:
+            self._vxp_calls.append(call)
+            self._changed.notify_all()
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         kit = self
 
@@ -337,6 +540,13 @@ class KitHub(Closing):
                 path = parts.path.rstrip("/")
                 if method == "GET" and path in ("/healthz", "/readyz"):
                     self._json(200, {"status": "ok"})
+                    return
+                if method == "POST" and path.startswith(_VXP):
+                    raw = [
+                        (name.encode("latin-1"), value.encode("latin-1"))
+                        for name, value in self.headers.items()
+                    ]
+                    self._json(*kit.vxp_call(path[len(_VXP) :], raw, body))
                     return
                 authorised = kit._authorised(self.headers.get("Authorization"))
                 if method == "POST" and path == "/api/v1/packets":
@@ -457,6 +667,17 @@ def _chunks(readline: Callable[[], bytes], read: Callable[[int], bytes]) -> Iter
             raise ValueError(f"the body is over {MAX_BODY} bytes")
         yield read(size)
         readline()
+
+
+class _RefusalError(Exception):
+    """A FAIL answer of the kit's VXP endpoint."""
+
+    def __init__(self, error_code: str, desc: str, http_status: int, **extra: Any) -> None:
+        super().__init__(desc)
+        self.error_code = str(error_code)
+        self.desc = desc
+        self.http_status = http_status
+        self.extra = extra
 
 
 def _error(code: str, message: str, **extra: object) -> dict[str, Any]:

@@ -34,6 +34,7 @@ __all__ = [
     "corrupt",
     "flow_documents",
     "kit_documents",
+    "truncated",
 ]
 
 NOTATION = "UBND-KTLT"
@@ -293,3 +294,8 @@ def corrupt(data: bytes) -> bytes:
         position = len(data) // 2
     replacement = b"B" if data[position : position + 1] != b"B" else b"C"
     return data[:position] + replacement + data[position + 1 :]
+
+
+def truncated(data: bytes) -> bytes:
+    """The first half of ``data``: no longer readable as XML (the VXP mode's unreadable probe)."""
+    return data[: len(data) // 2]

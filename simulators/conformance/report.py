@@ -62,7 +62,8 @@ class Report:
 
     def to_text(self) -> str:
         """The report for people: one line per check, and for a failure what to fix."""
-        where = f" → {self.target}" if self.target else " (polls the kit's inbox)"
+        polled = "VXP endpoint" if self.channel == "vxp" else "inbox"
+        where = f" → {self.target}" if self.target else f" (polls the kit's {polled})"
         lines = [
             "lienthong conformance report — Báo cáo kiểm tra tuân thủ kết nối liên thông",
             f"agency {self.agency} · channel {self.channel}{where}",

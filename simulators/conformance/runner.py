@@ -3,9 +3,11 @@
 The run has two rounds, each waiting for answers (up to the deadline) and then for a quiet
 spell (``settle``), so late or repeated statuses are seen:
 
-1. five new documents are offered (webhook: pushed, signed; inbox: made available), and on
-   the webhook channel three forged pushes (wrong signature, stale timestamp, unsigned), on
-   the inbox channel one delivery whose bytes do not match their SHA-256;
+1. five new documents are offered (webhook: pushed, signed; inbox and vxp: made available,
+   the vxp mode serving them through the kit's VXP endpoint to a system built on the axis's
+   SDK), and on the webhook channel three forged pushes (wrong signature, stale timestamp,
+   unsigned), on the inbox channel one delivery whose bytes do not match their SHA-256, in
+   the vxp mode one that is not readable edXML;
 2. the first document is offered again (same delivery id, same bytes: a retry or replay),
    the second is revoked, the third updated, the fourth taken back (status 13 from the
    sender) and the fifth replaced (business type 3, a new DocumentId naming it).
@@ -47,13 +49,23 @@ from simulators.conformance.checks import (
     check_replacement,
     check_status_validity,
     check_token,
+    check_vxp_sends,
+    check_vxp_signature,
+    check_vxp_taken,
+    check_vxp_unreadable,
     check_webhook_accepts,
     check_webhook_refusal,
     inbox_redelivery_problem,
     webhook_redelivery_problem,
 )
 from simulators.conformance.kit import KitHub
-from simulators.conformance.packets import KitPacket, corrupt, flow_documents, kit_documents
+from simulators.conformance.packets import (
+    KitPacket,
+    corrupt,
+    flow_documents,
+    kit_documents,
+    truncated,
+)
 from simulators.conformance.report import Report
 
 __all__ = ["DEFAULT_SENDER", "STALE_SECONDS", "Options", "run_conformance"]
@@ -71,7 +83,9 @@ _PROBES = {
     "webhook.unsigned": "probe-unsigned",
 }
 
-Channel = Literal["webhook", "inbox"]
+Channel = Literal["webhook", "inbox", "vxp"]
+_POLLED = ("inbox", "vxp")
+"""The channels where the system fetches what the kit offers."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,11 @@ class Options:
     url: str | None = None
     """The system's webhook URL (webhook channel)."""
     secret: str | None = None
-    """The webhook secret the hub signs with (webhook channel)."""
+    """The webhook secret the hub signs with (webhook channel); the VXP system's secret
+    (vxp channel)."""
+    system_id: str | None = None
+    """The VXP system id the system under test signs with (vxp channel; default: the agency
+    code)."""
     sender: str = DEFAULT_SENDER
     deadline: float = 30.0
     """Seconds the system has to answer each document (01, and 03/02 or 15/16)."""
@@ -95,8 +113,10 @@ class Options:
 
     def validate(self) -> None:
         """Raise ValueError naming what is missing or wrong."""
-        if self.channel not in ("webhook", "inbox"):
-            raise ValueError(f"--channel must be webhook or inbox, not {self.channel!r}")
+        if self.channel not in ("webhook", "inbox", "vxp"):
+            raise ValueError(f"--channel must be webhook, inbox or vxp, not {self.channel!r}")
+        if self.channel == "vxp" and not self.secret:
+            raise ValueError("the vxp channel needs the secret the system signs with")
         if self.channel == "webhook":
             if not self.url or not self.url.startswith(("http://", "https://")):
                 raise ValueError("the webhook channel needs --url http(s)://… of the system")
@@ -149,7 +169,9 @@ class _Run:
             self.pushes[key] = attempt
             at = attempt.at
         else:
-            served = corrupt(doc.data) if key == "probe-integrity" else None
+            served = None
+            if key == "probe-integrity":
+                served = truncated(doc.data) if self.options.channel == "vxp" else corrupt(doc.data)
             at = self.kit.offer(
                 key,
                 doc.delivery_id,
@@ -255,7 +277,11 @@ class _Run:
                 self.pushes[key] = self.push(doc, signature=signature, age=age)  # type: ignore[arg-type]
                 self.offered[key] = doc.offered(self.pushes[key].at)
         else:
-            self.progress("offering a delivery whose bytes do not match their SHA-256")
+            self.progress(
+                "offering a delivery that is not readable edXML"
+                if self.options.channel == "vxp"
+                else "offering a delivery whose bytes do not match their SHA-256"
+            )
             self.offer("probe-integrity")
         self.progress(f"waiting up to {self.options.deadline:g} s for the 01 answers")
         self.wait(lambda: all("01" in self.codes_since(key) for key in _NEWS))
@@ -277,7 +303,7 @@ class _Run:
         def answered() -> bool:
             done = all(self.codes_since(key) & set(CHANGE_CODES[key]) for key in _CHANGES)
             done = done and "01" in self.codes_since("replace")
-            if self.options.channel == "inbox":
+            if self.options.channel in _POLLED:
                 done = (
                     done
                     and inbox_redelivery_problem(self.kit.inbox_view(first.delivery_id)) is None
@@ -312,15 +338,24 @@ class _Run:
             channel_problem = webhook_redelivery_problem(self.redelivery)
         else:
             views = [self.kit.inbox_view(self.docs[key].delivery_id) for key in taken]
-            results.append(check_inbox_taken([view for view in views if view], options.deadline))
-            results.append(
-                check_inbox_integrity(self.kit.inbox_view(self.docs["probe-integrity"].delivery_id))
-            )
+            probe = self.kit.inbox_view(self.docs["probe-integrity"].delivery_id)
+            if options.channel == "vxp":
+                results.append(check_vxp_taken([view for view in views if view], options.deadline))
+                results.append(check_vxp_unreadable(probe))
+            else:
+                results.append(
+                    check_inbox_taken([view for view in views if view], options.deadline)
+                )
+                results.append(check_inbox_integrity(probe))
             channel_problem = inbox_redelivery_problem(
                 self.kit.inbox_view(self.docs["new-1"].delivery_id)
             )
+        if options.channel == "vxp":
+            calls = self.kit.vxp_calls
+            results += [check_vxp_signature(calls), check_vxp_sends(calls)]
+        else:
+            results.append(check_token(posts, self.kit.refused_calls))
         results += [
-            check_token(posts, self.kit.refused_calls),
             check_status_validity(posts),
             check_addressing(posts, options.agency, documents),
             check_new_answers(news, posts, options.agency, documents, options.deadline),
@@ -359,6 +394,11 @@ def run_conformance(
     The system must already be configured to call ``kit.url`` with ``kit.token``.
     """
     options.validate()
+    if options.channel == "vxp" and kit.vxp_system != (options.system_id or options.agency):
+        raise ValueError(
+            f"the kit's VXP endpoint serves system {kit.vxp_system!r}, not "
+            f"{options.system_id or options.agency!r}"
+        )
     if (kit.agency, kit.sender) != (options.agency, options.sender):
         raise ValueError(
             f"the kit serves {kit.agency} and {kit.sender}, "

@@ -196,6 +196,8 @@ def _log_attempt(job: DeliveryJob, result: Result, settlement: Settlement, commi
         fields["error_code"] = result.error.code
     if result.http_status is not None:
         fields["http_status"] = result.http_status
+    if result.peer_code is not None:
+        fields["peer_code"] = result.peer_code
     if settlement.wait is not None:
         fields["retry_in"] = round(settlement.wait, 2)
     if not committed:

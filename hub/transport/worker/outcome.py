@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.channels.base import DeliveryJob, HandOver
-from hub.db.models import DeliveryState
+from hub.db.models import PEER_CODE_LENGTH, DeliveryState
 from hub.errors import DeliveryError
 from hub.transport.messages import OutgoingMessage
 
@@ -47,6 +47,12 @@ class Result:
         if self.handover is not None:
             return self.handover.http_status
         return self.error.http_status if self.error is not None else None
+
+    @property
+    def peer_code(self) -> str | None:
+        """The error code as the peer wrote it, if it gave one (cut to what is kept)."""
+        code = self.error.peer_code if self.error is not None else None
+        return code[:PEER_CODE_LENGTH] if code else None
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ def record_attempt(
             "outcome": result.outcome,
             "error": None if error is None else f"[{error.code}] {error.message}",
             "http_status": result.http_status,
+            "peer_code": result.peer_code,
             "worker": worker,
         },
     )

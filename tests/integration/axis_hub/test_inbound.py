@@ -8,7 +8,15 @@ from collections.abc import Iterator, Sequence
 import pytest
 from sqlalchemy import select
 
-from adapters.axis import AckStatus, AxisAgency, MessageType, ReceivedItem, SendResult, Upstream
+from adapters.axis import (
+    AckStatus,
+    AxisAgency,
+    MessageType,
+    ReceivedItem,
+    SendResult,
+    SentItem,
+    Upstream,
+)
 from hub.axis.poller import REJECT_ACTION
 from hub.bootstrap import open_upstream_of
 from hub.db.models import AuditEntry, DeliveryState
@@ -48,6 +56,9 @@ class CrashBeforeAcknowledging:
 
     def acknowledge(self, ref: str, outcome: AckStatus) -> None:
         raise CrashError(f"killed before acknowledging {ref} {outcome}")
+
+    def list_sent(self, kind: MessageType | None = None) -> list[SentItem]:
+        return self._upstream.list_sent(kind)
 
     def list_agencies(self) -> list[AxisAgency]:
         return self._upstream.list_agencies()

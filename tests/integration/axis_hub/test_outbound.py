@@ -161,3 +161,28 @@ def _sender_view(
         for packet in timeline.packets
         for delivery in packet.deliveries
     ]
+
+
+def test_an_unknown_axis_error_code_is_retried_and_kept_on_the_attempt(
+    make_axis_hub: MakeAxisHub, simulator: AxisSimulator
+) -> None:
+    axis_hub = make_axis_hub(retry_delays=(0.5, 1.0, 1.0, 1.0, 1.0))
+    simulator.refusals_as_200 = True
+    simulator.faults.set(Faults(refuse_codes=(GOVERNMENT_OFFICE,), refuse_error_code="-1"))
+    _, data = document(WARD, (GOVERNMENT_OFFICE,))
+    result = axis_hub.post(data, WARD)
+    (delivery,) = result.deliveries
+
+    try:
+        with axis_hub.hub.worker():
+            axis_hub.hub.wait_until(lambda: bool(axis_hub.hub.attempts(delivery.delivery_id)))
+            simulator.faults.clear()
+            row = axis_hub.hub.wait_state(delivery.delivery_id, DeliveryState.DELIVERED)
+    finally:
+        simulator.refusals_as_200 = False
+
+    first = axis_hub.hub.attempts(delivery.delivery_id)[0]
+    assert (first.outcome, first.peer_code, first.http_status) == ("transient", "-1", 200)
+    assert first.error is not None
+    assert "axis.unknown_failure" in first.error
+    assert row.state is DeliveryState.DELIVERED

@@ -21,6 +21,7 @@ from adapters.axis import (
     MessageType,
     ReceivedItem,
     SendResult,
+    SentItem,
 )
 from hub.axis.outbound import CLAIM_PREFIX, AxisDeliveryHandler
 from hub.channels import Channel
@@ -72,6 +73,9 @@ class CountingUpstream:
 
     def acknowledge(self, ref: str, outcome: AckStatus) -> None:
         return None
+
+    def list_sent(self, kind: MessageType | None = None) -> list[SentItem]:
+        return []
 
     def list_agencies(self) -> list[AxisAgency]:
         return []

@@ -1,11 +1,17 @@
-"""The other channels through the real broker: pull inbox, the agency's AMQP queue, no adapter."""
+"""The other channels through the real broker: pull inbox, the VXP endpoint, the agency's AMQP
+queue, no adapter."""
 
 from __future__ import annotations
 
 import pytest
 
+from adapters.payloads.files import FileBlobStore
+from hub.api.app import create_app
 from hub.channels import Channel
 from hub.db.models import DeliveryState
+from hub.vxp.secrets import SecretBox, issue_secret, new_key
+from simulators.axis import BackgroundServer
+from simulators.vxpsdk import VxpSdk
 
 from .conftest import Hub
 
@@ -24,6 +30,33 @@ def test_an_inbox_delivery_becomes_available_to_the_agency(hub: Hub) -> None:
 
     assert row.attempts == 1
     assert row.delivered_at is None
+    assert [a.outcome for a in hub.attempts(delivery_id)] == ["available"]
+
+
+def test_a_vxp_delivery_is_listed_fetched_and_acknowledged_by_the_agencys_sdk(hub: Hub) -> None:
+    key = new_key()
+    settings = hub.settings.replace(vxp_keys=key)
+    hub.agency(AGENCY, Channel.VXP)
+    with hub.database.transaction() as session:
+        secret = issue_secret(session, SecretBox([key]), AGENCY).secret
+    delivery_id = hub.delivery(AGENCY, Channel.VXP)
+    hub.relay_once()
+
+    with hub.worker():
+        hub.wait_state(delivery_id, DeliveryState.AVAILABLE)
+    app = create_app(settings, hub.database, FileBlobStore(settings.storage.blob_dir))
+    with BackgroundServer(app) as server, VxpSdk(f"{server.url}/vxp", AGENCY, secret) as sdk:
+        listed = sdk.get_received_edoc_list("edoc")
+        fetched = sdk.get_edoc(delivery_id)
+        acknowledged = sdk.update_status(delivery_id, "done")
+
+    assert listed is not None
+    assert [item.doc_id for item in listed.items] == [delivery_id]
+    assert fetched is not None
+    assert fetched.data == hub.payload(delivery_id)
+    assert acknowledged is not None
+    assert acknowledged.ok
+    assert hub.delivery_row(delivery_id).state is DeliveryState.DELIVERED
     assert [a.outcome for a in hub.attempts(delivery_id)] == ["available"]
 
 

@@ -11,11 +11,15 @@ import edxml
 from edxml.models import DocumentPacket, ResponseFor, StatusPacket
 from hub.channels.webhook import signature_header
 from simulators.agencies import (
+    Accepted,
     Agency,
     HubClient,
     PlannedAnswer,
     Received,
     Reply,
+    SdkInbox,
+    SdkSender,
+    SdkSendError,
     WebhookEndpoint,
 )
 
@@ -175,3 +179,25 @@ class ProgressFromTheDepartment(Agency):
         assert isinstance(packet, StatusPacket)
         reporter = packet.header.from_.model_copy(update={"organ_id": DEPARTMENT})
         return _restated(data, from_=reporter)
+
+
+class AcksUnreadableDone(SdkInbox):
+    """An SDK system that acknowledges done whatever it fetched, readable or not."""
+
+    @staticmethod
+    def _readable(data: bytes) -> bool:
+        return True
+
+
+class StatusesAsDocuments(SdkSender):
+    """An SDK system that sends every packet with messagetype edoc, statuses included."""
+
+    def post_packet(self, data: bytes) -> Accepted:
+        sent = self.sdk.send_edoc(data, sender=self.code, message_type="edoc")
+        if sent is None or not sent.ok:
+            raise SdkSendError(
+                f"sendEdoc refused: {sent.error_code if sent else self.sdk.last_error}",
+                status=400,
+                error_code=sent.error_code if sent else None,
+            )
+        return Accepted(sent.doc_id, "status", "", (), True)

@@ -1,7 +1,8 @@
 """The conformance kit over real HTTP on localhost, against simulated agency systems.
 
-It passes the simulated agencies of ``simulators.agencies`` (webhook and inbox), and fails,
-saying why, the broken ones of ``broken.py``.
+It passes the simulated agencies of ``simulators.agencies`` (webhook, inbox, and a system
+built on the axis's SDK calling the VXP endpoint), and fails, saying why, the broken ones of
+``broken.py``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ from simulators.agencies import (
     Behaviour,
     HubClient,
     InboxPoller,
+    SdkInbox,
+    SdkSender,
     WebhookEndpoint,
 )
 from simulators.cli import main
 from simulators.conformance import DEFAULT_SENDER, KitHub, Options, Report, run_conformance
+from simulators.vxpsdk import VxpSdk
 
 from .broken import (
     DEPARTMENT,
+    AcksUnreadableDone,
     AnySignature,
     EdocOnlyInbox,
     IgnoresTakeBack,
@@ -37,12 +42,14 @@ from .broken import (
     ProgressFromTheDepartment,
     ReplacementAsUpdate,
     ReplacementUnderOldId,
+    StatusesAsDocuments,
     TakeBackAsRevoke,
 )
 
 AGENCY = "000.05.12.H26"
 TOKEN = "conformance-test-token"
 SECRET = "webhook-secret-of-the-ward"
+VXP_SECRET = "ltv_vxp-secret-of-the-ward"
 FAST = {"deadline": 4.0, "settle": 0.5}
 """Passing systems answer in milliseconds; the deadline only bounds a failing wait."""
 IMPATIENT = {"deadline": 1.0, "settle": 0.3}
@@ -62,13 +69,34 @@ def system(
     acknowledge: bool = True,
     timing: dict[str, float] = FAST,
     token: str = TOKEN,
+    vxp_secret: str = VXP_SECRET,
+    sdk_inbox: type[SdkInbox] = SdkInbox,
+    sdk_sender: type[SdkSender] = SdkSender,
 ) -> Iterator[tuple[KitHub, Options, Agency]]:
-    """The kit, and a simulated agency system whose HubClient points at it."""
+    """The kit, and a simulated agency system whose HubClient (or SDK) points at it."""
     with ExitStack() as stack:
-        kit = stack.enter_context(KitHub(agency=AGENCY, sender=DEFAULT_SENDER, token=TOKEN))
+        kit = stack.enter_context(
+            KitHub(
+                agency=AGENCY,
+                sender=DEFAULT_SENDER,
+                token=TOKEN,
+                vxp_system=AGENCY,
+                vxp_secret=VXP_SECRET,
+            )
+        )
+        deadline, settle = timing["deadline"], timing["settle"]
+        if channel == "vxp":
+            sending = stack.enter_context(VxpSdk(kit.vxp_url, AGENCY, vxp_secret))
+            polling = stack.enter_context(VxpSdk(kit.vxp_url, AGENCY, vxp_secret))
+            ward = stack.enter_context(agency(AGENCY, sdk_sender(sending, AGENCY), behaviour))
+            stack.enter_context(sdk_inbox(ward, polling, interval=0.05, acknowledge=acknowledge))
+            options = Options(
+                AGENCY, channel="vxp", secret=VXP_SECRET, deadline=deadline, settle=settle
+            )
+            yield kit, options, ward
+            return
         client = stack.enter_context(hub_client(kit.url, token))
         ward = stack.enter_context(agency(AGENCY, client, behaviour))
-        deadline, settle = timing["deadline"], timing["settle"]
         if channel == "webhook":
             hook = stack.enter_context(endpoint(ward, secrets=[SECRET]))
             options = Options(AGENCY, url=hook.url, secret=SECRET, deadline=deadline, settle=settle)
@@ -86,14 +114,18 @@ def check(report: Report, check_id: str) -> dict[str, object]:
     return next(item.as_json() for item in report.checks if item.id == check_id)
 
 
-@pytest.mark.parametrize("channel", ["webhook", "inbox"])
+@pytest.mark.parametrize("channel", ["webhook", "inbox", "vxp"])
 @pytest.mark.parametrize("behaviour", [PROMPT, REFUSES_CHANGES], ids=["prompt", "refuses"])
 def test_a_conforming_system_passes_every_check(channel: str, behaviour: Behaviour) -> None:
     with system(channel, behaviour=behaviour) as (kit, options, ward):
         report = run_conformance(options, kit)
     assert report.passed, report.to_text()
     assert set(outcomes(report).values()) == {"pass"}, report.to_text()
-    expected = {"webhook": "webhook.bad-signature", "inbox": "inbox.fetch-ack"}[channel]
+    expected = {
+        "webhook": "webhook.bad-signature",
+        "inbox": "inbox.fetch-ack",
+        "vxp": "vxp.receive",
+    }[channel]
     assert expected in outcomes(report)
     agreed = "03 (agreed)" if behaviour == PROMPT else "02 (refused)"
     assert str(check(report, "revoke.answer")["got"]).startswith(agreed)
@@ -159,7 +191,7 @@ def test_statuses_with_the_wrong_response_for_fail_addressing() -> None:
     assert "could not use it" in str(check(report, "new.answer-01")["details"])
 
 
-@pytest.mark.parametrize("channel", ["webhook", "inbox"])
+@pytest.mark.parametrize("channel", ["webhook", "inbox", "vxp"])
 def test_a_system_that_does_not_deduplicate_fails_the_redelivery_check(channel: str) -> None:
     with system(channel, agency=NoDeduplication) as (kit, options, _):
         report = run_conformance(options, kit)
@@ -170,7 +202,8 @@ def test_a_system_that_does_not_deduplicate_fails_the_redelivery_check(channel: 
     redelivery = check(report, "dedupe.redelivery")
     assert "came again after the delivery was offered again" in str(redelivery["got"])
     assert "01 2 times" in str(redelivery["got"])
-    assert "X-Lienthong-Delivery-Id" in str(redelivery["fix"])
+    key = "docId" if channel == "vxp" else "X-Lienthong-Delivery-Id"
+    assert key in str(redelivery["fix"])
 
 
 def test_a_webhook_that_accepts_any_signature_fails_the_three_refusals() -> None:
@@ -394,3 +427,76 @@ def test_the_command_refuses_incomplete_arguments(
 ) -> None:
     assert main(["conformance", *arguments]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_sdk_system_passes_the_vxp_checks_and_keeps_no_token_check() -> None:
+    with system("vxp") as (kit, options, ward):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert report.passed, report.to_text()
+    assert {found[name] for name in ("vxp.signature", "vxp.receive", "vxp.unreadable")} == {"pass"}
+    assert found["vxp.send"] == "pass"
+    assert "api.token" not in found
+    [error] = ward.errors
+    assert error.endswith(": not readable edXML")
+    assert "polls the kit's VXP endpoint" in report.to_text()
+
+
+def test_an_sdk_system_with_another_secret_fails_the_signature_check() -> None:
+    with system("vxp", vxp_secret="ltv_the-production-secret", timing=IMPATIENT) as (
+        kit,
+        options,
+        _,
+    ):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert found["vxp.signature"] == "fail"
+    assert found["new.answer-01"] == "fail"
+    signature = check(report, "vxp.signature")
+    assert "AUTH_FAILED" in str(signature["got"])
+    assert "vxp-secret" in str(signature["fix"])
+
+
+def test_an_sdk_system_that_acknowledges_an_unreadable_packet_done_fails() -> None:
+    with system("vxp", sdk_inbox=AcksUnreadableDone) as (kit, options, _):
+        report = run_conformance(options, kit)
+    assert failures(report) == {"vxp.unreadable"}, report.to_text()
+    assert "updateStatus fail" in str(check(report, "vxp.unreadable")["fix"])
+
+
+def test_an_sdk_system_sending_its_statuses_as_documents_fails_the_send_check() -> None:
+    with system("vxp", sdk_sender=StatusesAsDocuments, timing=IMPATIENT) as (kit, options, _):
+        report = run_conformance(options, kit)
+    found = outcomes(report)
+    assert found["vxp.send"] == "fail"
+    assert found["new.answer-01"] == "fail"
+    assert "messagetype is edoc but the packet is a status packet" in str(
+        check(report, "vxp.send")["details"]
+    )
+
+
+def test_the_command_runs_the_vxp_mode_and_prints_the_endpoint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = main(
+        [
+            "conformance",
+            "--channel",
+            "vxp",
+            "--agency",
+            AGENCY,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--deadline",
+            "0.5",
+            "--settle",
+            "0.1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"http://127.0.0.1:{port}/vxp" in err
+    assert f"system id {AGENCY} and secret ltv_" in err

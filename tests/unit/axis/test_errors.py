@@ -13,6 +13,7 @@ from adapters.axis import (
     AxisRefusedError,
     AxisTransientError,
     AxisUnavailableError,
+    AxisUnknownFailureError,
 )
 from hub.axis.delivery_errors import delivery_errors, to_delivery_error
 from hub.errors import PermanentDeliveryError, TransientDeliveryError
@@ -67,6 +68,23 @@ def test_a_permanent_axis_error_becomes_a_permanent_delivery_error() -> None:
 
     assert isinstance(translated, PermanentDeliveryError)
     assert translated.code == "axis.auth"
+
+
+def test_an_unknown_axis_code_is_retried_and_kept_as_the_peer_code() -> None:
+    error = AxisUnknownFailureError(
+        "FAIL -1", operation="sendEdoc", error_code="-1", error_desc="loi", http_status=200
+    )
+
+    translated = to_delivery_error(error)
+
+    assert isinstance(translated, TransientDeliveryError)
+    assert (translated.code, translated.peer_code) == ("axis.unknown_failure", "-1")
+
+
+def test_a_refusal_keeps_the_axis_code_as_the_peer_code() -> None:
+    error = AxisRefusedError("no", operation="sendEdoc", error_code="UNKNOWN_RECIPIENT")
+
+    assert to_delivery_error(error).peer_code == "UNKNOWN_RECIPIENT"
 
 
 def test_the_translating_block_chains_the_axis_error() -> None:

@@ -15,6 +15,7 @@ from simulators.conformance.checks import (
     Offered,
     Posted,
     PushAttempt,
+    VxpCall,
     addressing_problems,
     check_addressing,
     check_change_answer,
@@ -24,6 +25,10 @@ from simulators.conformance.checks import (
     check_redelivery,
     check_status_validity,
     check_token,
+    check_vxp_sends,
+    check_vxp_signature,
+    check_vxp_taken,
+    check_vxp_unreadable,
     check_webhook_accepts,
     check_webhook_refusal,
     inbox_redelivery_problem,
@@ -322,3 +327,70 @@ def test_token_and_validity_checks(docs: dict[str, KitDocument]) -> None:
     noted = check_status_validity([good, document])
     assert noted.outcome == "pass"
     assert noted.details == ("edoc at 14.00 s: a document packet, not a status (not judged here)",)
+
+
+# -- the VXP mode ---------------------------------------------------------------------------
+
+
+def test_a_vxp_call_refused_for_its_signature_fails_the_signature_check() -> None:
+    calls = [
+        VxpCall(1.0, "getReceivedEdocList", True),
+        VxpCall(2.0, "sendEdoc", False, "AUTH_FAILED", "the signature does not match"),
+    ]
+
+    result = check_vxp_signature(calls)
+
+    assert result.outcome == "fail"
+    assert "sendEdoc at 2.00 s: the signature does not match" in result.details
+
+
+def test_signed_vxp_calls_pass_and_none_at_all_is_skipped() -> None:
+    assert check_vxp_signature([VxpCall(1.0, "getEdoc", True)]).outcome == "pass"
+    assert check_vxp_signature([]).outcome == "skip"
+
+
+def test_an_unreadable_packet_acknowledged_done_fails_and_fail_passes() -> None:
+    view = InboxView("probe-integrity", "D9", 1.0, fetches=(Fetch(1.5, True),))
+
+    done = check_vxp_unreadable(replace(view, acks=(Ack(2.0, "done", None),)))
+    failed = check_vxp_unreadable(replace(view, acks=(Ack(2.0, "fail", "unreadable"),)))
+    left = check_vxp_unreadable(view)
+
+    assert (done.outcome, failed.outcome, left.outcome) == ("fail", "pass", "warn")
+
+
+def test_a_vxp_delivery_fetched_and_never_acknowledged_names_update_status() -> None:
+    view = InboxView("new-1", "D1", 1.0, fetches=(Fetch(1.5, True),))
+
+    result = check_vxp_taken([view], DEADLINE)
+
+    assert result.outcome == "fail"
+    assert "updateStatus done" in result.details[0]
+
+
+def test_a_vxp_delivery_fetched_and_acknowledged_done_in_time_passes() -> None:
+    view = InboxView(
+        "new-1", "D1", 1.0, fetches=(Fetch(1.5, True),), acks=(Ack(2.0, "done", None),)
+    )
+
+    assert check_vxp_taken([view], DEADLINE).outcome == "pass"
+
+
+def test_a_status_sent_as_a_document_fails_the_send_check() -> None:
+    calls = [
+        VxpCall(1.0, "sendEdoc", True, message_type="status", kind="status"),
+        VxpCall(
+            2.0,
+            "sendEdoc",
+            True,
+            "MESSAGE_TYPE_MISMATCH",
+            "messagetype is edoc but the packet is a status packet",
+            message_type="edoc",
+            kind="status",
+        ),
+    ]
+
+    result = check_vxp_sends(calls)
+
+    assert result.outcome == "fail"
+    assert "1 of 2" in result.got
