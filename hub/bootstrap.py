@@ -34,6 +34,7 @@ from hub.axis.poller import AxisPoller
 from hub.channels.registry import ChannelResources, build_handlers
 from hub.db.database import Database
 from hub.errors import ConfigurationError
+from hub.evidence.signing import HubSigner, load_signer
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
 from hub.payloads import BlobStore
@@ -54,6 +55,7 @@ __all__ = [
     "build_relay",
     "build_topology",
     "client_tls",
+    "load_evidence_signer",
     "load_pdf_trust_roots",
     "load_trust_anchors",
     "open_axis_poller",
@@ -186,8 +188,22 @@ def build_console(settings: Settings, database: Database, blobs: BlobStore) -> F
     return create_console(settings, database, blobs)
 
 
+def load_evidence_signer(settings: Settings) -> HubSigner | None:
+    """The evidence key and certificate of ``LIENTHONG_EVIDENCE_KEY_FILE``/``_CERT_FILE``;
+    None when they are not set.
+
+    Raises:
+        ConfigurationError: a file cannot be read, or they do not belong together.
+    """
+    key_file, cert_file = settings.evidence.key_file, settings.evidence.cert_file
+    if key_file is None or cert_file is None:
+        return None
+    return load_signer(key_file, cert_file)
+
+
 def build_api(settings: Settings, database: Database) -> FastAPI:
-    """The API app on an open database, with the payload store, readiness checks, console."""
+    """The API app on an open database, with the payload store, readiness checks, console
+    and evidence key."""
     blobs = open_blob_store(settings)
     return create_app(
         settings,
@@ -199,6 +215,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         ready_checks={"broker": broker_reachable(settings)},
         queue_depths=broker_queue_depths(settings),
         console=build_console(settings, database, blobs),
+        evidence=load_evidence_signer(settings),
     )
 
 

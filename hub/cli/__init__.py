@@ -1,5 +1,6 @@
 """The ``lienthong`` command: database, directory, tokens, the API server, replay and audit,
-the national axis (agency sync, receive loops), and the console's users.
+evidence of sending and delivery, the national axis (agency sync, receive loops), and the
+console's users.
 
 One module per group of commands, each adding its commands with ``register``. Exit codes: 0
 success, 1 failure (the message says what to fix), 2 wrong usage. Results go to standard
@@ -12,7 +13,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hub.cli import access, configuration, database, directory, records, services, users
+from hub.cli import (
+    access,
+    configuration,
+    database,
+    directory,
+    evidence,
+    records,
+    services,
+    users,
+)
 from hub.cli.common import EXIT_FAILURE, EXIT_USAGE, Command
 from hub.errors import ConfigurationError, HubError
 from hub.known_warnings import silence_known_warnings
@@ -21,7 +31,7 @@ from hub.settings import load_settings
 
 __all__ = ["build_parser", "main"]
 
-_GROUPS = (database, directory, access, users, records, services, configuration)
+_GROUPS = (database, directory, access, users, records, evidence, services, configuration)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GENESIS_HASH", "ChainCheck", "Link", "canonical_json", "check_chain", "link", "sha256"]
+__all__ = [
+    "GENESIS_HASH",
+    "ChainCheck",
+    "Link",
+    "broken",
+    "canonical_json",
+    "check_chain",
+    "link",
+    "sha256",
+]
 
 GENESIS_HASH = "0" * 64
 """What the first record of a chain links to."""
@@ -82,7 +91,7 @@ def check_chain(
     expected_prev = start_hash
     count = 0
     for item in links:
-        problem = _problem(item, expected_position, expected_prev, noun)
+        problem = broken(item, expected_position, expected_prev, noun)
         if problem is not None:
             return ChainCheck(False, count, item.position, problem, expected_prev)
         count += 1
@@ -91,7 +100,9 @@ def check_chain(
     return ChainCheck(True, count, None, None, expected_prev)
 
 
-def _problem(item: Link, expected_position: int, expected_prev: str, noun: str) -> str | None:
+def broken(item: Link, expected_position: int, expected_prev: str, noun: str) -> str | None:
+    """What is wrong with ``item`` where the chain expects ``expected_position`` after a
+    record whose hash is ``expected_prev``; None when it holds."""
     if item.position != expected_position:
         return f"{noun} {expected_position} is missing (the next {noun} is {item.position})"
     if item.prev_hash != expected_prev:
