@@ -105,6 +105,15 @@ def verify_receipt(data: bytes, certificate: x509.Certificate) -> ReceiptCheck:
         return _verdict([_Problem(0, "the receipt", "not a lienthong evidence receipt")], False)
     records = list(root.iter(q("Record")))
     problems: list[_Problem] = []
+    stranger = _other_signer(root, certificate)
+    if stranger is not None:
+        problems.append(
+            _Problem(
+                -1,
+                "the receipt",
+                f"it was signed with the key of {stranger}, not of the certificate given",
+            )
+        )
     try:
         canonical = canonical_bytes(root)
     except etree.C14NError as exc:
@@ -253,6 +262,19 @@ def _check_signature(
     return True, None
 
 
+def _other_signer(root: etree._Element, certificate: x509.Certificate) -> str | None:
+    """The subject of the certificate the receipt carries, when it is a certificate and not
+    the one given."""
+    signature = root.find(f"{{{_DSIG}}}Signature")
+    embedded = _embedded_certificate(signature) if signature is not None else None
+    if embedded is None or embedded == certificate.public_bytes(Encoding.DER):
+        return None
+    try:
+        return x509.load_der_x509_certificate(embedded).subject.rfc4514_string()
+    except ValueError:
+        return None
+
+
 def _embedded_certificate(signature: etree._Element) -> bytes | None:
     """The DER of the first certificate in the signature's ``KeyInfo`` (not signed itself,
     so it must be the one given)."""
@@ -291,11 +313,14 @@ def _place(spans: list[tuple[int, int]], offset: int, records: list[etree._Eleme
 
 
 def _describe(index: int, element: etree._Element, fact: ReceiptFact | None) -> str:
-    seq = element.get("seq")
-    kind = fact.kind if fact is not None else element.get("kind", "?")
-    packet = fact.packet if fact is not None else element.get("packet", "?")
+    """A record for people: by its statement when that still hashes to its record hash, by
+    its attributes otherwise (whichever was changed, the other tells what it was)."""
+    trusted = fact is not None and element.get("recordHash") == sha256(element.text or "")
+    kind = fact.kind if fact is not None and trusted else element.get("kind", "?")
+    packet = fact.packet if fact is not None and trusted else element.get("packet", "?")
     recipient = element.get("recipient")
     to = f" to {recipient}" if recipient else ""
+    seq = element.get("seq")
     place = f", seq {seq}" if seq else ""
     return f"record {index + 1} of the receipt ({kind} of packet {packet}{to}{place})"
 
