@@ -1,14 +1,16 @@
 """Benchmark of the hub end to end against the raw broker, in one run on this machine.
 
-1. Raw broker: pika publishes 20 KB messages to a quorum queue with asynchronous confirms
+1. Evidence: what writing the evidence of submission costs ingest, CPU per packet with and
+   without it, in process, on each backend (``bench/evidence_overhead.py``).
+2. Raw broker: pika publishes 20 KB messages to a quorum queue with asynchronous confirms
    (a window in flight) while a consumer takes them with acks: messages/s and latency.
-2. The hub (PostgreSQL, and SQLite unless left out): 20 KB document packets posted over HTTP
+3. The hub (PostgreSQL, and SQLite unless left out): 20 KB document packets posted over HTTP
    by N concurrent clients, delivered by webhook to a local receiver, which posts status 01
    back; measured until every 01 is recorded. Flat out for the sustained rate, then paced at
    half that rate for the latency figures. The hub runs as separate ``lienthong serve``,
    ``relay`` and ``worker`` processes, and the peak RSS (VmHWM) of each is reported.
-3. One 50 MB packet end to end, with each process's peak RSS during it.
-4. Fifty webhook recipients, all up and then with one of them refusing connections, then
+4. One 50 MB packet end to end, with each process's peak RSS during it.
+5. Fifty webhook recipients, all up and then with one of them refusing connections, then
    with one accepting connections and never answering: the rate the other 49 get in each run
    (against the all-up phases around it); then ten of them never answering at once, each on
    its own server: the rate the other 40 get, onset and steady state.
@@ -42,6 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import evidence_overhead  # noqa: E402
 import httpx  # noqa: E402
 import pika  # noqa: E402
 import pika.exceptions  # noqa: E402
@@ -743,7 +746,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large-mb", type=float, default=LARGE_BYTES / 1e6)
     parser.add_argument("--keep-logs", type=Path, help="copy the hub's logs into this folder")
     parser.add_argument(
-        "--skip", default="", help="parts to leave out: raw,paced,large,dead,refuse,hang,hang10"
+        "--skip",
+        default="",
+        help="parts to leave out: evidence,raw,paced,large,dead,refuse,hang,hang10",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -767,6 +772,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.workers} worker process(es) × {args.threads} threads; {args.clients} clients",
         flush=True,
     )
+
+    if "evidence" not in skip:
+        print("evidence overhead on ingest…", flush=True)
+        evidence_overhead.report(table.add, backends, 150 if quick else 600)
 
     raw_rate = 0.0
     if "raw" not in skip:
