@@ -191,6 +191,8 @@ def _print_receipt(check: ReceiptCheck, signer_name: str) -> None:
             print(f"  {problem}")
     if check.checkpoint is not None:
         print(f"checkpoint {check.checkpoint} of the hub's evidence chain")
+    if check.facts and not check.ok:
+        print("what the receipt states (not proven):")
     for fact in check.facts:
         print(_fact_line(fact))
 
