@@ -119,7 +119,7 @@ def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError("--every needs a positive number of seconds")
     with open_database(settings) as database:
         if args.every is None:
-            made = _seal_everything(database, signer)
+            made = _seal_everything(database, signer, show=True)
             if not made:
                 print("nothing to seal: every evidence record is in the chain")
             return EXIT_OK
@@ -127,7 +127,7 @@ def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
         _log.info("evidence.checkpoints_started", every=args.every)
         while True:
             try:
-                _seal_everything(database, signer)
+                _seal_everything(database, signer, show=False)
             except StorageError as exc:
                 _log.warning("evidence.checkpoint_failed", error=str(exc))
             if stop.wait(args.every):
@@ -136,8 +136,9 @@ def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _seal_everything(database: Database, signer: HubSigner) -> int:
-    """Seal every pending record, one checkpoint (and transaction) at a time."""
+def _seal_everything(database: Database, signer: HubSigner, *, show: bool) -> int:
+    """Seal every pending record, one checkpoint (and transaction) at a time; each is printed
+    (``show``) or logged."""
     made = 0
     while True:
         with database.transaction() as session:
@@ -145,11 +146,20 @@ def _seal_everything(database: Database, signer: HubSigner) -> int:
         if checkpoint is None:
             return made
         made += 1
-        print(
-            f"checkpoint {checkpoint.number}: records {checkpoint.first_seq}-"
-            f"{checkpoint.last_seq}, head {checkpoint.head_hash}",
-            flush=True,
-        )
+        if show:
+            print(
+                f"checkpoint {checkpoint.number}: records {checkpoint.first_seq}-"
+                f"{checkpoint.last_seq}, head {checkpoint.head_hash}",
+                flush=True,
+            )
+        else:
+            _log.info(
+                "evidence.checkpoint",
+                number=checkpoint.number,
+                first_seq=checkpoint.first_seq,
+                last_seq=checkpoint.last_seq,
+                head_hash=checkpoint.head_hash,
+            )
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
