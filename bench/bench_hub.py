@@ -1,15 +1,17 @@
 """Benchmark of the hub end to end against the raw broker, in one run on this machine.
 
-1. Raw broker: pika publishes 20 KB messages to a quorum queue with asynchronous confirms
+1. Evidence: what writing the evidence of submission costs ingest, CPU per packet with and
+   without it, in process, on each backend (``bench/evidence_overhead.py``).
+2. Raw broker: pika publishes 20 KB messages to a quorum queue with asynchronous confirms
    (a window in flight) while a consumer takes them with acks: messages/s and latency.
-2. The hub (PostgreSQL, and SQLite unless left out): 20 KB document packets posted over HTTP
+3. The hub (PostgreSQL, and SQLite unless left out): 20 KB document packets posted over HTTP
    by N concurrent clients, delivered by webhook to a local receiver, which posts status 01
    back; measured until every 01 is recorded. Flat out for the sustained rate, then paced at
    half that rate for the latency figures. The hub runs as separate ``lienthong serve``,
    ``relay`` and ``worker`` processes, and the peak RSS (VmHWM) of each is reported.
-3. One 50 MB packet end to end, with each process's peak RSS during it (``--payload-store
+4. One 50 MB packet end to end, with each process's peak RSS during it (``--payload-store
    database`` keeps packet bytes in PostgreSQL, as hosts of a cluster share them).
-4. Fifty webhook recipients, all up and then with one of them refusing connections, then
+5. Fifty webhook recipients, all up and then with one of them refusing connections, then
    with one accepting connections and never answering: the rate the other 49 get in each run
    (against the all-up phases around it); then ten of them never answering at once, each on
    its own server: the rate the other 40 get, onset and steady state.
@@ -52,7 +54,7 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import profiles, startup  # noqa: E402
+from bench import evidence_overhead, profiles, startup  # noqa: E402
 from edxml.builder import write  # noqa: E402
 from edxml.compose import FileToAttach, new_document  # noqa: E402
 from hub.auth.tokens import issue_token  # noqa: E402
@@ -766,7 +768,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="parts to leave out: startup,raw,paced,large,dead,refuse,hang,hang10",
+        help="parts to leave out: startup,evidence,raw,paced,large,dead,refuse,hang,hang10",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -801,6 +803,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{statistics.median(seconds):.2f} s",
                     f"slowest {max(seconds):.2f} s of {len(seconds)}; SQLite",
                 )
+    if "evidence" not in skip:
+        print("evidence overhead on ingest…", flush=True)
+        evidence_overhead.report(table.add, backends, 150 if quick else 600)
 
     raw_rate = 0.0
     if "raw" not in skip:

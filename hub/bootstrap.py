@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from hub.axis.poller import AxisPoller
     from hub.axis.upstream import Upstream
     from hub.db.database import Database
+    from hub.evidence.signing import HubSigner
     from hub.health.reporter import Check
     from hub.payloads import BlobStore
     from hub.transport.relay import Relay
@@ -50,6 +51,7 @@ __all__ = [
     "check_port",
     "client_tls",
     "database_answers",
+    "load_evidence_signer",
     "load_pdf_trust_roots",
     "load_trust_anchors",
     "open_axis_poller",
@@ -240,6 +242,21 @@ def server_tls(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def load_evidence_signer(settings: Settings) -> HubSigner | None:
+    """The evidence key and certificate of ``LIENTHONG_EVIDENCE_KEY_FILE``/``_CERT_FILE``;
+    None when they are not set.
+
+    Raises:
+        ConfigurationError: a file cannot be read, or they do not belong together.
+    """
+    key_file, cert_file = settings.evidence.key_file, settings.evidence.cert_file
+    if key_file is None or cert_file is None:
+        return None
+    from hub.evidence.signing import load_signer
+
+    return load_signer(key_file, cert_file)
+
+
 def build_console(settings: Settings, database: Database, blobs: BlobStore) -> FastAPI | None:
     """The console app when ``LIENTHONG_CONSOLE_ENABLED``, for the API to mount."""
     if not settings.console.enabled:
@@ -252,7 +269,8 @@ def build_console(settings: Settings, database: Database, blobs: BlobStore) -> F
 
 
 def build_api(settings: Settings, database: Database) -> FastAPI:
-    """The API app on an open database, with the payload store, readiness checks, console."""
+    """The API app on an open database, with the payload store, readiness checks, console
+    and evidence key."""
     from hub.api.app import create_app
     from hub.ingest.revocation import RevocationLists
 
@@ -267,6 +285,7 @@ def build_api(settings: Settings, database: Database) -> FastAPI:
         ready_checks={"broker": broker_reachable(settings)},
         queue_depths=broker_queue_depths(settings),
         console=build_console(settings, database, blobs),
+        evidence=load_evidence_signer(settings),
     )
 
 

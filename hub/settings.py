@@ -41,6 +41,7 @@ __all__ = [
     "BrokerSettings",
     "ConsoleSettings",
     "DatabaseSettings",
+    "EvidenceSettings",
     "HealthSettings",
     "IngestSettings",
     "LogSettings",
@@ -991,6 +992,57 @@ class ConsoleSettings(_Group):
         return value
 
 
+class EvidenceSettings(_Group):
+    """Evidence of sending and delivery: the hub's signing key and its checkpoints."""
+
+    title: ClassVar[str] = "Evidence of sending and delivery"
+
+    key_file: Path | None = Field(
+        alias="evidence_key_file",
+        default=None,
+        description=(
+            "LIENTHONG_EVIDENCE_KEY_FILE: PEM private key (RSA, unencrypted) the hub signs "
+            "evidence checkpoints and receipts with; needs LIENTHONG_EVIDENCE_CERT_FILE. "
+            "Evidence is recorded without it, but cannot be checkpointed or exported. "
+            "`lienthong evidence keygen` makes a self-signed pair. Default: none"
+        ),
+    )
+    cert_file: Path | None = Field(
+        alias="evidence_cert_file",
+        default=None,
+        description=(
+            "LIENTHONG_EVIDENCE_CERT_FILE: PEM certificate of LIENTHONG_EVIDENCE_KEY_FILE, "
+            "embedded in every receipt; agencies verify receipts offline against it. "
+            "Default: none"
+        ),
+    )
+    checkpoint_seconds: float = Field(
+        alias="evidence_checkpoint_seconds",
+        default=60.0,
+        ge=0,
+        description=(
+            "LIENTHONG_EVIDENCE_CHECKPOINT_SECONDS: how often `lienthong run` seals the new "
+            "evidence records into the chain and signs a checkpoint (when a key is set); 0 "
+            "leaves checkpoints to `lienthong evidence checkpoint` (cron, or --every). "
+            "Default: 60"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _key_and_certificate_together(self) -> EvidenceSettings:
+        if (self.key_file is None) != (self.cert_file is None):
+            raise ValueError(
+                "LIENTHONG_EVIDENCE_KEY_FILE and LIENTHONG_EVIDENCE_CERT_FILE are set together "
+                "or not at all"
+            )
+        return self
+
+    @property
+    def signing(self) -> bool:
+        """Whether a signing key is configured."""
+        return self.key_file is not None
+
+
 class LogSettings(_Group):
     """Structured logs."""
 
@@ -1060,6 +1112,7 @@ _GROUPS: dict[str, type[_Group]] = {
     "axis": AxisSettings,
     "vxp": VxpSettings,
     "console": ConsoleSettings,
+    "evidence": EvidenceSettings,
     "logging": LogSettings,
     "health": HealthSettings,
 }
@@ -1102,6 +1155,7 @@ class Settings(BaseModel):
     axis: AxisSettings
     vxp: VxpSettings
     console: ConsoleSettings
+    evidence: EvidenceSettings
     logging: LogSettings
     health: HealthSettings
 

@@ -4,8 +4,9 @@ On this machine, in a working directory (``.demo/`` by default; everything it wr
 there): make sure a RabbitMQ answers (:mod:`simulators.broker`), write a directory from the
 Hà Nội sample where each webhook agency has a local port and secret, start the simulated
 national axis (one system for the hub, one per ministry), set the hub up (migrations,
-directory, tokens) and start it (``lienthong run``: relay, worker, API and axis poller, on
-SQLite and a local payload folder), start the simulated agency systems with the profiles of
+directory, tokens, a self-signed evidence key kept under ``evidence/``) and start it
+(``lienthong run``: relay, worker, API, axis poller and evidence checkpoints, on SQLite and a
+local payload folder), start the simulated agency systems with the profiles of
 the scenario (``city-day``), play it with a live progress line, and print the summary per
 level with the address of the web console. Then everything keeps running until Ctrl-C;
 ``--once`` stops after the summary and exits 0 when the scenario met its expectations, 1
@@ -31,6 +32,7 @@ from types import FrameType
 
 import yaml
 
+from hub.evidence.signing import self_signed
 from hub.logging import configure_logging
 from hub.vxp.secrets import new_key
 from simulators.agencies import WebhookServer
@@ -78,6 +80,7 @@ DEMO_SETTINGS = {
     "LIENTHONG_AXIS_READ_TIMEOUT": "10",
     "LIENTHONG_AMQP_RECONNECT_TIMEOUT": "30",
     "LIENTHONG_LOG_FORMAT": "json",
+    "LIENTHONG_EVIDENCE_CHECKPOINT_SECONDS": "10",
 }
 """Hub settings of the demo: a compressed day needs retries in seconds, not hours."""
 
@@ -201,8 +204,11 @@ def _demo(args: argparse.Namespace) -> int:
         axis.start(wait=False)
 
         port = _port(args.port)
+        evidence_key, evidence_cert = _evidence_pair(work / "evidence")
         settings = {
             **DEMO_SETTINGS,
+            "LIENTHONG_EVIDENCE_KEY_FILE": str(evidence_key),
+            "LIENTHONG_EVIDENCE_CERT_FILE": str(evidence_cert),
             "LIENTHONG_DATA_DIR": str(work / "var"),
             "LIENTHONG_AMQP_URL": amqp_url,
             "LIENTHONG_AMQP_PREFIX": prefix,
@@ -267,6 +273,11 @@ def _demo(args: argparse.Namespace) -> int:
         )
         deployment_file = _shown(work / "deployment.yaml")
         _say(f"operator token (reads every timeline): operator_token in {deployment_file}")
+        _say(
+            "evidence receipts: GET /api/v1/packets/<id>/evidence, or `lienthong evidence "
+            f"export <id> -o receipt.xml`; check one with `lienthong evidence verify receipt.xml "
+            f"--cert {_shown(evidence_cert)}`"
+        )
         if args.once:
             return 0 if report.ok else 1
         _say("the hub, the axis and the agencies keep running; Ctrl-C stops them")
@@ -292,6 +303,18 @@ def _console_account(hub: HubProcess) -> str:
     if done.returncode != 0:
         raise HubProcessError(f"cannot create the console account: {done.stderr.strip()}")
     return password
+
+
+def _evidence_pair(folder: Path) -> tuple[Path, Path]:
+    """The demo hub's evidence key and self-signed certificate, made on the first run."""
+    key, cert = folder / "hub-evidence.key", folder / "hub-evidence.pem"
+    if not (key.is_file() and cert.is_file()):
+        key_pem, cert_pem = self_signed("lienthong demo hub (illustrative)")
+        folder.mkdir(parents=True, exist_ok=True)
+        key.write_bytes(key_pem)
+        key.chmod(0o600)
+        cert.write_bytes(cert_pem)
+    return key, cert
 
 
 def _stop(process: ManagedProcess) -> None:

@@ -10,11 +10,13 @@ import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
 
+from hub.api import evidence as evidence_api
 from hub.api import inbox, operations, packets, vxp
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
 from hub.db.base import utcnow
+from hub.evidence.signing import HubSigner
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
 from hub.payloads import BlobStore
@@ -46,9 +48,11 @@ def create_app(
     ready_checks: Mapping[str, ReadinessCheck] | None = None,
     queue_depths: DepthReader | None = None,
     console: FastAPI | None = None,
+    evidence: HubSigner | None = None,
 ) -> FastAPI:
     """The API app serving ``database`` and ``blobs``; ``ready_checks`` join ``/readyz``,
-    ``queue_depths`` (the broker's) joins ``/metrics``, ``console`` is mounted at ``/console``."""
+    ``queue_depths`` (the broker's) joins ``/metrics``, ``console`` is mounted at ``/console``,
+    ``evidence`` signs evidence receipts."""
 
     def gauges() -> HubGauges:
         with database.transaction() as session:
@@ -90,12 +94,14 @@ def create_app(
         metrics=ApiMetrics(gauges, queue_depths),
         ready_checks=dict(ready_checks or {}),
         vxp=VxpService(settings, database, blobs, ingest),
+        evidence=evidence,
     )
     install_error_handlers(app)
     app.include_router(packets.router)
     app.include_router(inbox.router)
     app.include_router(operations.router)
     app.include_router(vxp.router)
+    app.include_router(evidence_api.router)
     if console is not None:
         app.mount("/console", console)
     return app

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.metrics import ApiMetrics
 from hub.auth.callers import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
 from hub.errors import ForbiddenError, UnauthorizedError
+from hub.evidence.signing import HubSigner
 from hub.ingest.service import IngestService
 from hub.payloads import BlobStore
 from hub.settings import Settings
@@ -49,6 +50,8 @@ class ApiContext:
     ready_checks: Mapping[str, ReadinessCheck]
     vxp: VxpService
     """The VXP endpoint's operations (``/vxp/``)."""
+    evidence: HubSigner | None = None
+    """The key that signs evidence receipts; None when the hub has none."""
 
 
 async def _context(request: Request) -> ApiContext:

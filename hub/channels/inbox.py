@@ -4,7 +4,8 @@ A delivery on the ``inbox`` channel becomes ``available`` when a worker has done
 the agency lists those, fetches each packet (the bytes exactly as posted) and acknowledges
 it ``done`` (the delivery becomes ``delivered``) or ``fail`` (``refused``). An agency sees
 only deliveries addressed to it; any other id is simply not found. Acknowledging is
-idempotent, and a second acknowledgement that contradicts the first is a conflict.
+idempotent, and a second acknowledgement that contradicts the first is a conflict; the first
+is the evidence of retrieval (or refusal) the sender can show.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hub.channels.base import DeliveryJob, HandOver
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, Packet
 from hub.errors import ConflictError, NotFoundError
+from hub.evidence.facts import Copy, record_acknowledgement
 
 if TYPE_CHECKING:
     from hub.channels.registry import ChannelResources
@@ -216,6 +218,19 @@ def acknowledge(
     delivery = _own_delivery(session, agency_code, delivery_id)
     if getattr(changed, "rowcount", 0) == 1:
         session.refresh(delivery)
+        record_acknowledgement(
+            session.connection(),
+            Copy(
+                delivery.packet_id,
+                delivery.id,
+                agency_code,
+                delivery.channel,
+                delivery.packet.sha256,
+            ),
+            done=result == "done",
+            at=now,
+            reason=reason,
+        )
         _log.info(
             "inbox.acknowledged",
             delivery_id=delivery_id,

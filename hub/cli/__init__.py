@@ -1,5 +1,6 @@
 """The ``lienthong`` command: database, directory, tokens, the API server, replay and audit,
-the payload store, the national axis (agency sync, receive loops), and the console's users.
+the payload store, evidence of sending and delivery, the national axis (agency sync, receive
+loops), and the console's users.
 
 One module per group of commands, each adding its commands with ``register``. Exit codes: 0
 success, 1 failure (the message says what to fix), 2 wrong usage. Results go to standard
@@ -17,6 +18,7 @@ from hub.cli import (
     configuration,
     database,
     directory,
+    evidence,
     payloads,
     records,
     services,
@@ -30,7 +32,17 @@ from hub.settings import load_settings
 
 __all__ = ["build_parser", "main"]
 
-_GROUPS = (database, directory, access, users, records, payloads, services, configuration)
+_GROUPS = (
+    database,
+    directory,
+    access,
+    users,
+    records,
+    payloads,
+    evidence,
+    services,
+    configuration,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

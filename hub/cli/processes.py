@@ -3,9 +3,9 @@
 Each process stops gracefully on SIGTERM or SIGINT: it stops taking work, finishes the
 attempts in flight, closes its connections and exits 0. A second signal of the same kind
 ends it at once. ``run`` starts a relay, a worker, (when the API is installed) the API
-server and any extra command asked for (the axis poller) as child processes, forwards the
-stop to them, and stops them all when one of them ends by itself (a supervisor such as
-systemd restarts the whole set).
+server and any extra command asked for (the axis poller, the evidence checkpoints) as child
+processes, forwards the stop to them, and stops them all when one of them ends by itself (a
+supervisor such as systemd restarts the whole set).
 """
 
 from __future__ import annotations

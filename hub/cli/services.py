@@ -60,7 +60,9 @@ def register(groups: Groups) -> None:
     )
     cmd.set_defaults(command=_axis_reconcile)
     cmd = groups.add_parser(
-        "run", help="relay, worker, API server (and the axis poller) together on this machine"
+        "run",
+        help="relay, worker, API server (and the axis poller, evidence checkpoints) together "
+        "on this machine",
     )
     cmd.add_argument("--port", type=int, help="port of the API (default: LIENTHONG_PORT)")
     cmd.set_defaults(command=_run)
@@ -184,4 +186,7 @@ def _axis_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     extra = {"axis-poll": ["axis", "poll"]} if settings.axis.configured else {}
+    if settings.evidence.signing and settings.evidence.checkpoint_seconds > 0:
+        every = str(settings.evidence.checkpoint_seconds)
+        extra["evidence-checkpoints"] = ["evidence", "checkpoint", "--every", every]
     return processes.run_all(settings, port=args.port, extra=extra)

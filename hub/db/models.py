@@ -17,6 +17,8 @@ each stored packet's key and the chunks of its bytes.
 The VXP endpoint: the SDK systems agencies connect with, and their HMAC secrets (encrypted,
 since a verifier needs the secret itself). The national axis: each reconciliation of what
 the axis says it carried against the hub's deliveries.
+
+Evidence: the transport facts the hub vouches for, chained and signed at checkpoints.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ __all__ = [
     "DeliveryAttempt",
     "DeliveryState",
     "DocumentRecipient",
+    "EvidenceCheckpoint",
+    "EvidenceRecord",
     "OperatorToken",
     "OutboxMessage",
     "Packet",
@@ -480,6 +484,68 @@ class OperatorToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+# -- evidence of sending and delivery -----------------------------------------------------
+
+
+class EvidenceRecord(Base):
+    """A transport fact the hub vouches for: a packet submitted, a copy delivered, made
+    available, retrieved, relayed, refused, parked, expired, requeued; its payload purged.
+
+    Written with the change it records, in the same transaction, without a link; a checkpoint
+    later gives it its place in the chain (``seq``) and the chain hash (see hub.evidence).
+    """
+
+    __tablename__ = "evidence_records"
+    __table_args__ = (
+        Index(
+            "ix_evidence_records_unsealed",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    """Order of writing (commit order may differ); the chain's order is ``seq``."""
+    kind: Mapped[str] = mapped_column(String(24))
+    packet_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When the fact happened (the same moment the statement states)."""
+    statement: Mapped[str] = mapped_column(Text)
+    """The canonical JSON of the fact: what the record hash covers and a receipt carries."""
+    record_hash: Mapped[str] = mapped_column(String(64))
+    """Hex SHA-256 of ``statement``."""
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
+    """Place in the chain (1, 2, 3, ...), given by the checkpoint that sealed it."""
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    chain_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class EvidenceCheckpoint(Base):
+    """A signed statement of the evidence chain's head: everything up to ``last_seq``."""
+
+    __tablename__ = "evidence_checkpoints"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """1, 2, 3, ... without gaps; assigned under the checkpoint lock."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    """The chain hash of record ``last_seq``."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    """``hash`` of the checkpoint before it."""
+    statement: Mapped[str] = mapped_column(Text)
+    """The canonical JSON that was signed."""
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of ``statement``."""
+    signature: Mapped[str] = mapped_column(Text)
+    """Base64 RSA-SHA256 (PKCS #1 v1.5) signature of ``statement`` by the hub's key."""
+    certificate_sha256: Mapped[str] = mapped_column(String(64))
+    """Hex SHA-256 of the DER of the certificate whose key signed it."""
 
 
 # -- the monitoring console ------------------------------------------------------------

@@ -6,8 +6,9 @@ raw bytes are stored once in the blob store under their SHA-256; then **one tran
 identical bytes already accepted are answered as before (once the caller is known to be
 allowed to send them), authorisation (``From`` must be the caller or an agency it may send
 for), every recipient routed through the directory, and the packet, a delivery and an outbox
-row per recipient and the receipts bookkeeping written. A different new document with an
-accepted sender and DocumentId is a conflict, found by the packets table's unique key.
+row per recipient, the receipts bookkeeping and the evidence of submission written. A
+different new document with an accepted sender and DocumentId is a conflict, found by the
+packets table's unique key.
 
 The blob is written before that transaction, so the transaction never waits on the disk: when
 the packet is refused or the transaction fails, the blob stays as an orphan, which is harmless
@@ -59,6 +60,7 @@ from hub.errors import (
     StorageError,
     UnroutablePacketError,
 )
+from hub.evidence.facts import record_submission
 from hub.ids import new_id
 from hub.ingest.pdf_signatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
 from hub.ingest.revocation import RevocationLists
@@ -521,6 +523,22 @@ def _record(
                 for delivery in deliveries
             ],
         )
+    record_submission(
+        connection,
+        packet_id=packet_id,
+        sha256=sha256,
+        size=len(raw),
+        packet_kind=facts.kind,
+        sender=facts.sender,
+        submitted_by=agency.code,
+        source=source,
+        document_id=facts.document_id,
+        addressed=facts.recipients,
+        deliveries=[(item.recipient, item.delivery_id, item.channel.value) for item in deliveries],
+        at=now,
+        business_type=inspection.business_type if facts.kind == "edoc" else None,
+        status_code=inspection.status_code,
+    )
     if facts.document is not None:
         record_document(session, packet_id, facts.document, now)
     if facts.status is not None:

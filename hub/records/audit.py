@@ -10,9 +10,8 @@ valid shorter chain: operators who need that covered keep the head hash somewher
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
 from hub.db.models import AuditEntry
+from hub.records.chain import GENESIS_HASH, Link, canonical_json, check_chain, sha256
 
 __all__ = [
     "GENESIS_HASH",
@@ -33,9 +33,6 @@ __all__ = [
     "lock_chain",
     "verify",
 ]
-
-GENESIS_HASH = "0" * 64
-"""The ``prev_hash`` of the first entry."""
 
 _VERIFY_BATCH = 1000
 
@@ -96,22 +93,20 @@ def entry_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 (hex) of the canonical JSON of an entry and the hash before it."""
-    canonical = json.dumps(
-        {
-            "id": id,
-            "at": at.isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "reason": reason,
-            "details": details,
-            "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    return sha256(
+        canonical_json(
+            {
+                "id": id,
+                "at": at.isoformat(timespec="microseconds"),
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "reason": reason,
+                "details": details,
+                "prev_hash": prev_hash,
+            }
+        )
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def append(
@@ -161,9 +156,18 @@ def append(
 
 def verify(session: Session) -> VerifyResult:
     """Recompute every entry's hash and link, oldest first; stop at the first broken one."""
-    expected_prev = GENESIS_HASH
-    expected_id = 1
-    count = 0
+    check = check_chain(_links(session), noun="entry")
+    return VerifyResult(check.ok, check.checked, check.first_broken, check.problem, check.head_hash)
+
+
+def latest(session: Session, limit: int = 20) -> list[AuditRecord]:
+    """The newest ``limit`` entries, oldest of them first."""
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+    return [AuditRecord.of(row) for row in reversed(list(rows))]
+
+
+def _links(session: Session) -> Iterator[Link]:
+    """Every entry as a link of the chain, oldest first, read in batches."""
     after = 0
     while True:
         rows = list(
@@ -175,41 +179,24 @@ def verify(session: Session) -> VerifyResult:
             )
         )
         if not rows:
-            return VerifyResult(True, count, None, None, expected_prev)
+            return
         for row in rows:
-            problem = _problem(row, expected_id, expected_prev)
-            if problem is not None:
-                return VerifyResult(False, count, row.id, problem, expected_prev)
-            count += 1
-            expected_prev = row.hash
-            expected_id = row.id + 1
+            yield Link(
+                position=row.id,
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+                expected_hash=entry_hash(
+                    id=row.id,
+                    at=row.at,
+                    actor=row.actor,
+                    action=row.action,
+                    subject=row.subject,
+                    reason=row.reason,
+                    details=row.details,
+                    prev_hash=row.prev_hash,
+                ),
+            )
         after = rows[-1].id
-
-
-def latest(session: Session, limit: int = 20) -> list[AuditRecord]:
-    """The newest ``limit`` entries, oldest of them first."""
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
-    return [AuditRecord.of(row) for row in reversed(list(rows))]
-
-
-def _problem(row: AuditEntry, expected_id: int, expected_prev: str) -> str | None:
-    if row.id != expected_id:
-        return f"entry {expected_id} is missing (the next entry is {row.id})"
-    if row.prev_hash != expected_prev:
-        return f"entry {row.id} does not link to the entry before it"
-    recomputed = entry_hash(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        reason=row.reason,
-        details=row.details,
-        prev_hash=row.prev_hash,
-    )
-    if recomputed != row.hash:
-        return f"entry {row.id} was changed after it was written (its hash does not match)"
-    return None
 
 
 def lock_chain(session: Session) -> None:

@@ -4,11 +4,13 @@ Two sweeps, both with a dry run:
 
 - **Payloads of finished packets**: a packet received more than ``older_than`` ago whose every
   delivery is finished for good (``delivered`` or ``refused``) has its bytes deleted from the
-  payload store; its record, deliveries, attempts, statuses and the audit log stay, and
-  ``payload_purged_at`` says when. A packet with any delivery queued, retrying, waiting in an
-  inbox, parked or expired is kept: parked and expired ones may still be replayed. The packets
-  are marked in the caller's transaction and their bytes deleted after it commits
-  (:func:`delete_purged`), so a failed transaction never leaves a packet without its bytes.
+  payload store; its record, deliveries, attempts, statuses, its evidence (which keeps the
+  SHA-256, never the bytes) and the audit log stay, ``payload_purged_at`` says when, and an
+  evidence record ``payload-purged`` vouches for it. A packet with any delivery queued,
+  retrying, waiting in an inbox, parked or expired is kept: parked and expired ones may still
+  be replayed. The packets are marked in the caller's transaction and their bytes deleted
+  after it commits (:func:`delete_purged`), so a failed transaction never leaves a packet
+  without its bytes.
 - **Orphans**: bytes no packet refers to (stored by an ingest that was then refused or failed,
   or left behind by a purge interrupted after its commit) are deleted once older than
   ``orphan_grace``, so an ingest still between storing its bytes
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, Packet
 from hub.errors import StorageError
+from hub.evidence.facts import record_purge
 from hub.payloads import BlobStore, BlobStoreError
 from hub.records import audit
 
@@ -112,6 +115,13 @@ def purge_payloads(
         reason=reason,
         details={"packets": len(rows), "bytes": report.bytes, "older_than_days": older_than.days},
         at=moment,
+    )
+    record_purge(
+        session.connection(),
+        [(packet_id, sha256) for packet_id, sha256, _ in rows],
+        at=moment,
+        actor=actor,
+        audit_entry=entry.id,
     )
     _log.info("payloads.purged", packets=len(rows), bytes=report.bytes, audit_entry=entry.id)
     return report.model_copy(

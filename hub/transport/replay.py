@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from hub.channels import Channel
 from hub.db.base import utcnow
-from hub.db.models import Delivery, DeliveryState, OutboxMessage
+from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
 from hub.errors import InvalidRequestError
+from hub.evidence.facts import Copy, record_requeue
 from hub.records import audit
 from hub.transport.wakeup import announce_outbox
 
@@ -132,6 +133,27 @@ def replay(
             "deliveries": [item.model_dump(mode="json") for item in items],
         },
         at=now,
+    )
+    packets = select(Packet.id, Packet.sha256).where(
+        Packet.id.in_([item.packet_id for item in items])
+    )
+    digests: dict[str, str] = {row.id: row.sha256 for row in session.execute(packets)}
+    record_requeue(
+        session.connection(),
+        [
+            Copy(
+                item.packet_id,
+                item.delivery_id,
+                item.recipient,
+                item.channel,
+                digests[item.packet_id],
+            )
+            for item in items
+        ],
+        at=now,
+        actor=actor,
+        reason=reason,
+        audit_entry=entry.id,
     )
     session.flush()
     announce_outbox(session)

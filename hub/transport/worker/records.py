@@ -1,7 +1,8 @@
 """The worker's two database steps: load the delivery a message names, record the attempt.
 
-Plain statements (no ORM bookkeeping) for the two writes every delivery makes; the write is
-guarded so that only the attempt the delivery is waiting for can settle it.
+Plain statements (no ORM bookkeeping) for the writes every delivery makes; the write is
+guarded so that only the attempt the delivery is waiting for can settle it, and the evidence
+of what it came to (delivered, made available, relayed, parked, expired) goes with it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from hub.channels.base import DeliveryJob
 from hub.db.base import utcnow
 from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, Packet
+from hub.evidence.facts import Copy, record_settlement
 from hub.transport.messages import DeliveryMessage, Round
 from hub.transport.worker.outcome import Plan, Result, Settlement, Skip
 
@@ -104,5 +106,15 @@ def record_attempt(
             "peer_code": result.peer_code,
             "worker": worker,
         },
+    )
+    record_settlement(
+        connection,
+        Copy(job.packet_id, job.delivery_id, job.recipient, job.channel, job.blob),
+        settlement.state,
+        at=now,
+        attempt=job.attempt,
+        http_status=result.http_status,
+        peer_ref=result.handover.external_ref if result.handover is not None else None,
+        error=settlement.last_error,
     )
     return True
