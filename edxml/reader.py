@@ -18,7 +18,13 @@ from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 from lxml import etree
 
 from edxml.attachments import AttachmentOpener, Base64Decoder
-from edxml.errors import InvalidPacketError, Issue, MalformedXmlError
+from edxml.errors import (
+    InvalidPacketError,
+    Issue,
+    MalformedXmlError,
+    UnsafeXmlError,
+    cap_issues,
+)
 from edxml.extensions import serialise_extension
 from edxml.models import (
     Attachment,
@@ -72,7 +78,8 @@ class _AttachmentState:
 class _TreeSink:
     """Builds the lxml tree of a packet, streaming attachment content into decoders."""
 
-    def __init__(self, opener: AttachmentOpener | None) -> None:
+    def __init__(self, opener: AttachmentOpener | None, limits: Limits) -> None:
+        self.limits = limits
         self.root: etree._Element | None = None
         self.stack: list[etree._Element] = []
         self.parts: list[str] = []
@@ -120,6 +127,7 @@ class _TreeSink:
             self._open_attachment(element, line)
 
     def _open_attachment(self, element: etree._Element, line: int) -> None:
+        _check_attachment_count(self.attachment_index, self.limits, line)
         out = None
         if self.opener is not None:
             out = self.opener(self.attachment_index, _attachment_name(element))
@@ -182,7 +190,7 @@ def read_tree(
         if fast is not None:
             return fast
         source = data
-    sink = _TreeSink(opener)
+    sink = _TreeSink(opener, limits)
     try:
         report = stream(source, [sink, *sinks], limits)
     except BaseException:
@@ -305,11 +313,15 @@ def _read_small(
         or _breaks_limits(root, len(body), limits)
     ):
         return None
+    contents = _tools().attachment_content(root)
+    assert isinstance(contents, list)
+    if len(contents) > limits.max_attachments:
+        return None
     report.elements = elements
     for sink in sinks:
         sink.tree(root)  # type: ignore[attr-defined]
     decoded: dict[etree._Element, Base64Decoder] = {}
-    for index, element in enumerate(_tools().attachment_content(root)):  # type: ignore[arg-type]
+    for index, element in enumerate(contents):
         assert isinstance(element, etree._Element)
         out = None
         if opener is not None:
@@ -324,6 +336,17 @@ def _read_small(
         element.text = None
         decoded[element] = decoder
     return root, decoded, report
+
+
+def _check_attachment_count(index: int, limits: Limits, line: int | None) -> None:
+    """Refuse the attachment at ``index`` (counted from 0) when it is one too many."""
+    if index >= limits.max_attachments:
+        raise UnsafeXmlError(
+            f"the packet has more than {limits.max_attachments} attachments",
+            code="attachment.too-many",
+            element="ContentTransferEncoded",
+            line=line,
+        )
 
 
 def _attachment_name(content: etree._Element) -> str | None:
@@ -359,9 +382,10 @@ def examine(
     Unsafe or malformed XML still raises (there is no tree to report on).
     """
     root, decoded, report = read_tree(source, limits=limits, opener=opener, sinks=sinks)
-    mapper = _Mapper(decoded)
+    mapper = _Mapper(decoded, limits)
     packet = mapper.packet(root, tuple(report.warnings))
-    return Reading(packet if not mapper.issues else None, root, report, mapper.issues)
+    issues = cap_issues(mapper.issues, limits.max_issues, more=mapper.more)
+    return Reading(packet if not issues else None, root, report, issues)
 
 
 def read(
@@ -498,12 +522,18 @@ _ATTACHMENT = {
 class _Mapper:
     """Maps a packet tree to models, collecting the violations of strict rules."""
 
-    def __init__(self, decoded: dict[etree._Element, Base64Decoder]) -> None:
+    def __init__(self, decoded: dict[etree._Element, Base64Decoder], limits: Limits) -> None:
         self.decoded = decoded
+        self.limits = limits
         self.issues: list[Issue] = []
+        self.more = 0
 
     def fail(self, code: str, message: str, element: str, line: int | None) -> None:
-        self.issues.append(Issue(code, message, element, line))
+        """Record a broken rule; past ``max_issues`` of them, only count it."""
+        if len(self.issues) < self.limits.max_issues:
+            self.issues.append(Issue(code, message, element, line))
+        else:
+            self.more += 1
 
     def extension(self, element: etree._Element) -> Extension:
         return Extension(tag=element.tag, xml=serialise_extension(element))
@@ -665,18 +695,31 @@ class _Mapper:
                 "To",
                 _line(message),
             )
+        most = self.limits.max_recipients
+        if len(to_elements) > most:
+            self.fail(
+                "packet.too-many-recipients",
+                f"MessageHeader names {len(to_elements)} recipients (To); at most {most} are "
+                "accepted in one packet",
+                "To",
+                _line(to_elements[most]),
+            )
+            to_elements = to_elements[:most]
+        repeated = False
         for to_element in to_elements:
             org = self.organization(to_element, "To")
             if org is None:
                 continue
             if org.organ_id in seen:
-                self.fail(
-                    "packet.duplicate-recipient",
-                    f"recipient {org.organ_id} is listed more than once "
-                    f"(first at line {seen[org.organ_id]})",
-                    "To/OrganId",
-                    _line(to_element),
-                )
+                if not repeated:
+                    repeated = True
+                    self.fail(
+                        "packet.duplicate-recipient",
+                        f"recipient {org.organ_id} is listed more than once "
+                        f"(first at line {seen[org.organ_id]})",
+                        "To/OrganId",
+                        _line(to_element),
+                    )
                 continue
             seen[org.organ_id] = _line(to_element)
             recipients.append(org)
@@ -699,6 +742,7 @@ class _Mapper:
                 _line(doc_ids[1]),
             )
         values: dict[str, Any] = {}
+        replies: list[ResponseFor] = []
         extensions: list[Extension] = []
         handled = {"From", "To", "DocumentId"}
         for child in _children(message):
@@ -711,11 +755,13 @@ class _Mapper:
                 continue
             key, value = mapped
             if key == "response_for":
-                values["response_for"] = (*values.get("response_for", ()), value)
+                replies.append(value)
             elif key in values:
                 extensions.append(self.extension(child))
             else:
                 values[key] = value
+        if replies:
+            values["response_for"] = tuple(replies)
         if sender is None or not recipients or not document_id:
             return None
         return DocumentHeader(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol, cast
 from xml.parsers import expat
 
-from edxml.errors import MalformedXmlError, UnsafeXmlError
+from edxml.errors import MAX_ISSUES, MalformedXmlError, UnsafeXmlError
 
 SMALL_PACKET_MAX = 4 * 1024 * 1024
 """Packets up to this size may be parsed whole by lxml (fast path) instead of streamed."""
@@ -62,6 +62,28 @@ class Limits:
     """Stray bytes tolerated before the XML declaration (some senders prefix a length)."""
     streamed_text: frozenset[str] = frozenset({"ContentTransferEncoded"})
     """Local names whose text may be as long as the packet (base64 attachment content)."""
+    max_name: int = 1024
+    """Longest name, in bytes: of an element or attribute (prefix included), a PI target, an
+    entity or character reference (``&name;``, ``&#…;``); real ones are under 50."""
+    max_attribute_value: int = 64 * 1024
+    """Longest attribute value, in bytes as written; real ones are URIs and short codes."""
+    max_tag_whitespace: int = 1024
+    """Longest run of whitespace inside a tag, in bytes (indentation between attributes)."""
+    max_tag: int = 128 * 1024
+    """Longest start or end tag, in bytes from ``<`` to ``>``, all its attributes included."""
+    max_comment: int = 64 * 1024
+    """Longest comment, in bytes between ``<!--`` and ``-->``."""
+    max_pi: int = 64 * 1024
+    """Longest processing instruction (the XML declaration too), in bytes between ``<?``
+    and ``?>``."""
+    max_other_nodes: int = 10_000
+    """Most comments, processing instructions and CDATA sections in one packet."""
+    max_attachments: int = 1000
+    """Most attachments (``ContentTransferEncoded`` elements) in one packet."""
+    max_recipients: int = 1000
+    """Most recipients (``To``) of one document packet."""
+    max_issues: int = MAX_ISSUES
+    """Most validation issues listed for one packet; one more issue counts the rest."""
 
 
 DEFAULT_LIMITS = Limits()
