@@ -53,7 +53,8 @@ from edxml.models import (
     TraceHeader,
     TraceHeaderList,
 )
-from edxml.namespaces import DSIG_NS, EDXML_NS
+from edxml.namespaces import DSIG_NS, EDXML_NS, is_valid_namespace
+from edxml.tokens import TokenScanner
 from edxml.xmlstream import (
     DEFAULT_LIMITS,
     SMALL_PACKET_MAX,
@@ -107,6 +108,30 @@ class _TreeSink:
         line: int,
     ) -> None:
         self._flush()
+        _check_namespaces(nsdecls, name.local, line)
+        try:
+            element = self._element(name, attrs, nsdecls)
+        except ValueError as exc:
+            raise MalformedXmlError(
+                f"the element cannot be held in a tree: {exc}",
+                code="xml.malformed",
+                element=name.local,
+                line=line,
+            ) from exc
+        element.sourceline = line  # type: ignore[assignment]
+        self.stack.append(element)
+        self.last_closed = None
+        if name.local == "ContentTransferEncoded":
+            self._open_attachment(element, line)
+
+    def _element(
+        self,
+        name: QName,
+        attrs: Sequence[tuple[QName, str]],
+        nsdecls: Sequence[tuple[str, str]],
+    ) -> etree._Element:
+        """The new element, under the current one (lxml's ValueError for names or values
+        libxml2 does not take, which the stream has not already refused)."""
         nsmap = {(prefix or None): uri for prefix, uri in nsdecls} if nsdecls else None
         attrib = {attr.clark: value for attr, value in attrs} if attrs else None
         if self.stack:
@@ -120,11 +145,7 @@ class _TreeSink:
         else:
             element = etree.Element(name.clark, attrib, nsmap)  # type: ignore[arg-type]
             self.root = element
-        element.sourceline = line  # type: ignore[assignment]
-        self.stack.append(element)
-        self.last_closed = None
-        if name.local == "ContentTransferEncoded":
-            self._open_attachment(element, line)
+        return element
 
     def _open_attachment(self, element: etree._Element, line: int) -> None:
         _check_attachment_count(self.attachment_index, self.limits, line)
@@ -159,6 +180,20 @@ class _TreeSink:
         """Close an attachment file left open by an error."""
         if self.current is not None and self.current.out is not None:
             self.current.out.close()
+
+
+def _check_namespaces(nsdecls: Sequence[tuple[str, str]], element: str, line: int) -> None:
+    """Refuse a namespace URI that a tree cannot hold, naming the element declaring it."""
+    for prefix, uri in nsdecls:
+        if not is_valid_namespace(uri):
+            shown = uri if len(uri) <= 80 else uri[:77] + "..."
+            declared = f"xmlns:{prefix}" if prefix else "xmlns"
+            raise MalformedXmlError(
+                f"{declared}={shown!r} is not a valid namespace URI",
+                code="xml.bad-namespace-uri",
+                element=element,
+                line=line,
+            )
 
 
 @dataclass
@@ -274,8 +309,9 @@ def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath
     return cache[limits]
 
 
-def _breaks_limits(root: etree._Element, size: int, limits: Limits) -> bool:
-    """Whether a parsed tree breaks a limit the stream would have refused it for."""
+def _breaks_limits(root: etree._Element, body: bytes, limits: Limits) -> bool:
+    """Whether a parsed tree may break a limit the stream would have refused it for (the
+    namespace declarations are over-counted as every 'xmlns' in the bytes)."""
     too_deep, crowded, long_text = _limit_checks(limits)
     if too_deep(root.getroottree()):
         return True
@@ -283,7 +319,9 @@ def _breaks_limits(root: etree._Element, size: int, limits: Limits) -> bool:
     assert isinstance(attributes, float)
     if attributes > limits.max_attributes and crowded(root):
         return True
-    return size > limits.max_text and bool(long_text(root))
+    if attributes + body.count(b"xmlns") > limits.max_total_attributes:
+        return True
+    return len(body) > limits.max_text and bool(long_text(root))
 
 
 def _read_small(
@@ -310,7 +348,8 @@ def _read_small(
     if (
         elements > limits.max_elements
         or _tools().has_pi(root.getroottree())
-        or _breaks_limits(root, len(body), limits)
+        or _breaks_limits(root, body, limits)
+        or TokenScanner(limits).scan(body) is not None
     ):
         return None
     contents = _tools().attachment_content(root)
