@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
+.PHONY: bench-hostile
 .PHONY: browser bench-console
 
 install: $(STAMP)
@@ -82,6 +83,11 @@ bench-signature: install
 
 bench-console: install
 	$(PY) bench/bench_console.py $(ARGS)
+
+# Hostile packets at n, 2n, 4n per dimension a sender controls, each read in a fresh process:
+# CPU, peak RSS and growth per doubling (ARGS=--strict fails on a missed target).
+bench-hostile: install
+	$(PY) bench/bench_hostile.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

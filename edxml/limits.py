@@ -23,8 +23,13 @@ class Limits:
     """Deepest element nesting; real packets stay under 10."""
     max_text: int = 1024 * 1024
     """Longest text of one element, except elements whose text is streamed (attachments)."""
-    max_elements: int = 200_000
-    """Most elements in one packet."""
+    max_elements: int = 50_000
+    """Most elements in one packet: the largest real shape (1,000 recipients, 1,000
+    attachments and their manifest) has about 25,000; each schema error costs microseconds."""
+    max_children: int = 2000
+    """Most child elements of one element (recipients and attachments are at most 1,000
+    each): libxml2 names each schema error by its position among its siblings, which costs
+    that many steps."""
     max_attributes: int = 64
     """Most attributes on one element."""
     max_total_attributes: int = 20_000

@@ -70,6 +70,11 @@ from edxml.xmlstream import (
 M = TypeVar("M", bound=Model)
 
 
+_LINE_MAX = 65_534
+"""The largest line lxml can set on an element it did not parse and read back (65,535
+stands for "look elsewhere" in libxml2)."""
+
+
 @dataclass
 class _AttachmentState:
     decoder: Base64Decoder
@@ -118,7 +123,10 @@ class _TreeSink:
                 element=name.local,
                 line=line,
             ) from exc
-        element.sourceline = line  # type: ignore[assignment]
+        # libxml2 keeps an element's line in 16 bits: past that (a long line-wrapped
+        # attachment before it) the element's line is left unknown rather than failing.
+        if line <= _LINE_MAX:
+            element.sourceline = line  # type: ignore[assignment]
         self.stack.append(element)
         self.last_closed = None
         if name.local == "ContentTransferEncoded":
@@ -261,7 +269,7 @@ class _FastPathTools(NamedTuple):
     element_count: etree.XPath
     attribute_count: etree.XPath
     attachment_content: etree.XPath
-    limit_checks: dict[Limits, tuple[etree.XPath, etree.XPath, etree.XPath]]
+    limit_checks: dict[Limits, tuple[etree.XPath, etree.XPath, etree.XPath, etree.XPath]]
 
 
 _per_thread = threading.local()
@@ -291,29 +299,35 @@ def _tools() -> _FastPathTools:
     return tools
 
 
-def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath]:
-    """XPaths true when a tree is too deep, has an element with too many attributes, or a
-    text (attachment content excepted) longer than ``limits`` allow, as the stream checks."""
+def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath, etree.XPath]:
+    """XPaths true when a tree is too deep, has an element with too many attributes or
+    children, or a text (attachment content excepted) longer than ``limits`` allow, as the
+    stream checks."""
     cache = _tools().limit_checks
     if limits not in cache:
         streamed = " or ".join(f"local-name()='{name}'" for name in sorted(limits.streamed_text))
         too_deep = etree.XPath("boolean(" + "/*" * (limits.max_depth + 1) + ")")
         crowded = etree.XPath(f"boolean(//*[count(@*) > {limits.max_attributes}])")
+        fanned = etree.XPath(f"boolean(//*[count(*) > {limits.max_children}])")
         long_text = etree.XPath(
             f"boolean(//text()[string-length() > {limits.max_text}]"
             f"[not(parent::*[{streamed or 'false()'}])])"
         )
         if len(cache) >= 8:
             cache.clear()
-        cache[limits] = (too_deep, crowded, long_text)
+        cache[limits] = (too_deep, crowded, fanned, long_text)
     return cache[limits]
 
 
 def _breaks_limits(root: etree._Element, body: bytes, limits: Limits) -> bool:
     """Whether a parsed tree may break a limit the stream would have refused it for (the
     namespace declarations are over-counted as every 'xmlns' in the bytes)."""
-    too_deep, crowded, long_text = _limit_checks(limits)
+    too_deep, crowded, fanned, long_text = _limit_checks(limits)
     if too_deep(root.getroottree()):
+        return True
+    elements = _tools().element_count(root)
+    assert isinstance(elements, float)
+    if elements > limits.max_children and fanned(root):
         return True
     attributes = _tools().attribute_count(root)
     assert isinstance(attributes, float)

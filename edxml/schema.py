@@ -186,7 +186,9 @@ class _Findings:
         self.any = True
         if _LIBXML2_DERIVED in message:
             return
-        constraint = _LIBXML2_CONSTRAINT.search(message)
+        constraint = (
+            _LIBXML2_CONSTRAINT.search(message) if "identity-constraint" in message else None
+        )
         if constraint is not None:
             kind, name = constraint.groups()
             self.constraint(name, unique=kind == "unique")

@@ -219,6 +219,8 @@ class _Pass:
         self.report = report
         self.depth = 0
         self.stack: list[str] = []
+        self.children: list[int] = [0]
+        """Child elements seen so far of each open element (the first entry: the document)."""
         self.text_len = 0
         self.text_streamed = False
         self.pending_ns: list[tuple[str, str]] = []
@@ -345,6 +347,15 @@ class _Pass:
                 element=name.local,
                 line=line,
             )
+        self.children[-1] += 1
+        if self.children[-1] > limits.max_children:
+            raise UnsafeXmlError(
+                f"element {self.stack[-1]!r} has more than {limits.max_children} child elements",
+                code="xml.too-many-children",
+                element=name.local,
+                line=line,
+            )
+        self.children.append(0)
         pairs = [(self.qname(attrs[i]), attrs[i + 1]) for i in range(0, len(attrs), 2)]
         nsdecls = self.pending_ns
         self.pending_ns = []
@@ -358,6 +369,7 @@ class _Pass:
         name = self.qname(raw)
         self.depth -= 1
         self.stack.pop()
+        self.children.pop()
         self.text_len = 0
         self.text_streamed = bool(self.stack) and self.stack[-1] in self.limits.streamed_text
         for end in self._ends:

@@ -53,8 +53,8 @@ def test_xmlschema_reports_a_repeated_recipient_once_too() -> None:
     assert [issue.code for issue in issues] == [schema.DUPLICATE]
 
 
-def test_reader_reports_a_recipient_repeated_thousands_of_times_once_at_its_first_repeat() -> None:
-    data = _with_recipients(REPEATED_TO, 3000)
+def test_reader_reports_a_recipient_repeated_many_times_once_at_its_first_repeat() -> None:
+    data = _with_recipients(REPEATED_TO, 1500)
     reading = examine(data, limits=Limits(max_recipients=4000))
     issues = [issue for issue in reading.issues if issue.code != MORE_ISSUES]
     assert [issue.code for issue in issues] == ["packet.duplicate-recipient"]
@@ -97,8 +97,8 @@ def test_reader_lists_at_most_the_cap_and_counts_the_rest() -> None:
     assert summary.count == 280
 
 
-def test_a_packet_with_thousands_of_faults_reports_the_default_cap_and_a_count() -> None:
-    _, issues = check(_with_recipients(ANONYMOUS_TO, 2000))
+def test_a_packet_with_a_thousand_faults_reports_the_default_cap_and_a_count() -> None:
+    _, issues = check(_with_recipients(ANONYMOUS_TO, 1500))
     assert len(issues) == 101
     summary = issues[-1]
     assert isinstance(summary, MoreIssues)
