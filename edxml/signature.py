@@ -802,7 +802,12 @@ def _subject(cert: x509.Certificate) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _certificate(der: bytes) -> x509.Certificate:
-    return x509.load_der_x509_certificate(der)
+    """A DER certificate whose every field the check reads can be read: cryptography parses
+    some (names, key, dates, extensions) only when first asked, and raises then."""
+    cert = x509.load_der_x509_certificate(der)
+    _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc)
+    _ = (cert.public_key(), cert.extensions, cert.serial_number)
+    return cert
 
 
 def _embedded(texts: Sequence[str]) -> tuple[list[x509.Certificate], str | None]:
@@ -816,7 +821,7 @@ def _embedded(texts: Sequence[str]) -> tuple[list[x509.Certificate], str | None]
             continue
         try:
             certs.append(_certificate(der))
-        except ValueError as exc:
+        except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
             problem = f"not a DER certificate: {exc}"
     return certs, problem
 

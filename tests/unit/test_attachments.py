@@ -98,6 +98,56 @@ def test_inner_file_of_a_zip_is_extracted() -> None:
     assert out.getvalue() == PDF
 
 
+def _zip_with_its_directory_moved(shift: int) -> bytes:
+    """A zip whose end record says its central directory starts ``shift`` bytes later than
+    it does: zipfile then seeks to a negative offset (found by fuzzing)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.pdf", PDF)
+    data = bytearray(buffer.getvalue())
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16 : end + 20], "little") + shift
+    data[end + 16 : end + 20] = offset.to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_extracting_from_a_zip_with_a_bad_offset_is_a_bad_zip_error() -> None:
+    with pytest.raises(AttachmentError) as caught:
+        extract_inner(io.BytesIO(_zip_with_its_directory_moved(100_000)), io.BytesIO())
+    assert caught.value.code == "attachment.bad-zip"
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_extracting_a_member_compressed_by_an_unknown_method_is_a_bad_zip_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.pdf", PDF)
+    data = bytearray(buffer.getvalue())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = data.index(header)
+        method = at + (8 if header == b"PK\x03\x04" else 10)
+        data[method : method + 2] = (99).to_bytes(2, "little")
+    with pytest.raises(AttachmentError) as caught:
+        extract_inner(io.BytesIO(bytes(data)), io.BytesIO())
+    assert caught.value.code == "attachment.bad-zip"
+
+
+def test_an_error_writing_the_extracted_file_is_the_callers() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.pdf", PDF)
+
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        extract_inner(io.BytesIO(buffer.getvalue()), Full())  # type: ignore[arg-type]
+
+
 def test_extracting_from_a_non_zip_is_a_clear_error() -> None:
     with pytest.raises(AttachmentError) as caught:
         extract_inner(io.BytesIO(PDF), io.BytesIO())
