@@ -144,9 +144,11 @@ _ZIP_FAULTS = (
     struct.error,
     zlib.error,
     lzma.LZMAError,
+    IndexError,
 )
 """What zipfile raises on a damaged or unusual archive: a bad offset (a negative seek), a
-truncated member, an unknown compression method, encryption, a corrupt stream."""
+truncated member, an unknown compression method, encryption, a corrupt stream, a member
+with an empty name."""
 
 
 def _guarded(call: Callable[[], T]) -> T:
@@ -177,7 +179,7 @@ def extract_inner(archive_file: BinaryIO, dest: BinaryIO, member: str | None = N
     """
     archive = _guarded(lambda: zipfile.ZipFile(archive_file))
     with archive:
-        files = [info for info in archive.infolist() if not info.is_dir()]
+        files = _guarded(lambda: [info for info in archive.infolist() if not info.is_dir()])
         if member is not None:
             chosen = [info for info in files if info.filename == member]
         else:

@@ -816,7 +816,7 @@ def _embedded(texts: Sequence[str]) -> tuple[list[x509.Certificate], str | None]
     for text in texts:
         try:
             der = _b64(text)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a character outside ASCII
             problem = f"not valid base64: {exc}"
             continue
         try:

@@ -1,4 +1,5 @@
-"""Safe, streaming XML reading on expat: no DTD, no entities, bounded size, depth and text.
+"""Safe, streaming XML reading on expat: no DTD, no entities, every size, count and token
+bounded (the limits: ``edxml.limits``; the token bounds: ``edxml.tokens``).
 
 Every reader of packet bytes in this package goes through :func:`stream`. It feeds the
 input to expat in chunks and hands namespace-aware events to *sinks*, so a 100 MB packet

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from edxml.attachments import Base64Decoder, extract_inner, folder_opener, safe_filename
+from edxml.attachments import (
+    Base64Decoder,
+    extract_inner,
+    folder_opener,
+    safe_filename,
+    zip_members,
+)
 from edxml.compose import FileToAttach
 from edxml.errors import AttachmentError
 from edxml.models import DocumentPacket
@@ -130,6 +136,27 @@ def test_extracting_a_member_compressed_by_an_unknown_method_is_a_bad_zip_error(
     with pytest.raises(AttachmentError) as caught:
         extract_inner(io.BytesIO(bytes(data)), io.BytesIO())
     assert caught.value.code == "attachment.bad-zip"
+
+
+def test_a_zip_member_without_a_name_is_a_bad_zip_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x", PDF)
+    data = bytearray(buffer.getvalue())
+    for header, length_at, name_at in ((b"PK\x03\x04", 26, 30), (b"PK\x01\x02", 28, 46)):
+        at = data.index(header)
+        data[at + length_at : at + length_at + 2] = (0).to_bytes(2, "little")
+        del data[at + name_at]
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16 : end + 20], "little") - 1
+    data[end + 16 : end + 20] = offset.to_bytes(4, "little")
+    size = int.from_bytes(data[end + 12 : end + 16], "little") - 1
+    data[end + 12 : end + 16] = size.to_bytes(4, "little")
+    for read in (lambda: zip_members(io.BytesIO(bytes(data))),
+                 lambda: extract_inner(io.BytesIO(bytes(data)), io.BytesIO())):  # fmt: skip
+        with pytest.raises(AttachmentError) as caught:
+            read()
+        assert caught.value.code == "attachment.bad-zip"
 
 
 def test_an_error_writing_the_extracted_file_is_the_callers() -> None:

@@ -13,6 +13,7 @@ import pytest
 from edxml.cli import main
 from edxml.errors import MalformedXmlError
 from edxml.inspect import check, inspect
+from edxml.models import DocumentPacket
 from edxml.reader import parse
 from edxml.signature import verify
 from tests.unit.packets import document_bytes, edit
@@ -107,3 +108,12 @@ def test_validate_prints_a_clean_line_for_an_invalid_namespace_uri(
         "xmlns:q='urn:a b' is not a valid namespace URI\n"
     )
     assert "Traceback" not in err
+
+
+def test_an_extension_in_a_relative_namespace_is_read_and_kept() -> None:
+    note = '<edXML:Note><q xmlns="relative/ns">giữ lại</q></edXML:Note>'
+    packet = parse(edit(document_bytes(), "<edXML:DocumentId>", note + "<edXML:DocumentId>"))
+    assert isinstance(packet, DocumentPacket)
+    (extension,) = packet.header.extensions
+    assert 'xmlns:ns0="relative/ns"' in extension.xml
+    assert "giữ lại" in extension.xml

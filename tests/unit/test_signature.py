@@ -349,6 +349,19 @@ def test_an_embedded_certificate_whose_subject_cannot_be_read_is_unverifiable(
     assert verify(io.BytesIO(damaged)) == outcome
 
 
+def test_an_embedded_certificate_with_non_ascii_characters_is_unverifiable(
+    signer: Identity,
+) -> None:
+    signed = signed_document(signer)
+    match = re.search(rb"X509Certificate>([^<]+)<", signed)
+    assert match is not None
+    damaged = signed.replace(match.group(1), match.group(1)[:40] + "chữ".encode() + b"==")
+    outcome = verify(damaged)
+    assert outcome.status == "unverifiable"
+    assert outcome.reason is not None
+    assert "base64" in outcome.reason
+
+
 # -- unverifiable and absent ---------------------------------------------------------------
 
 
