@@ -381,12 +381,16 @@ def _read_small(
             out = opener(index, _attachment_name(element))
         decoder = Base64Decoder(out, line=_line(element))
         try:
-            decoder.feed(element.text or "")
+            # All the text inside, as the stream decodes it, even split by child elements
+            # (which a sender has no business putting there).
+            decoder.feed("".join(str(text) for text in element.itertext()))
             decoder.close()
         finally:
             if out is not None:
                 out.close()
         element.text = None
+        for inner in element.iterdescendants():
+            inner.text = inner.tail = None
         decoded[element] = decoder
     return root, decoded, report
 

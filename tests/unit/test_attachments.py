@@ -179,3 +179,19 @@ def test_extracting_from_a_non_zip_is_a_clear_error() -> None:
     with pytest.raises(AttachmentError) as caught:
         extract_inner(io.BytesIO(PDF), io.BytesIO())
     assert caught.value.code == "attachment.bad-zip"
+
+
+@pytest.mark.parametrize("path", ["whole", "streamed"])
+def test_attachment_text_split_by_a_child_element_is_decoded_whole_on_both_paths(
+    path: str,
+) -> None:
+    data = document((FileToAttach(PDF, name="a.pdf"),))[1]
+    start = data.index(b">", data.index(b"<edXML:ContentTransferEncoded")) + 1
+    split = data[: start + 8] + b"<x/>" + data[start + 8 :]
+    packet = parse(split if path == "whole" else io.BytesIO(split))
+    assert isinstance(packet, DocumentPacket)
+    assert packet.attachments[0].size == len(PDF)
+    bad = data[: start + 8] + b"<x/>@@@@" + data[start + 8 :]
+    with pytest.raises(AttachmentError) as caught:
+        parse(bad if path == "whole" else io.BytesIO(bad))
+    assert caught.value.code == "attachment.bad-base64"
