@@ -19,6 +19,7 @@ from lxml import etree
 
 from edxml.attachments import AttachmentOpener, Base64Decoder
 from edxml.errors import (
+    AttachmentError,
     InvalidPacketError,
     Issue,
     MalformedXmlError,
@@ -156,6 +157,8 @@ class _TreeSink:
         return element
 
     def _open_attachment(self, element: etree._Element, line: int) -> None:
+        if self.current is not None:
+            raise _nested_attachment(line)
         _check_attachment_count(self.attachment_index, self.limits, line)
         out = None
         if self.opener is not None:
@@ -269,6 +272,7 @@ class _FastPathTools(NamedTuple):
     element_count: etree.XPath
     attribute_count: etree.XPath
     attachment_content: etree.XPath
+    nested_content: etree.XPath
     limit_checks: dict[Limits, tuple[etree.XPath, etree.XPath, etree.XPath, etree.XPath]]
 
 
@@ -293,6 +297,10 @@ def _tools() -> _FastPathTools:
             element_count=etree.XPath("count(//*)"),
             attribute_count=etree.XPath("count(//@*)"),
             attachment_content=etree.XPath("//*[local-name()='ContentTransferEncoded']"),
+            nested_content=etree.XPath(
+                "boolean(//*[local-name()='ContentTransferEncoded']"
+                "//*[local-name()='ContentTransferEncoded'])"
+            ),
             limit_checks={},
         )
         _per_thread.tools = tools
@@ -368,7 +376,7 @@ def _read_small(
         return None
     contents = _tools().attachment_content(root)
     assert isinstance(contents, list)
-    if len(contents) > limits.max_attachments:
+    if len(contents) > limits.max_attachments or _tools().nested_content(root):
         return None
     report.elements = elements
     for sink in sinks:
@@ -393,6 +401,15 @@ def _read_small(
             inner.text = inner.tail = None
         decoded[element] = decoder
     return root, decoded, report
+
+
+def _nested_attachment(line: int | None) -> AttachmentError:
+    return AttachmentError(
+        "attachment content (ContentTransferEncoded) holds another attachment's content",
+        code="attachment.nested",
+        element="ContentTransferEncoded",
+        line=line,
+    )
 
 
 def _check_attachment_count(index: int, limits: Limits, line: int | None) -> None:

@@ -195,3 +195,17 @@ def test_attachment_text_split_by_a_child_element_is_decoded_whole_on_both_paths
     with pytest.raises(AttachmentError) as caught:
         parse(bad if path == "whole" else io.BytesIO(bad))
     assert caught.value.code == "attachment.bad-base64"
+
+
+@pytest.mark.parametrize("path", ["whole", "streamed"])
+def test_attachment_content_inside_attachment_content_is_refused_on_both_paths(
+    path: str,
+) -> None:
+    data = document((FileToAttach(PDF, name="a.pdf"),))[1]
+    start = data.index(b">", data.index(b"<edXML:ContentTransferEncoded")) + 1
+    inner = b"<edXML:ContentTransferEncoded>QUJD</edXML:ContentTransferEncoded>"
+    nested = data[: start + 8] + inner + data[start + 8 :]
+    with pytest.raises(AttachmentError) as caught:
+        parse(nested if path == "whole" else io.BytesIO(nested))
+    assert caught.value.code == "attachment.nested"
+    assert caught.value.line == data[:start].count(b"\n") + 1
