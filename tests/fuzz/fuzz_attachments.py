@@ -15,7 +15,8 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports(include=["edxml"]):
+# zipfile is instrumented too: the archives' paths through it are what is worth exploring.
+with atheris.instrument_imports(include=["edxml", "zipfile"]):
     from edxml.attachments import Base64Decoder, extract_inner, is_zip, safe_filename, zip_members
     from edxml.errors import EdxmlError
 
