@@ -262,6 +262,11 @@ def _small_bytes(source: Source, limits: Limits) -> bytes | None:
     return None
 
 
+_ASCII_NAME = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:"
+"""The characters of ASCII names. libxml2 takes names by the rules of XML 1.0's fifth
+edition, expat by the fourth's, narrower outside ASCII (U+FEFF, for one): a packet with any
+other name takes the stream, so that expat judges it as it judges every packet."""
+
 _FAST_ENCODINGS = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII", "ISO-8859-1", "LATIN1"})
 """Declared encodings the fast path reads exactly as expat does; others take the stream."""
 
@@ -269,6 +274,7 @@ _FAST_ENCODINGS = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII", "ISO-8859-1",
 class _FastPathTools(NamedTuple):
     parser: etree.XMLParser
     has_pi: etree.XPath
+    non_ascii_name: etree.XPath
     element_count: etree.XPath
     attribute_count: etree.XPath
     attachment_content: etree.XPath
@@ -294,6 +300,11 @@ def _tools() -> _FastPathTools:
                 collect_ids=False,
             ),
             has_pi=etree.XPath("boolean(//processing-instruction())"),
+            non_ascii_name=etree.XPath(
+                f"boolean(//*[translate(name(), '{_ASCII_NAME}', '')]"
+                f" | //@*[translate(name(), '{_ASCII_NAME}', '')]"
+                f" | //namespace::*[translate(name(), '{_ASCII_NAME}', '')])"
+            ),
             element_count=etree.XPath("count(//*)"),
             attribute_count=etree.XPath("count(//@*)"),
             attachment_content=etree.XPath("//*[local-name()='ContentTransferEncoded']"),
@@ -370,6 +381,7 @@ def _read_small(
     if (
         elements > limits.max_elements
         or _tools().has_pi(root.getroottree())
+        or _tools().non_ascii_name(root.getroottree())
         or _breaks_limits(root, body, limits)
         or TokenScanner(limits).scan(body) is not None
     ):
