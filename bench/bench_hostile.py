@@ -378,7 +378,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every n by this")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--list", action="store_true", help="list the dimensions and stop")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per packet; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per packet; the fastest counts")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
