@@ -800,6 +800,16 @@ def _subject(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
 
 
+_CERTIFICATE_FAULTS = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+"""What cryptography raises on a damaged certificate (as loaded, or as first read)."""
+
+
 @functools.lru_cache(maxsize=512)
 def _certificate(der: bytes) -> x509.Certificate:
     """A DER certificate whose every field the check reads can be read: cryptography parses
@@ -821,7 +831,7 @@ def _embedded(texts: Sequence[str]) -> tuple[list[x509.Certificate], str | None]
             continue
         try:
             certs.append(_certificate(der))
-        except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+        except _CERTIFICATE_FAULTS as exc:
             problem = f"not a DER certificate: {exc}"
     return certs, problem
 

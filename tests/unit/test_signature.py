@@ -349,6 +349,19 @@ def test_an_embedded_certificate_whose_subject_cannot_be_read_is_unverifiable(
     assert verify(io.BytesIO(damaged)) == outcome
 
 
+def test_an_embedded_certificate_of_an_unknown_version_is_unverifiable(signer: Identity) -> None:
+    signed = signed_document(signer)
+    match = re.search(rb"X509Certificate>([^<]+)<", signed)
+    assert match is not None
+    der = signer.cert.public_bytes(serialization.Encoding.DER)
+    version = der.index(bytes([0xA0, 0x03, 0x02, 0x01, 0x02])) + 4
+    damaged_der = der[:version] + bytes([18]) + der[version + 1 :]
+    outcome = verify(signed.replace(match.group(1), base64.b64encode(damaged_der)))
+    assert outcome.status == "unverifiable"
+    assert outcome.reason is not None
+    assert "version" in outcome.reason
+
+
 def test_an_embedded_certificate_with_non_ascii_characters_is_unverifiable(
     signer: Identity,
 ) -> None:
