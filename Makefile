@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install lock test lint types unit demo demo-edxml bench bench-edxml bench-schema bench-signature faults clean
-.PHONY: browser balancer bench-console bench-startup bench-vxp multihost docs
+.PHONY: browser balancer bench-console bench-hostile bench-startup bench-vxp fuzz multihost docs
 
 install: $(STAMP)
 
@@ -108,6 +108,18 @@ bench-vxp: install
 # The generated reference pages (docs/configuration.md, from hub/settings.py).
 docs: install
 	$(VENV)/bin/lienthong config docs > docs/configuration.md
+
+# Hostile packets at n, 2n, 4n per dimension a sender controls, each read in a fresh process:
+# CPU, peak RSS and growth per doubling (ARGS=--strict fails on a missed target).
+bench-hostile: install
+	$(PY) bench/bench_hostile.py $(ARGS)
+
+# Coverage-guided fuzzing (atheris) of the packet reader, the signature check and the
+# attachment decoder, FUZZ_SECONDS each; corpora grow under .fuzz/corpus, crashing inputs land
+# in .fuzz/artifacts. `make test` runs a few seconds of each (tests/fuzz).
+FUZZ_SECONDS ?= 60
+fuzz: install
+	$(PY) -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

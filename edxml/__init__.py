@@ -1,8 +1,8 @@
 """edxml: read, check, build, sign and verify edXML packets (QCVN 102:2016).
 
 A standalone library: it imports nothing from the hub. Reading is one safe streaming pass
-(no DTD, no entities, no network, bounded size, depth and text), so large packets are never
-held as a whole tree.
+(no DTD, no entities, no network; sizes, counts and tokens bounded in linear time, see
+``edxml.limits``), so large packets are never held as a whole tree.
 """
 
 from __future__ import annotations

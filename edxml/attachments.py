@@ -9,11 +9,13 @@ from __future__ import annotations
 import binascii
 import hashlib
 import io
-import shutil
+import lzma
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from edxml.errors import AttachmentError
 
@@ -21,6 +23,8 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 """Local file header, empty archive, spanned archive."""
 
 _XML_WHITESPACE = b" \t\r\n"
+
+T = TypeVar("T")
 
 
 def is_zip(head: bytes) -> bool:
@@ -128,41 +132,71 @@ def folder_opener(folder: Path) -> AttachmentOpener:
     return open_one
 
 
-def zip_members(data: BinaryIO) -> list[str]:
-    """Names of the files inside a zip archive."""
+_ZIP_FAULTS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+    IndexError,
+)
+"""What zipfile raises on a damaged or unusual archive: a bad offset (a negative seek), a
+truncated member, an unknown compression method, encryption, a corrupt stream, a member
+with an empty name."""
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """``call()``, with zipfile's faults turned into :class:`AttachmentError`."""
     try:
-        with zipfile.ZipFile(data) as archive:
-            return [info.filename for info in archive.infolist() if not info.is_dir()]
-    except zipfile.BadZipFile as exc:
+        return call()
+    except _ZIP_FAULTS as exc:
         raise AttachmentError(
             f"the attachment is not a readable zip archive: {exc}", code="attachment.bad-zip"
         ) from exc
+
+
+def zip_members(data: BinaryIO) -> list[str]:
+    """Names of the files inside a zip archive."""
+
+    def names() -> list[str]:
+        with zipfile.ZipFile(data) as archive:
+            return [info.filename for info in archive.infolist() if not info.is_dir()]
+
+    return _guarded(names)
 
 
 def extract_inner(archive_file: BinaryIO, dest: BinaryIO, member: str | None = None) -> str:
-    """Copy one file out of a zip (the only one, or ``member``) to ``dest``; return its name."""
-    try:
-        with zipfile.ZipFile(archive_file) as archive:
-            files = [info for info in archive.infolist() if not info.is_dir()]
-            if member is not None:
-                chosen = [info for info in files if info.filename == member]
-            else:
-                chosen = files[:1] if len(files) == 1 else []
-            if not chosen:
-                names = ", ".join(info.filename for info in files) or "none"
-                raise AttachmentError(
-                    f"choose the file to extract (zip holds: {names})"
-                    if member is None
-                    else f"{member!r} is not in the zip (it holds: {names})",
-                    code="attachment.zip-member",
-                )
-            with archive.open(chosen[0]) as inner:
-                shutil.copyfileobj(inner, dest, 1 << 16)
-            return chosen[0].filename
-    except zipfile.BadZipFile as exc:
-        raise AttachmentError(
-            f"the attachment is not a readable zip archive: {exc}", code="attachment.bad-zip"
-        ) from exc
+    """Copy one file out of a zip (the only one, or ``member``) to ``dest``; return its name.
+
+    Faults of the archive are :class:`AttachmentError`; errors writing ``dest`` are the
+    caller's and pass through unchanged.
+    """
+    archive = _guarded(lambda: zipfile.ZipFile(archive_file))
+    with archive:
+        files = _guarded(lambda: [info for info in archive.infolist() if not info.is_dir()])
+        if member is not None:
+            chosen = [info for info in files if info.filename == member]
+        else:
+            chosen = files[:1] if len(files) == 1 else []
+        if not chosen:
+            names = ", ".join(info.filename for info in files) or "none"
+            raise AttachmentError(
+                f"choose the file to extract (zip holds: {names})"
+                if member is None
+                else f"{member!r} is not in the zip (it holds: {names})",
+                code="attachment.zip-member",
+            )
+        inner = _guarded(lambda: archive.open(chosen[0]))
+        with inner:
+            while block := _guarded(lambda: inner.read(1 << 16)):
+                dest.write(block)
+    return chosen[0].filename
 
 
 def decode_to_bytes(text: str) -> bytes:

@@ -34,9 +34,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _existing(path: str) -> Path:
     candidate = Path(path)
+    if candidate.is_dir():
+        raise UsageError(f"{path} is a directory, not a file")
     if not candidate.is_file():
         raise UsageError(f"no such file: {path}")
     return candidate
+
+
+def _issue_text(issue: dict[str, object]) -> str:
+    """``[code] element: message``, the element left out when the issue names none."""
+    element = issue.get("element")
+    where = f"{element}: " if element else ""
+    return f"[{issue['code']}] {where}{issue['message']}"
 
 
 def _print_json(data: object) -> None:
@@ -113,9 +122,8 @@ def _print_summary(data: dict[str, Any]) -> None:
             f"{att['size']} bytes sha256 {att['sha256']}"
         )
     for issue in data["issues"]:
-        print(
-            f"issue: [{issue['code']}] {issue['element']} line {issue['line']}: {issue['message']}"
-        )
+        line = f"line {issue['line']}: " if issue["line"] else ""
+        print(f"issue: {line}{_issue_text(issue)}")
     for warning in data["warnings"]:
         print(f"warning: {warning}")
 
@@ -129,7 +137,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _print_json({"valid": not issues, "issues": [issue.as_dict() for issue in issues]})
     elif issues:
         for issue in issues:
-            print(f"{path}:{issue.line or '?'}: [{issue.code}] {issue.element}: {issue.message}")
+            line = f":{issue.line}" if issue.line else ""
+            print(f"{path}{line}: {_issue_text(issue.as_dict())}")
     else:
         print(f"{path}: valid")
     return EXIT_INVALID if issues else EXIT_OK
@@ -310,6 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except UsageError as exc:
+        print(f"edxml: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
         print(f"edxml: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except EdxmlError as exc:

@@ -11,9 +11,21 @@ it applies, the ``element`` and the ``line`` of the packet that caused it.
     │   └── AttachmentError         an attachment cannot be decoded or found
     ├── BuildError                  a model cannot be written as a packet
     └── SigningError                a packet cannot be signed (bad key, certificate or layout)
+
+Validation collects :class:`Issue` objects rather than raising; a list of them is cut at
+:data:`MAX_ISSUES` by :func:`cap_issues`, whose last issue (code ``issues.more``) counts the rest,
+so a packet with a million faults costs no more to report than one with a hundred.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+MAX_ISSUES = 100
+"""Most issues listed for one packet; the rest are counted by one ``issues.more`` issue."""
+
+MORE_ISSUES = "issues.more"
+"""The code of the issue that stands for the issues left out of a capped list."""
 
 
 class EdxmlError(Exception):
@@ -150,3 +162,30 @@ class Issue:
         return (
             f"Issue({self.code!r}, {self.message!r}, element={self.element!r}, line={self.line!r})"
         )
+
+
+class MoreIssues(Issue):
+    """Stands for the issues left out of a capped list: how many, not which."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(MORE_ISSUES, f"{count} more issues not listed (at most {limit} are)")
+        self.count = count
+
+
+def cap_issues(issues: Sequence[Issue], limit: int = MAX_ISSUES, *, more: int = 0) -> list[Issue]:
+    """At most ``limit`` issues, then one :class:`MoreIssues` counting the rest (``more`` of
+    them left out before by the caller; a :class:`MoreIssues` in ``issues`` adds its count)."""
+    rest = more
+    kept: list[Issue] = []
+    for issue in issues:
+        if isinstance(issue, MoreIssues):
+            rest += issue.count
+        elif len(kept) < limit:
+            kept.append(issue)
+        else:
+            rest += 1
+    if rest:
+        kept.append(MoreIssues(rest, limit))
+    return kept

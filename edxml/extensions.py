@@ -53,9 +53,16 @@ def _normalised_copy(element: etree._Element, parent: etree._Element | None) -> 
 
 
 def serialise_extension(element: etree._Element) -> str:
-    """The element as canonical XML text, independent of the prefixes of its surroundings."""
+    """The element as canonical XML text, independent of the prefixes of its surroundings.
+
+    libxml2 will not canonicalise a relative namespace URI (``xmlns="a"``, deprecated but
+    well-formed): such an extension is kept as plain XML text of the same copy instead.
+    """
     copy = _normalised_copy(element, None)
-    return etree.tostring(copy, method="c14n", exclusive=True).decode("utf-8")
+    try:
+        return etree.tostring(copy, method="c14n", exclusive=True).decode("utf-8")
+    except etree.C14NError:
+        return etree.tostring(copy, encoding="unicode")
 
 
 def extension_element(xml: str) -> etree._Element:

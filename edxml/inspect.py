@@ -13,7 +13,7 @@ from cryptography import x509
 from pydantic import BaseModel, ConfigDict
 
 from edxml.attachments import AttachmentOpener
-from edxml.errors import Issue, PacketError
+from edxml.errors import Issue, MoreIssues, PacketError, cap_issues
 from edxml.models import DocumentPacket, Packet
 from edxml.reader import Reading, examine, packet_kind
 from edxml.schema import validate as schema_validate
@@ -77,12 +77,14 @@ def check(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[Packet | 
         reading = examine(source, limits=limits)
     except PacketError as exc:
         return None, [Issue.from_error(exc)]
-    return reading.packet, _issues(reading)
+    return reading.packet, _issues(reading, limits)
 
 
-def _issues(reading: Reading) -> list[Issue]:
-    """The reader's rule violations and the schema's findings, each fault once."""
-    return _unique([*reading.issues, *schema_validate(reading.tree, packet_kind(reading.tree))])
+def _issues(reading: Reading, limits: Limits) -> list[Issue]:
+    """The reader's rule violations and the schema's findings, each fault once, at most
+    ``limits.max_issues`` of them listed and the rest counted."""
+    found = schema_validate(reading.tree, packet_kind(reading.tree), max_issues=limits.max_issues)
+    return cap_issues(_unique([*reading.issues, *found]), limits.max_issues)
 
 
 def _unique(issues: Sequence[Issue]) -> list[Issue]:
@@ -95,14 +97,16 @@ def _unique(issues: Sequence[Issue]) -> list[Issue]:
     for issue in issues:
         if not issue.code.startswith("schema."):
             faulted.setdefault(issue.line, set()).update((issue.element or "").split("/"))
-    kept: list[Issue] = []
+    kept: dict[Issue, None] = {}
+    more: list[Issue] = []
     for issue in issues:
-        if issue in kept:
-            continue
-        if issue.code.startswith("schema.") and issue.element in faulted.get(issue.line, ()):
-            continue
-        kept.append(issue)
-    return sorted(kept, key=lambda i: i.line or 0)
+        if isinstance(issue, MoreIssues):
+            more.append(issue)
+        elif not (
+            issue.code.startswith("schema.") and issue.element in faulted.get(issue.line, ())
+        ):
+            kept.setdefault(issue)
+    return [*sorted(kept, key=lambda i: i.line or 0), *more]
 
 
 def summarise(
@@ -212,7 +216,7 @@ def inspect_packet(
         reading = examine(
             packet.open(), limits=limits, opener=opener, sinks=check.sinks if check else ()
         )
-        issues = _issues(reading)
+        issues = _issues(reading, limits)
         outcome = check.finish() if check is not None else None
     inspection = summarise(reading.packet, issues, outcome, reading.report.warnings)
     return inspection, reading.packet

@@ -18,7 +18,14 @@ from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 from lxml import etree
 
 from edxml.attachments import AttachmentOpener, Base64Decoder
-from edxml.errors import InvalidPacketError, Issue, MalformedXmlError
+from edxml.errors import (
+    AttachmentError,
+    InvalidPacketError,
+    Issue,
+    MalformedXmlError,
+    UnsafeXmlError,
+    cap_issues,
+)
 from edxml.extensions import serialise_extension
 from edxml.models import (
     Attachment,
@@ -47,7 +54,8 @@ from edxml.models import (
     TraceHeader,
     TraceHeaderList,
 )
-from edxml.namespaces import DSIG_NS, EDXML_NS
+from edxml.namespaces import DSIG_NS, EDXML_NS, is_valid_namespace
+from edxml.tokens import TokenScanner
 from edxml.xmlstream import (
     DEFAULT_LIMITS,
     SMALL_PACKET_MAX,
@@ -63,6 +71,11 @@ from edxml.xmlstream import (
 M = TypeVar("M", bound=Model)
 
 
+_LINE_MAX = 65_534
+"""The largest line lxml can set on an element it did not parse and read back (65,535
+stands for "look elsewhere" in libxml2)."""
+
+
 @dataclass
 class _AttachmentState:
     decoder: Base64Decoder
@@ -72,7 +85,8 @@ class _AttachmentState:
 class _TreeSink:
     """Builds the lxml tree of a packet, streaming attachment content into decoders."""
 
-    def __init__(self, opener: AttachmentOpener | None) -> None:
+    def __init__(self, opener: AttachmentOpener | None, limits: Limits) -> None:
+        self.limits = limits
         self.root: etree._Element | None = None
         self.stack: list[etree._Element] = []
         self.parts: list[str] = []
@@ -100,6 +114,33 @@ class _TreeSink:
         line: int,
     ) -> None:
         self._flush()
+        _check_namespaces(nsdecls, name.local, line)
+        try:
+            element = self._element(name, attrs, nsdecls)
+        except ValueError as exc:
+            raise MalformedXmlError(
+                f"the element cannot be held in a tree: {exc}",
+                code="xml.malformed",
+                element=name.local,
+                line=line,
+            ) from exc
+        # libxml2 keeps an element's line in 16 bits: past that (a long line-wrapped
+        # attachment before it) the element's line is left unknown rather than failing.
+        if line <= _LINE_MAX:
+            element.sourceline = line  # type: ignore[assignment]
+        self.stack.append(element)
+        self.last_closed = None
+        if name.local == "ContentTransferEncoded":
+            self._open_attachment(element, line)
+
+    def _element(
+        self,
+        name: QName,
+        attrs: Sequence[tuple[QName, str]],
+        nsdecls: Sequence[tuple[str, str]],
+    ) -> etree._Element:
+        """The new element, under the current one (lxml's ValueError for names or values
+        libxml2 does not take, which the stream has not already refused)."""
         nsmap = {(prefix or None): uri for prefix, uri in nsdecls} if nsdecls else None
         attrib = {attr.clark: value for attr, value in attrs} if attrs else None
         if self.stack:
@@ -113,13 +154,12 @@ class _TreeSink:
         else:
             element = etree.Element(name.clark, attrib, nsmap)  # type: ignore[arg-type]
             self.root = element
-        element.sourceline = line  # type: ignore[assignment]
-        self.stack.append(element)
-        self.last_closed = None
-        if name.local == "ContentTransferEncoded":
-            self._open_attachment(element, line)
+        return element
 
     def _open_attachment(self, element: etree._Element, line: int) -> None:
+        if self.current is not None:
+            raise _nested_attachment(line)
+        _check_attachment_count(self.attachment_index, self.limits, line)
         out = None
         if self.opener is not None:
             out = self.opener(self.attachment_index, _attachment_name(element))
@@ -153,6 +193,20 @@ class _TreeSink:
             self.current.out.close()
 
 
+def _check_namespaces(nsdecls: Sequence[tuple[str, str]], element: str, line: int) -> None:
+    """Refuse a namespace URI that a tree cannot hold, naming the element declaring it."""
+    for prefix, uri in nsdecls:
+        if not is_valid_namespace(uri):
+            shown = uri if len(uri) <= 80 else uri[:77] + "..."
+            declared = f"xmlns:{prefix}" if prefix else "xmlns"
+            raise MalformedXmlError(
+                f"{declared}={shown!r} is not a valid namespace URI",
+                code="xml.bad-namespace-uri",
+                element=element,
+                line=line,
+            )
+
+
 @dataclass
 class ReadResult:
     """A read packet: the model, the tree it came from, and what the pass reported."""
@@ -182,7 +236,7 @@ def read_tree(
         if fast is not None:
             return fast
         source = data
-    sink = _TreeSink(opener)
+    sink = _TreeSink(opener, limits)
     try:
         report = stream(source, [sink, *sinks], limits)
     except BaseException:
@@ -208,6 +262,11 @@ def _small_bytes(source: Source, limits: Limits) -> bytes | None:
     return None
 
 
+_ASCII_NAME = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:"
+"""The characters of ASCII names. libxml2 takes names by the rules of XML 1.0's fifth
+edition, expat by the fourth's, narrower outside ASCII (U+FEFF, for one): a packet with any
+other name takes the stream, so that expat judges it as it judges every packet."""
+
 _FAST_ENCODINGS = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII", "ISO-8859-1", "LATIN1"})
 """Declared encodings the fast path reads exactly as expat does; others take the stream."""
 
@@ -215,10 +274,12 @@ _FAST_ENCODINGS = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII", "ISO-8859-1",
 class _FastPathTools(NamedTuple):
     parser: etree.XMLParser
     has_pi: etree.XPath
+    non_ascii_name: etree.XPath
     element_count: etree.XPath
     attribute_count: etree.XPath
     attachment_content: etree.XPath
-    limit_checks: dict[Limits, tuple[etree.XPath, etree.XPath, etree.XPath]]
+    nested_content: etree.XPath
+    limit_checks: dict[Limits, tuple[etree.XPath, etree.XPath, etree.XPath, etree.XPath]]
 
 
 _per_thread = threading.local()
@@ -239,43 +300,61 @@ def _tools() -> _FastPathTools:
                 collect_ids=False,
             ),
             has_pi=etree.XPath("boolean(//processing-instruction())"),
+            non_ascii_name=etree.XPath(
+                f"boolean(//*[translate(name(), '{_ASCII_NAME}', '')]"
+                f" | //@*[translate(name(), '{_ASCII_NAME}', '')]"
+                f" | //namespace::*[translate(name(), '{_ASCII_NAME}', '')])"
+            ),
             element_count=etree.XPath("count(//*)"),
             attribute_count=etree.XPath("count(//@*)"),
             attachment_content=etree.XPath("//*[local-name()='ContentTransferEncoded']"),
+            nested_content=etree.XPath(
+                "boolean(//*[local-name()='ContentTransferEncoded']"
+                "//*[local-name()='ContentTransferEncoded'])"
+            ),
             limit_checks={},
         )
         _per_thread.tools = tools
     return tools
 
 
-def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath]:
-    """XPaths true when a tree is too deep, has an element with too many attributes, or a
-    text (attachment content excepted) longer than ``limits`` allow, as the stream checks."""
+def _limit_checks(limits: Limits) -> tuple[etree.XPath, etree.XPath, etree.XPath, etree.XPath]:
+    """XPaths true when a tree is too deep, has an element with too many attributes or
+    children, or a text (attachment content excepted) longer than ``limits`` allow, as the
+    stream checks."""
     cache = _tools().limit_checks
     if limits not in cache:
         streamed = " or ".join(f"local-name()='{name}'" for name in sorted(limits.streamed_text))
         too_deep = etree.XPath("boolean(" + "/*" * (limits.max_depth + 1) + ")")
         crowded = etree.XPath(f"boolean(//*[count(@*) > {limits.max_attributes}])")
+        fanned = etree.XPath(f"boolean(//*[count(*) > {limits.max_children}])")
         long_text = etree.XPath(
             f"boolean(//text()[string-length() > {limits.max_text}]"
             f"[not(parent::*[{streamed or 'false()'}])])"
         )
         if len(cache) >= 8:
             cache.clear()
-        cache[limits] = (too_deep, crowded, long_text)
+        cache[limits] = (too_deep, crowded, fanned, long_text)
     return cache[limits]
 
 
-def _breaks_limits(root: etree._Element, size: int, limits: Limits) -> bool:
-    """Whether a parsed tree breaks a limit the stream would have refused it for."""
-    too_deep, crowded, long_text = _limit_checks(limits)
+def _breaks_limits(root: etree._Element, body: bytes, limits: Limits) -> bool:
+    """Whether a parsed tree may break a limit the stream would have refused it for (the
+    namespace declarations are over-counted as every 'xmlns' in the bytes)."""
+    too_deep, crowded, fanned, long_text = _limit_checks(limits)
     if too_deep(root.getroottree()):
+        return True
+    elements = _tools().element_count(root)
+    assert isinstance(elements, float)
+    if elements > limits.max_children and fanned(root):
         return True
     attributes = _tools().attribute_count(root)
     assert isinstance(attributes, float)
     if attributes > limits.max_attributes and crowded(root):
         return True
-    return size > limits.max_text and bool(long_text(root))
+    if attributes + body.count(b"xmlns") > limits.max_total_attributes:
+        return True
+    return len(body) > limits.max_text and bool(long_text(root))
 
 
 def _read_small(
@@ -302,28 +381,58 @@ def _read_small(
     if (
         elements > limits.max_elements
         or _tools().has_pi(root.getroottree())
-        or _breaks_limits(root, len(body), limits)
+        or _tools().non_ascii_name(root.getroottree())
+        or _breaks_limits(root, body, limits)
+        or TokenScanner(limits).scan(body) is not None
     ):
+        return None
+    contents = _tools().attachment_content(root)
+    assert isinstance(contents, list)
+    if len(contents) > limits.max_attachments or _tools().nested_content(root):
         return None
     report.elements = elements
     for sink in sinks:
         sink.tree(root)  # type: ignore[attr-defined]
     decoded: dict[etree._Element, Base64Decoder] = {}
-    for index, element in enumerate(_tools().attachment_content(root)):  # type: ignore[arg-type]
+    for index, element in enumerate(contents):
         assert isinstance(element, etree._Element)
         out = None
         if opener is not None:
             out = opener(index, _attachment_name(element))
         decoder = Base64Decoder(out, line=_line(element))
         try:
-            decoder.feed(element.text or "")
+            # All the text inside, as the stream decodes it, even split by child elements
+            # (which a sender has no business putting there).
+            decoder.feed("".join(str(text) for text in element.itertext()))
             decoder.close()
         finally:
             if out is not None:
                 out.close()
         element.text = None
+        for inner in element.iterdescendants():
+            inner.text = inner.tail = None
         decoded[element] = decoder
     return root, decoded, report
+
+
+def _nested_attachment(line: int | None) -> AttachmentError:
+    return AttachmentError(
+        "attachment content (ContentTransferEncoded) holds another attachment's content",
+        code="attachment.nested",
+        element="ContentTransferEncoded",
+        line=line,
+    )
+
+
+def _check_attachment_count(index: int, limits: Limits, line: int | None) -> None:
+    """Refuse the attachment at ``index`` (counted from 0) when it is one too many."""
+    if index >= limits.max_attachments:
+        raise UnsafeXmlError(
+            f"the packet has more than {limits.max_attachments} attachments",
+            code="attachment.too-many",
+            element="ContentTransferEncoded",
+            line=line,
+        )
 
 
 def _attachment_name(content: etree._Element) -> str | None:
@@ -359,9 +468,10 @@ def examine(
     Unsafe or malformed XML still raises (there is no tree to report on).
     """
     root, decoded, report = read_tree(source, limits=limits, opener=opener, sinks=sinks)
-    mapper = _Mapper(decoded)
+    mapper = _Mapper(decoded, limits)
     packet = mapper.packet(root, tuple(report.warnings))
-    return Reading(packet if not mapper.issues else None, root, report, mapper.issues)
+    issues = cap_issues(mapper.issues, limits.max_issues, more=mapper.more)
+    return Reading(packet if not issues else None, root, report, issues)
 
 
 def read(
@@ -498,12 +608,18 @@ _ATTACHMENT = {
 class _Mapper:
     """Maps a packet tree to models, collecting the violations of strict rules."""
 
-    def __init__(self, decoded: dict[etree._Element, Base64Decoder]) -> None:
+    def __init__(self, decoded: dict[etree._Element, Base64Decoder], limits: Limits) -> None:
         self.decoded = decoded
+        self.limits = limits
         self.issues: list[Issue] = []
+        self.more = 0
 
     def fail(self, code: str, message: str, element: str, line: int | None) -> None:
-        self.issues.append(Issue(code, message, element, line))
+        """Record a broken rule; past ``max_issues`` of them, only count it."""
+        if len(self.issues) < self.limits.max_issues:
+            self.issues.append(Issue(code, message, element, line))
+        else:
+            self.more += 1
 
     def extension(self, element: etree._Element) -> Extension:
         return Extension(tag=element.tag, xml=serialise_extension(element))
@@ -665,18 +781,31 @@ class _Mapper:
                 "To",
                 _line(message),
             )
+        most = self.limits.max_recipients
+        if len(to_elements) > most:
+            self.fail(
+                "packet.too-many-recipients",
+                f"MessageHeader names {len(to_elements)} recipients (To); at most {most} are "
+                "accepted in one packet",
+                "To",
+                _line(to_elements[most]),
+            )
+            to_elements = to_elements[:most]
+        repeated = False
         for to_element in to_elements:
             org = self.organization(to_element, "To")
             if org is None:
                 continue
             if org.organ_id in seen:
-                self.fail(
-                    "packet.duplicate-recipient",
-                    f"recipient {org.organ_id} is listed more than once "
-                    f"(first at line {seen[org.organ_id]})",
-                    "To/OrganId",
-                    _line(to_element),
-                )
+                if not repeated:
+                    repeated = True
+                    self.fail(
+                        "packet.duplicate-recipient",
+                        f"recipient {org.organ_id} is listed more than once "
+                        f"(first at line {seen[org.organ_id]})",
+                        "To/OrganId",
+                        _line(to_element),
+                    )
                 continue
             seen[org.organ_id] = _line(to_element)
             recipients.append(org)
@@ -699,6 +828,7 @@ class _Mapper:
                 _line(doc_ids[1]),
             )
         values: dict[str, Any] = {}
+        replies: list[ResponseFor] = []
         extensions: list[Extension] = []
         handled = {"From", "To", "DocumentId"}
         for child in _children(message):
@@ -711,11 +841,13 @@ class _Mapper:
                 continue
             key, value = mapped
             if key == "response_for":
-                values["response_for"] = (*values.get("response_for", ()), value)
+                replies.append(value)
             elif key in values:
                 extensions.append(self.extension(child))
             else:
                 values[key] = value
+        if replies:
+            values["response_for"] = tuple(replies)
         if sender is None or not recipients or not document_id:
             return None
         return DocumentHeader(

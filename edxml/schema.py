@@ -17,8 +17,12 @@ Both return the same kind of issues:
 
 - ``schema.missing``: a required element is absent (``element`` names it);
 - ``schema.repeated``: an element required exactly once occurs more than once;
-- ``schema.duplicate``: two recipients (``To``) carry the same OrganId;
+- ``schema.duplicate``: two recipients (``To``) carry the same OrganId (the first repeat only);
 - ``schema.invalid``: anything else (a bad value, an element out of place, a wrong root).
+
+The cost is linear in the packet: each identity constraint is evaluated on the tree once per
+validation however many times an engine reports it, and at most ``max_issues`` issues are
+listed, the last one (``issues.more``) counting the rest.
 
 The schemas are compiled on first use, never at import. A compiled lxml validator keeps the
 error log of its last run on itself, so each thread gets its own validator.
@@ -34,7 +38,7 @@ from typing import Any, Final, Literal, cast
 
 from lxml import etree
 
-from edxml.errors import Issue
+from edxml.errors import MAX_ISSUES, Issue, cap_issues
 from edxml.namespaces import EDXML_NS, clark
 
 Kind = Literal["edoc", "status"]
@@ -76,31 +80,33 @@ def schema_path(kind: Kind) -> Path:
     )
 
 
-def validate(tree_or_element: etree._Element | etree._ElementTree, kind: Kind) -> list[Issue]:
+def validate(
+    tree_or_element: etree._Element | etree._ElementTree,
+    kind: Kind,
+    *,
+    max_issues: int = MAX_ISSUES,
+) -> list[Issue]:
     """Check a packet against the schema of its kind with libxml2; no issues means valid."""
     validator = _lxml_validator(kind)
     if validator.validate(tree_or_element):
         return []
-    root = _root_of(tree_or_element)
-    issues: list[Issue] = []
-    log = cast("Iterable[Any]", validator.error_log)
-    for entry in log:
-        issues.extend(_issues_from_libxml2(entry.message, entry.line, root))
-    return _finish(issues)
+    found = _Findings(_root_of(tree_or_element), max_issues)
+    for entry in cast("Iterable[Any]", validator.error_log):
+        found.libxml2(entry.message, entry.line)
+    return found.finish()
 
 
 def validate_with_xmlschema(
-    tree_or_element: etree._Element | etree._ElementTree, kind: Kind
+    tree_or_element: etree._Element | etree._ElementTree,
+    kind: Kind,
+    *,
+    max_issues: int = MAX_ISSUES,
 ) -> list[Issue]:
     """Check a packet as :func:`validate` does, with the ``xmlschema`` package instead."""
-    errors = list(_xmlschema_validator(kind).iter_errors(tree_or_element))
-    if not errors:
-        return []
-    root = _root_of(tree_or_element)
-    issues: list[Issue] = []
-    for error in errors:
-        issues.extend(_issues_from_xmlschema(error, root))
-    return _finish(issues)
+    found = _Findings(_root_of(tree_or_element), max_issues)
+    for error in _xmlschema_validator(kind).iter_errors(tree_or_element):
+        found.xmlschema(error)
+    return found.finish() if found.any else []
 
 
 def _lxml_validator(kind: Kind) -> etree.XMLSchema:
@@ -133,11 +139,86 @@ def _root_of(tree_or_element: etree._Element | etree._ElementTree) -> etree._Ele
     return tree_or_element
 
 
-def _finish(issues: Iterable[Issue]) -> list[Issue]:
-    unique = list(dict.fromkeys(issues))
-    if not unique:
-        return [Issue(INVALID, "the packet does not match the edXML schema")]
-    return unique
+class _Findings:
+    """The issues of one validation: each fault once, each identity constraint evaluated on
+    the tree once, at most ``limit`` listed and the rest counted."""
+
+    def __init__(self, root: etree._Element, limit: int) -> None:
+        self.root = root
+        self.limit = limit
+        self.issues: dict[Issue, None] = {}
+        self.more = 0
+        self.any = False
+        self.constraints: set[tuple[str, bool]] = set()
+        self.counted: set[tuple[str, object]] = set()
+
+    @property
+    def full(self) -> bool:
+        """Whether the list is as long as it may be: anything further is only counted."""
+        return len(self.issues) >= self.limit
+
+    def add(self, issues: Iterable[Issue]) -> None:
+        for issue in issues:
+            if issue in self.issues:
+                continue
+            if self.full:
+                self.more += 1
+            else:
+                self.issues[issue] = None
+
+    def unlisted(self, message: str, line: object) -> bool:
+        """Whether an engine error is only to be counted (the list is full): counted once
+        per message and line, without the cost of turning it into an issue."""
+        if not self.full:
+            return False
+        if (message, line) not in self.counted:
+            self.counted.add((message, line))
+            self.more += 1
+        return True
+
+    def constraint(self, name: str, unique: bool) -> None:
+        self.any = True
+        if (name, unique) not in self.constraints:
+            self.constraints.add((name, unique))
+            self.add(_constraint_issues(self.root, name, unique))
+
+    def libxml2(self, message: str, line: int) -> None:
+        self.any = True
+        if _LIBXML2_DERIVED in message:
+            return
+        constraint = (
+            _LIBXML2_CONSTRAINT.search(message) if "identity-constraint" in message else None
+        )
+        if constraint is not None:
+            kind, name = constraint.groups()
+            self.constraint(name, unique=kind == "unique")
+        elif not self.unlisted(message, line):
+            self.add([_issue_from_libxml2(message, line)])
+
+    def xmlschema(self, error: Any) -> None:
+        self.any = True
+        reason = str(error.reason or error.message)
+        elem = error.elem
+        element = _local(elem.tag) if elem is not None and isinstance(elem.tag, str) else None
+        unique = _XMLSCHEMA_UNIQUE.search(reason)
+        if unique is not None:
+            self.constraint(unique.group(1), unique=True)
+            return
+        field = _XMLSCHEMA_MISSING_FIELD.search(reason) or _XMLSCHEMA_MULTIPLE.search(reason)
+        if field is not None and element is not None:
+            steps = [step.rpartition(":")[2] for step in field.group(1).split("/")]
+            self.constraint(".".join([element, *steps]), unique=False)
+            return
+        text = f"{element}: {reason}" if element else reason
+        line = error.sourceline if isinstance(error.sourceline, int) else None
+        if not self.unlisted(text, line):
+            self.add([Issue(INVALID, _short_names(text), element, line)])
+
+    def finish(self) -> list[Issue]:
+        issues = list(self.issues)
+        if not issues:
+            return [Issue(INVALID, "the packet does not match the edXML schema")]
+        return cap_issues(issues, self.limit, more=self.more)
 
 
 # Identity constraints ------------------------------------------------------------------
@@ -178,18 +259,19 @@ def _missing_or_repeated(scope: etree._Element, path: Sequence[str]) -> Issue | 
 
 
 def _duplicates(scope: etree._Element, path: Sequence[str]) -> list[Issue]:
+    """The first item of ``scope`` whose field repeats an earlier one's, if any: a repeated
+    recipient is refused at its first repeat, however many follow."""
     if len(path) != 2:
         return []
     item_name, field_name = path
     seen: set[str] = set()
-    issues: list[Issue] = []
-    for item in scope.findall(clark(item_name)):
+    for item in scope.iterfind(clark(item_name)):
         fields = item.findall(clark(field_name))
         if len(fields) != 1:
             continue
         value = " ".join((fields[0].text or "").split())
         if value in seen:
-            issues.append(
+            return [
                 Issue(
                     DUPLICATE,
                     f"{item_name} with {field_name} '{value}' appears more than once in "
@@ -197,9 +279,9 @@ def _duplicates(scope: etree._Element, path: Sequence[str]) -> list[Issue]:
                     item_name,
                     _line(item),
                 )
-            )
+            ]
         seen.add(value)
-    return issues
+    return []
 
 
 # libxml2 messages ----------------------------------------------------------------------
@@ -236,13 +318,7 @@ _LIBXML2_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def _issues_from_libxml2(message: str, line: int, root: etree._Element) -> list[Issue]:
-    if _LIBXML2_DERIVED in message:
-        return []
-    constraint = _LIBXML2_CONSTRAINT.search(message)
-    if constraint is not None:
-        kind, name = constraint.groups()
-        return _constraint_issues(root, name, unique=kind == "unique")
+def _issue_from_libxml2(message: str, line: int) -> Issue:
     element: str | None = None
     text = message
     located = _LIBXML2_ELEMENT.match(message)
@@ -255,7 +331,7 @@ def _issues_from_libxml2(message: str, line: int, root: etree._Element) -> list[
                 break
         where = f"{element}, attribute {attribute}" if attribute else element
         text = f"{where}: {text}"
-    return [Issue(INVALID, _short_names(text), element, line or None)]
+    return Issue(INVALID, _short_names(text), element, line or None)
 
 
 # xmlschema errors ----------------------------------------------------------------------
@@ -263,22 +339,6 @@ def _issues_from_libxml2(message: str, line: int, root: etree._Element) -> list[
 _XMLSCHEMA_MISSING_FIELD = re.compile(r"missing key field '([^']+)'")
 _XMLSCHEMA_MULTIPLE = re.compile(r"path='([^']+)'\) field selects multiple values")
 _XMLSCHEMA_UNIQUE = re.compile(r"XsdUnique\(name='(?:[^:']*:)?([^']+)'\)")
-
-
-def _issues_from_xmlschema(error: Any, root: etree._Element) -> list[Issue]:
-    reason = str(error.reason or error.message)
-    elem = error.elem
-    element = _local(elem.tag) if elem is not None and isinstance(elem.tag, str) else None
-    unique = _XMLSCHEMA_UNIQUE.search(reason)
-    if unique is not None:
-        return _constraint_issues(root, unique.group(1), unique=True)
-    field = _XMLSCHEMA_MISSING_FIELD.search(reason) or _XMLSCHEMA_MULTIPLE.search(reason)
-    if field is not None and element is not None:
-        steps = [step.rpartition(":")[2] for step in field.group(1).split("/")]
-        return _constraint_issues(root, ".".join([element, *steps]), unique=False)
-    text = f"{element}: {reason}" if element else reason
-    line = error.sourceline if isinstance(error.sourceline, int) else None
-    return [Issue(INVALID, _short_names(text), element, line)]
 
 
 def _line(node: etree._Element) -> int | None:

@@ -800,9 +800,24 @@ def _subject(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
 
 
+_CERTIFICATE_FAULTS = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+"""What cryptography raises on a damaged certificate (as loaded, or as first read)."""
+
+
 @functools.lru_cache(maxsize=512)
 def _certificate(der: bytes) -> x509.Certificate:
-    return x509.load_der_x509_certificate(der)
+    """A DER certificate whose every field the check reads can be read: cryptography parses
+    some (names, key, dates, extensions) only when first asked, and raises then."""
+    cert = x509.load_der_x509_certificate(der)
+    _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc)
+    _ = (cert.public_key(), cert.extensions, cert.serial_number)
+    return cert
 
 
 def _embedded(texts: Sequence[str]) -> tuple[list[x509.Certificate], str | None]:
@@ -811,12 +826,12 @@ def _embedded(texts: Sequence[str]) -> tuple[list[x509.Certificate], str | None]
     for text in texts:
         try:
             der = _b64(text)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a character outside ASCII
             problem = f"not valid base64: {exc}"
             continue
         try:
             certs.append(_certificate(der))
-        except ValueError as exc:
+        except _CERTIFICATE_FAULTS as exc:
             problem = f"not a DER certificate: {exc}"
     return certs, problem
 

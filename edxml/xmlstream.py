@@ -1,4 +1,5 @@
-"""Safe, streaming XML reading on expat: no DTD, no entities, bounded size, depth and text.
+"""Safe, streaming XML reading on expat: no DTD, no entities, every size, count and token
+bounded (the limits: ``edxml.limits``; the token bounds: ``edxml.tokens``).
 
 Every reader of packet bytes in this package goes through :func:`stream`. It feeds the
 input to expat in chunks and hands namespace-aware events to *sinks*, so a 100 MB packet
@@ -14,10 +15,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, Protocol, cast
+from typing import Any, BinaryIO, NamedTuple, NoReturn, Protocol, cast
 from xml.parsers import expat
 
 from edxml.errors import MalformedXmlError, UnsafeXmlError
+from edxml.limits import DEFAULT_LIMITS as DEFAULT_LIMITS
+from edxml.limits import Limits as Limits
+from edxml.tokens import Stop, TokenScanner
 
 SMALL_PACKET_MAX = 4 * 1024 * 1024
 """Packets up to this size may be parsed whole by lxml (fast path) instead of streamed."""
@@ -42,29 +46,6 @@ class QName(NamedTuple):
     def qualified(self) -> str:
         """The ``prefix:local`` form as written in the packet."""
         return f"{self.prefix}:{self.local}" if self.prefix else self.local
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Safety limits applied while reading; the defaults suit edXML packets."""
-
-    max_bytes: int = 256 * 1024 * 1024
-    """Largest input accepted, in bytes (the packet as received, base64 included)."""
-    max_depth: int = 48
-    """Deepest element nesting; real packets stay under 10."""
-    max_text: int = 1024 * 1024
-    """Longest text of one element, except elements whose text is streamed (attachments)."""
-    max_elements: int = 200_000
-    """Most elements in one packet."""
-    max_attributes: int = 64
-    """Most attributes on one element."""
-    max_leading_bytes: int = 64
-    """Stray bytes tolerated before the XML declaration (some senders prefix a length)."""
-    streamed_text: frozenset[str] = frozenset({"ContentTransferEncoded"})
-    """Local names whose text may be as long as the packet (base64 attachment content)."""
-
-
-DEFAULT_LIMITS = Limits()
 
 
 class Sink(Protocol):
@@ -96,6 +77,7 @@ class StreamReport:
 
     bytes_read: int = 0
     elements: int = 0
+    attributes: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -223,6 +205,11 @@ class Rereadable:
 
 _QNAME_CACHE_MAX = 4096
 
+_SEPARATOR = "\x01"
+"""Joins namespace URI, local name and prefix in expat's names: a character no XML 1.0
+document can hold, so a URI with a space in it reaches the sinks, which judge it (expat
+refuses a URI holding the separator with a bare "syntax error")."""
+
 
 class _Pass:
     """One expat pass with limits; dispatches to the sinks."""
@@ -233,11 +220,13 @@ class _Pass:
         self.report = report
         self.depth = 0
         self.stack: list[str] = []
+        self.children: list[int] = [0]
+        """Child elements seen so far of each open element (the first entry: the document)."""
         self.text_len = 0
         self.text_streamed = False
         self.pending_ns: list[tuple[str, str]] = []
         self.names: dict[str, QName] = {}
-        parser = expat.ParserCreate(namespace_separator=" ")
+        parser = expat.ParserCreate(namespace_separator=_SEPARATOR)
         parser.namespace_prefixes = True
         parser.ordered_attributes = True
         parser.buffer_text = True
@@ -304,11 +293,11 @@ class _Pass:
     # -- events -------------------------------------------------------------------------
 
     def qname(self, raw: str) -> QName:
-        """Turn expat's 'uri local prefix' triplet into a cached QName."""
+        """Turn expat's uri, local name, prefix triplet into a cached QName."""
         found = self.names.get(raw)
         if found is not None:
             return found
-        parts = raw.split(" ")
+        parts = raw.split(_SEPARATOR)
         if len(parts) == 3:
             name = QName(parts[0], parts[1], parts[2])
         elif len(parts) == 2:
@@ -350,6 +339,24 @@ class _Pass:
                 element=name.local,
                 line=line,
             )
+        report.attributes += len(attrs) // 2 + len(self.pending_ns)
+        if report.attributes > limits.max_total_attributes:
+            raise UnsafeXmlError(
+                f"the packet has more than {limits.max_total_attributes} attributes "
+                "(namespace declarations included)",
+                code="xml.too-many-attributes",
+                element=name.local,
+                line=line,
+            )
+        self.children[-1] += 1
+        if self.children[-1] > limits.max_children:
+            raise UnsafeXmlError(
+                f"element {self.stack[-1]!r} has more than {limits.max_children} child elements",
+                code="xml.too-many-children",
+                element=name.local,
+                line=line,
+            )
+        self.children.append(0)
         pairs = [(self.qname(attrs[i]), attrs[i + 1]) for i in range(0, len(attrs), 2)]
         nsdecls = self.pending_ns
         self.pending_ns = []
@@ -363,6 +370,7 @@ class _Pass:
         name = self.qname(raw)
         self.depth -= 1
         self.stack.pop()
+        self.children.pop()
         self.text_len = 0
         self.text_streamed = bool(self.stack) and self.stack[-1] in self.limits.streamed_text
         for end in self._ends:
@@ -388,6 +396,22 @@ class _Pass:
 
     # -- driving ------------------------------------------------------------------------
 
+    def refuse(self, stop: Stop, chunk: bytes, chunk_start: int) -> NoReturn:
+        """Raise the error of a token over its limit, located where the token starts.
+
+        expat is first fed the chunk up to that token, so an error earlier in the packet is
+        the one raised; afterwards expat's position is the token's start (the documented
+        position between parse events), which gives the line.
+        """
+        before = stop.offset - chunk_start
+        if before > 0:
+            self.feed(chunk[:before], final=False)
+        error = stop.error
+        error.line = self.parser.CurrentLineNumber
+        if error.element is None:
+            error.element = self.stack[-1] if self.stack else None
+        raise error
+
     def feed(self, chunk: bytes, final: bool) -> None:
         try:
             self.parser.Parse(chunk, final)
@@ -412,7 +436,13 @@ class _Pass:
 
 
 def strip_leading(head: bytes, limits: Limits, report: StreamReport) -> bytes:
-    """Drop stray bytes before the XML declaration or root, within the tolerated amount."""
+    """Drop stray bytes before the XML declaration or root, within the tolerated amount.
+
+    UTF-16 input (a byte order mark, or a zero byte before the first '<') is left whole: its
+    zero bytes are part of its characters, not stray bytes.
+    """
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff", b"\x00<"):
+        return head
     body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
     lt = body.find(b"<")
     if lt < 0 and body.strip() and b"\x00" not in body[:4]:
@@ -451,6 +481,8 @@ def stream(
     """
     report = StreamReport()
     xml_pass = _Pass(list(sinks), limits, report)
+    scanner = TokenScanner(limits)
+    scanned = 0
     handle, owned = open_source(source)
     try:
         first = True
@@ -473,6 +505,11 @@ def stream(
                     element=xml_pass.stack[-1] if xml_pass.stack else None,
                     line=xml_pass.parser.CurrentLineNumber,
                 )
+            if chunk:
+                stop = scanner.scan(chunk)
+                if stop is not None:
+                    xml_pass.refuse(stop, chunk, scanned)
+                scanned += len(chunk)
             xml_pass.feed(chunk, final=not chunk)
             if not chunk:
                 break

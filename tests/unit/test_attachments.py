@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from edxml.attachments import Base64Decoder, extract_inner, folder_opener, safe_filename
+from edxml.attachments import (
+    Base64Decoder,
+    extract_inner,
+    folder_opener,
+    safe_filename,
+    zip_members,
+)
 from edxml.compose import FileToAttach
 from edxml.errors import AttachmentError
 from edxml.models import DocumentPacket
@@ -98,7 +104,108 @@ def test_inner_file_of_a_zip_is_extracted() -> None:
     assert out.getvalue() == PDF
 
 
+def _zip_with_its_directory_moved(shift: int) -> bytes:
+    """A zip whose end record says its central directory starts ``shift`` bytes later than
+    it does: zipfile then seeks to a negative offset (found by fuzzing)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.pdf", PDF)
+    data = bytearray(buffer.getvalue())
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16 : end + 20], "little") + shift
+    data[end + 16 : end + 20] = offset.to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_extracting_from_a_zip_with_a_bad_offset_is_a_bad_zip_error() -> None:
+    with pytest.raises(AttachmentError) as caught:
+        extract_inner(io.BytesIO(_zip_with_its_directory_moved(100_000)), io.BytesIO())
+    assert caught.value.code == "attachment.bad-zip"
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_extracting_a_member_compressed_by_an_unknown_method_is_a_bad_zip_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.pdf", PDF)
+    data = bytearray(buffer.getvalue())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = data.index(header)
+        method = at + (8 if header == b"PK\x03\x04" else 10)
+        data[method : method + 2] = (99).to_bytes(2, "little")
+    with pytest.raises(AttachmentError) as caught:
+        extract_inner(io.BytesIO(bytes(data)), io.BytesIO())
+    assert caught.value.code == "attachment.bad-zip"
+
+
+def test_a_zip_member_without_a_name_is_a_bad_zip_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x", PDF)
+    data = bytearray(buffer.getvalue())
+    for header, length_at, name_at in ((b"PK\x03\x04", 26, 30), (b"PK\x01\x02", 28, 46)):
+        at = data.index(header)
+        data[at + length_at : at + length_at + 2] = (0).to_bytes(2, "little")
+        del data[at + name_at]
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16 : end + 20], "little") - 1
+    data[end + 16 : end + 20] = offset.to_bytes(4, "little")
+    size = int.from_bytes(data[end + 12 : end + 16], "little") - 1
+    data[end + 12 : end + 16] = size.to_bytes(4, "little")
+    for read in (lambda: zip_members(io.BytesIO(bytes(data))),
+                 lambda: extract_inner(io.BytesIO(bytes(data)), io.BytesIO())):  # fmt: skip
+        with pytest.raises(AttachmentError) as caught:
+            read()
+        assert caught.value.code == "attachment.bad-zip"
+
+
+def test_an_error_writing_the_extracted_file_is_the_callers() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.pdf", PDF)
+
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        extract_inner(io.BytesIO(buffer.getvalue()), Full())  # type: ignore[arg-type]
+
+
 def test_extracting_from_a_non_zip_is_a_clear_error() -> None:
     with pytest.raises(AttachmentError) as caught:
         extract_inner(io.BytesIO(PDF), io.BytesIO())
     assert caught.value.code == "attachment.bad-zip"
+
+
+@pytest.mark.parametrize("path", ["whole", "streamed"])
+def test_attachment_text_split_by_a_child_element_is_decoded_whole_on_both_paths(
+    path: str,
+) -> None:
+    data = document((FileToAttach(PDF, name="a.pdf"),))[1]
+    start = data.index(b">", data.index(b"<edXML:ContentTransferEncoded")) + 1
+    split = data[: start + 8] + b"<x/>" + data[start + 8 :]
+    packet = parse(split if path == "whole" else io.BytesIO(split))
+    assert isinstance(packet, DocumentPacket)
+    assert packet.attachments[0].size == len(PDF)
+    bad = data[: start + 8] + b"<x/>@@@@" + data[start + 8 :]
+    with pytest.raises(AttachmentError) as caught:
+        parse(bad if path == "whole" else io.BytesIO(bad))
+    assert caught.value.code == "attachment.bad-base64"
+
+
+@pytest.mark.parametrize("path", ["whole", "streamed"])
+def test_attachment_content_inside_attachment_content_is_refused_on_both_paths(
+    path: str,
+) -> None:
+    data = document((FileToAttach(PDF, name="a.pdf"),))[1]
+    start = data.index(b">", data.index(b"<edXML:ContentTransferEncoded")) + 1
+    inner = b"<edXML:ContentTransferEncoded>QUJD</edXML:ContentTransferEncoded>"
+    nested = data[: start + 8] + inner + data[start + 8 :]
+    with pytest.raises(AttachmentError) as caught:
+        parse(nested if path == "whole" else io.BytesIO(nested))
+    assert caught.value.code == "attachment.nested"
+    assert caught.value.line == data[:start].count(b"\n") + 1

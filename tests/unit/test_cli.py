@@ -225,6 +225,30 @@ def test_inspect_of_a_missing_file_exits_2(
     assert out == ""
 
 
+@pytest.mark.parametrize("command", ["inspect", "validate", "verify"])
+def test_a_directory_given_for_a_packet_exits_2_saying_it_is_a_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    code, out, err = run(capsys, command, tmp_path)
+    assert code == 2
+    assert err == f"edxml: error: {tmp_path} is a directory, not a file\n"
+    assert out == ""
+
+
+def test_an_unreadable_file_exits_2_with_a_message_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], document: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise PermissionError(13, "Permission denied", str(document))
+
+    monkeypatch.setattr(sys.modules["edxml.inspect"], "inspect", refuse)
+    code, out, err = run(capsys, "inspect", document)
+    assert code == 2
+    assert err.startswith("edxml: error: ")
+    assert "Permission denied" in err
+    assert out == ""
+
+
 def test_unknown_option_exits_2(capsys: pytest.CaptureFixture[str], document: Path) -> None:
     code, _, err = run(capsys, "inspect", document, "--frobnicate")
     assert code == 2
@@ -314,6 +338,30 @@ def test_validate_of_hostile_input_exits_1_naming_the_problem(
     code, out, _ = run(capsys, "validate", hostile)
     assert code == 1
     assert "xml.dtd-forbidden" in out
+
+
+def test_validate_of_non_xml_names_the_line_and_no_element(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "notxml.txt"
+    path.write_bytes(b"hello\n")
+    code, out, _ = run(capsys, "validate", path)
+    assert code == 1
+    assert out.startswith(f"{path}:1: [xml.malformed] the input is not XML")
+    assert "None" not in out
+
+
+def test_human_inspect_of_an_issue_without_element_prints_no_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "many.edxml"
+    extra = "<edXML:To><edXML:OrganName>x</edXML:OrganName></edXML:To>\n" * 150
+    path.write_bytes(edit(document_bytes(), "<edXML:To>", extra + "<edXML:To>"))
+    code, out, _ = run(capsys, "inspect", path)
+    assert code == 1
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("issue: [issues.more] ")
+    assert "None" not in last
 
 
 # -- verify -----------------------------------------------------------------------------------

@@ -279,6 +279,28 @@ MUTATIONS: dict[str, Callable[[], bytes]] = {
     "encoding-utf-16-with-bom": lambda: _declared(document_bytes(), "UTF-16", "utf-16"),
     "encoding-shift-jis": lambda: _declared(document_bytes(), "Shift_JIS", "shift_jis"),
     "encoding-gb2312": lambda: _declared(document_bytes(), "GB2312", "gb2312"),
+    # Found by fuzzing (tests/fuzz): libxml2 takes names expat refuses, and read the text of
+    # an attachment only up to its first child element.
+    "attribute-name-with-a-byte-order-mark": lambda: edit(
+        document_bytes(), 'version="1.0">', 'version="1.0" a\ufeff="1">'
+    ),
+    "vietnamese-extension-name": lambda: edit(
+        document_bytes(), "<edXML:Subject>", "<edXML:Ghi_chú>x</edXML:Ghi_chú><edXML:Subject>"
+    ),
+    "attachment-text-split-by-an-element": lambda: edit(
+        document_bytes(), "JVBERi0x", "JVBE<x/>Ri0x"
+    ),
+    "attachment-inside-attachment": lambda: edit(
+        document_bytes(),
+        "JVBERi0x",
+        "JVBE<edXML:ContentTransferEncoded>QUJD</edXML:ContentTransferEncoded>Ri0x",
+    ),
+    "element-name-over-the-limit": lambda: edit(
+        document_bytes(), "<edXML:Subject>", f"<{'e' * 1100}/><edXML:Subject>"
+    ),
+    "comment-over-the-limit": lambda: edit(
+        document_bytes(), "<edXML:Subject>", f"<!--{'c' * 70_000}--><edXML:Subject>"
+    ),
 }
 
 

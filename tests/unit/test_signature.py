@@ -325,6 +325,56 @@ def test_swapped_certificate_is_invalid(signer: Identity, legacy: bool) -> None:
     assert outcome.signer == stranger().cert.subject.rfc4514_string()
 
 
+def _with_unreadable_subject(der: bytes) -> bytes:
+    """``der`` with a byte of its subject's common name made invalid UTF-8: the certificate
+    still loads (cryptography reads names only when asked), its subject does not."""
+    common_name = bytes([0x06, 0x03, 0x55, 0x04, 0x03])
+    value = der.rindex(common_name) + len(common_name) + 2
+    return der[:value] + b"\xff" + der[value + 1 :]
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["standard", "legacy"])
+def test_an_embedded_certificate_whose_subject_cannot_be_read_is_unverifiable(
+    signer: Identity, legacy: bool
+) -> None:
+    signed = signed_document(signer, legacy=legacy)
+    match = re.search(rb"X509Certificate>([^<]+)<", signed)
+    assert match is not None
+    der = signer.cert.public_bytes(serialization.Encoding.DER)
+    damaged = signed.replace(match.group(1), base64.b64encode(_with_unreadable_subject(der)))
+    outcome = verify(damaged)
+    assert outcome.status == "unverifiable"
+    assert outcome.reason is not None
+    assert "certificate" in outcome.reason
+    assert verify(io.BytesIO(damaged)) == outcome
+
+
+def test_an_embedded_certificate_of_an_unknown_version_is_unverifiable(signer: Identity) -> None:
+    signed = signed_document(signer)
+    match = re.search(rb"X509Certificate>([^<]+)<", signed)
+    assert match is not None
+    der = signer.cert.public_bytes(serialization.Encoding.DER)
+    version = der.index(bytes([0xA0, 0x03, 0x02, 0x01, 0x02])) + 4
+    damaged_der = der[:version] + bytes([18]) + der[version + 1 :]
+    outcome = verify(signed.replace(match.group(1), base64.b64encode(damaged_der)))
+    assert outcome.status == "unverifiable"
+    assert outcome.reason is not None
+    assert "version" in outcome.reason
+
+
+def test_an_embedded_certificate_with_non_ascii_characters_is_unverifiable(
+    signer: Identity,
+) -> None:
+    signed = signed_document(signer)
+    match = re.search(rb"X509Certificate>([^<]+)<", signed)
+    assert match is not None
+    damaged = signed.replace(match.group(1), match.group(1)[:40] + "chữ".encode() + b"==")
+    outcome = verify(damaged)
+    assert outcome.status == "unverifiable"
+    assert outcome.reason is not None
+    assert "base64" in outcome.reason
+
+
 # -- unverifiable and absent ---------------------------------------------------------------
 
 

@@ -26,18 +26,26 @@ PACKET = "01JZ0000000000000000000000"
 KINDS = ("submitted", "made-available", "retrieved")
 
 
-@cache
 def hub_signer(name: str = "hub") -> HubSigner:
+    return _signer_named(name)
+
+
+@cache
+def _signer_named(name: str) -> HubSigner:
     key_pem, cert_pem = self_signed(name)
     key = serialization.load_pem_private_key(key_pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     return HubSigner(key=key, certificate=x509.load_pem_x509_certificate(cert_pem))
 
 
+def receipt(name: str = "hub") -> bytes:
+    """A receipt of three sealed records and the checkpoint over them, signed by ``name``."""
+    return _receipt_by(name)
+
+
 @cache
-def receipt() -> bytes:
-    """A receipt of three sealed records and the checkpoint over them."""
-    signer = hub_signer()
+def _receipt_by(name: str) -> bytes:
+    signer = hub_signer(name)
     records = []
     head = GENESIS_HASH
     for seq, kind in enumerate(KINDS, start=1):
@@ -158,3 +166,42 @@ def test_a_truncated_receipt_is_placed_at_its_line() -> None:
 
     assert not check.ok
     assert "not well-formed" in check.problems[0]
+
+
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _with_unused_bit_set(value: str) -> str | None:
+    """``value`` with a padding bit of its last character set; None without padding."""
+    core = value.rstrip()
+    padded = core.rstrip("=")
+    if len(padded) == len(core):
+        return None
+    last = _BASE64.index(padded[-1])
+    return padded[:-1] + _BASE64[last ^ 1] + value[len(padded) :]
+
+
+def _padded_signer() -> str:
+    """The name of a test signer whose certificate's base64 ends in padding."""
+    for number in range(200):
+        name = f"hub {number}"
+        der = hub_signer(name).certificate.public_bytes(serialization.Encoding.DER)
+        if len(der) % 3:
+            return name
+    raise AssertionError("no certificate of 200 had a length that base64 pads")
+
+
+@pytest.mark.parametrize("element", [b"DigestValue", b"X509Certificate"])
+def test_a_base64_value_with_its_unused_bits_set_is_detected(element: bytes) -> None:
+    name = _padded_signer()
+    data = receipt(name)
+    start = data.index(element + b">") + len(element) + 1
+    end = data.index(b"</", start)
+    loose = _with_unused_bit_set(data[start:end].decode("ascii"))
+    assert loose is not None
+
+    check = verify_receipt(
+        data[:start] + loose.encode("ascii") + data[end:], hub_signer(name).certificate
+    )
+
+    assert check.ok is False
