@@ -33,6 +33,7 @@ from hub.api.app import create_app
 from hub.axis.poller import AxisPoller
 from hub.channels.registry import ChannelResources, build_handlers
 from hub.db.database import Database
+from hub.directory.reorganise import DueChanges
 from hub.errors import ConfigurationError
 from hub.ingest.revocation import RevocationLists
 from hub.ingest.service import IngestService
@@ -230,6 +231,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         batch_size=settings.relay.batch_size,
         idle_seconds=settings.relay.idle_seconds,
         wakeup=wakeup_for(database),
+        chores=(DueChanges(database).tick,),
     )
 
 

@@ -10,7 +10,7 @@ import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
 
-from hub.api import inbox, operations, packets
+from hub.api import directory, inbox, operations, packets
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
@@ -92,6 +92,7 @@ def create_app(
     app.include_router(packets.router)
     app.include_router(inbox.router)
     app.include_router(operations.router)
+    app.include_router(directory.router)
     if console is not None:
         app.mount("/console", console)
     return app

@@ -1,4 +1,4 @@
-"""The agency directory: ``lienthong directory import|export|generate|sync-axis``."""
+"""The agency directory: ``lienthong directory import|export|generate|sync-axis|changes``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import structlog
 from hub.axis.errors import AxisError
 from hub.axis.sync import LevelRule, own_root, sync_axis_agencies
 from hub.bootstrap import open_upstream_of
+from hub.cli import changes
 from hub.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -82,6 +83,7 @@ def register(groups: Groups) -> None:
     )
     cmd.add_argument("--dry-run", action="store_true", help="report, write nothing")
     cmd.set_defaults(command=_directory_sync_axis)
+    changes.register(dir_commands)
 
 
 def _directory_import(args: argparse.Namespace, settings: Settings) -> int:

@@ -295,6 +295,8 @@ def agency_figures(
         .group_by(Delivery.recipient_code, Delivery.state)
     )
     for recipient, state, count in delivered:
+        if state is DeliveryState.MERGED:
+            continue  # carried by the packet's delivery to the recipients' successor
         row = figures[recipient]
         row.deliveries += count
         if state is DeliveryState.DELIVERED:
@@ -421,7 +423,7 @@ def traffic(
             if count:
                 states[key][state.value] += int(count)
         volume = days.get(_day_of(number))
-        if volume is not None:
+        if volume is not None and state is not DeliveryState.MERGED:
             volume.deliveries += total
             if state is DeliveryState.DELIVERED:
                 volume.delivered += total

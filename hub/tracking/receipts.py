@@ -13,6 +13,9 @@ late arrivals and statuses about unknown documents included, and moves the state
 
 A status about a document the hub never carried to that recipient is kept with
 ``document_known`` false; if the document arrives later its earlier statuses are applied then.
+A status (or a revoke, an update) naming a code the directory joins by succession to the one
+that holds the document (an ended code and its successor) is tied to that copy: a status from
+a merged commune's old code moves the copy its successor holds, and the other way round.
 Everything here runs inside the ingest transaction.
 """
 
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from edxml.compose import LOCAL_TZ
 from edxml.models import parse_timestamp
 from hub.db.models import ChangeRequest, ChangeState, DocumentRecipient, StatusEvent
+from hub.directory.succession import lineage
 
 __all__ = [
     "PROGRESSION",
@@ -201,7 +205,15 @@ def record_document(
     revoke/update request against the original document."""
     change = _CHANGE_BY_BUSINESS_TYPE.get(notice.business_type)
     if change is not None:
-        for row in _rows(session, notice.sender, notice.document_id, notice.recipients):
+        rows = _rows(session, notice.sender, notice.document_id, notice.recipients)
+        held = {row.recipient_code for row in rows}
+        for code in notice.recipients:
+            if code not in held:
+                found = _successor_row(session, notice.sender, notice.document_id, code)
+                if found is not None and found.recipient_code not in held:
+                    held.add(found.recipient_code)
+                    rows.append(found)
+        for row in rows:
             transition = request_change(_state(row), change)
             _store(row, transition, now)
             if transition.effect is Effect.CHANGE_REQUESTED:
@@ -253,6 +265,8 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
         )
         .with_for_update()
     ).one_or_none()
+    if row is None:
+        row = _successor_row(session, notice.document_sender, notice.document_id, notice.recipient)
     effect = Effect.UNKNOWN_DOCUMENT
     if row is not None:
         transition = apply_status(_state(row), notice.code)
@@ -270,7 +284,7 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
             "packet_id": packet_id,
             "document_sender_code": notice.document_sender,
             "document_id": notice.document_id,
-            "recipient_code": notice.recipient,
+            "recipient_code": row.recipient_code if row is not None else notice.recipient,
             "reporter_code": notice.reporter,
             "status_code": notice.code,
             "description": notice.description,
@@ -340,6 +354,28 @@ def _rows(
     if recipients:
         query = query.where(DocumentRecipient.recipient_code.in_(list(recipients)))
     return list(session.scalars(query))
+
+
+def _successor_row(
+    session: Session, sender: str, document_id: str, code: str
+) -> DocumentRecipient | None:
+    """The copy of the document held under a code joined to ``code`` by succession."""
+    related = lineage(session, code)[1:]
+    if not related:
+        return None
+    rows = {
+        row.recipient_code: row
+        for row in session.scalars(
+            select(DocumentRecipient)
+            .where(
+                DocumentRecipient.sender_code == sender,
+                DocumentRecipient.document_id == document_id,
+                DocumentRecipient.recipient_code.in_(related),
+            )
+            .with_for_update()
+        )
+    }
+    return next((rows[item] for item in related if item in rows), None)
 
 
 def _state(row: DocumentRecipient) -> BusinessState:
