@@ -49,6 +49,7 @@ from hub.console.figures import (
 from hub.db.models import (
     Agency,
     AgencyLevel,
+    AgencyLevelVersion,
     AgencyToken,
     AuditEntry,
     AxisPollState,
@@ -189,6 +190,16 @@ class DirectoryEntry:
     peer: str
     """The peer its deliveries reach, as the console shows it (its channel's peer label)."""
     tokens: int = 0
+    valid_from: datetime | None = None
+    """When a directory change brought it into being (None: before the history)."""
+    valid_until: datetime | None = None
+    """When a directory change ended it (None: it exists)."""
+
+    def in_force(self, moment: datetime) -> bool:
+        """Whether it exists at ``moment``."""
+        return (self.valid_from is None or self.valid_from <= moment) and (
+            self.valid_until is None or moment < self.valid_until
+        )
 
 
 def directory_entries(session: Session, *, with_tokens: bool = False) -> list[DirectoryEntry]:
@@ -222,14 +233,23 @@ def directory_entries(session: Session, *, with_tokens: bool = False) -> list[Di
             webhook_origin=_origin(row.channel_settings),
             peer=peer_label(row.channel, row.code, row.channel_settings or {}),
             tokens=tokens.get(row.code, 0),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
         )
         for row in session.scalars(select(Agency).order_by(Agency.code))
     ]
 
 
-def level_names(session: Session) -> dict[int, str]:
-    """The directory's levels and their names."""
-    return {row.level: row.name for row in session.scalars(select(AgencyLevel))}
+def level_names(session: Session, at: datetime | None = None) -> dict[int, str]:
+    """The directory's levels and their names (only those in force at ``at``, when given)."""
+    if at is None:
+        return {row.level: row.name for row in session.scalars(select(AgencyLevel))}
+    return {
+        row.level: row.name
+        for row in session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
+        if (row.valid_from is None or row.valid_from <= at)
+        and (row.valid_until is None or at < row.valid_until)
+    }
 
 
 def _origin(settings: dict[str, Any] | None) -> str | None:
@@ -244,18 +264,20 @@ def agency_figures(
     session: Session,
     since: datetime,
     *,
+    until: datetime | None = None,
     medians: bool = True,
     median_codes: Sequence[str] | None = None,
 ) -> dict[str, AgencyFigures]:
-    """What every agency sent, received, answered and was delivered since ``since``; with
-    ``medians``, also how long it took to answer 01 and 03 (the costliest part; only for
-    the agencies of ``median_codes`` when given)."""
+    """What every agency sent, received, answered and was delivered since ``since`` (and
+    before ``until``, when given), by the code each was recorded under; with ``medians``, also
+    how long it took to answer 01 and 03 (the costliest part; only for the agencies of
+    ``median_codes`` when given)."""
     figures: dict[str, AgencyFigures] = defaultdict(AgencyFigures)
     sent = session.execute(
         select(
             Packet.sender_code, Packet.kind, Packet.business_type, Packet.pdf_signed, func.count()
         )
-        .where(Packet.received_at >= since)
+        .where(Packet.received_at >= since, *_before(Packet.received_at, until))
         .group_by(Packet.sender_code, Packet.kind, Packet.business_type, Packet.pdf_signed)
     )
     for sender, kind, business_type, pdf_signed, count in sent:
@@ -275,7 +297,7 @@ def agency_figures(
         setattr(row, attribute, getattr(row, attribute) + count)
     received = session.execute(
         select(DocumentRecipient.recipient_code, DocumentRecipient.status, func.count())
-        .where(DocumentRecipient.created_at >= since)
+        .where(DocumentRecipient.created_at >= since, *_before(DocumentRecipient.created_at, until))
         .group_by(DocumentRecipient.recipient_code, DocumentRecipient.status)
     )
     for recipient, status, count in received:
@@ -291,7 +313,7 @@ def agency_figures(
             row.refused += count
     delivered = session.execute(
         select(Delivery.recipient_code, Delivery.state, func.count())
-        .where(Delivery.created_at >= since)
+        .where(Delivery.created_at >= since, *_before(Delivery.created_at, until))
         .group_by(Delivery.recipient_code, Delivery.state)
     )
     for recipient, state, count in delivered:
@@ -311,6 +333,10 @@ def agency_figures(
         figures[recipient].seconds_to_01 = to_01
         figures[recipient].seconds_to_03 = to_03
     return dict(figures)
+
+
+def _before(column: Any, until: datetime | None) -> list[ColumnElement[bool]]:
+    return [] if until is None else [column < until]
 
 
 def answer_medians(

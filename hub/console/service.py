@@ -338,8 +338,8 @@ class ConsoleStats:
         now = self._clock()
         started = time.perf_counter()
         with self._db.read() as session:
-            entries = queries.directory_entries(session)
-            names = queries.level_names(session)
+            entries = [entry for entry in queries.directory_entries(session) if entry.in_force(now)]
+            names = queries.level_names(session, now) or queries.level_names(session)
             figures = queries.agency_figures(session, window_start(window, now), medians=medians)
         rows = queries.agency_rows(entries, figures)
         _log.info(

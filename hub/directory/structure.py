@@ -30,7 +30,15 @@ from hub.db.models import (
 )
 from hub.directory.history import in_force
 
-__all__ = ["Period", "Structure", "StructureAgency", "day_periods", "local_day", "structure_at"]
+__all__ = [
+    "Period",
+    "Structure",
+    "StructureAgency",
+    "SuccessionEdge",
+    "day_periods",
+    "local_day",
+    "structure_at",
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,9 @@ class StructureAgency:
 
 
 @dataclass(frozen=True)
-class _Edge:
+class SuccessionEdge:
+    """``successor`` carries ``predecessor`` on from ``effective_at``."""
+
     predecessor: str
     successor: str
     effective_at: datetime
@@ -59,7 +69,16 @@ class Structure:
     at: datetime
     levels: Mapping[int, str]
     agencies: Mapping[str, StructureAgency]
-    edges: Sequence[_Edge] = field(default=(), repr=False)
+    edges: Sequence[SuccessionEdge] = field(default=(), repr=False)
+    _forward: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _backward: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for edge in self.edges:
+            if edge.effective_at <= self.at:
+                self._forward.setdefault(edge.predecessor, []).append(edge.successor)
+            else:
+                self._backward.setdefault(edge.successor, []).append(edge.predecessor)
 
     def children(self) -> dict[str, int]:
         """How many agencies of the structure each agency has directly under it."""
@@ -73,14 +92,7 @@ class Structure:
         """The agency of this structure a figure recorded under ``code`` counts for."""
         if code in self.agencies:
             return code
-        forward: dict[str, list[str]] = defaultdict(list)
-        backward: dict[str, list[str]] = defaultdict(list)
-        for edge in self.edges:
-            if edge.effective_at <= self.at:
-                forward[edge.predecessor].append(edge.successor)
-            else:
-                backward[edge.successor].append(edge.predecessor)
-        for links in (forward, backward):
+        for links in (self._forward, self._backward):
             found = _single(code, links, self.agencies)
             if found is not None:
                 return found
@@ -133,7 +145,7 @@ def structure_at(session: Session, at: datetime) -> Structure:
             active=active,
         )
     edges = [
-        _Edge(row.predecessor_code, row.successor_code, row.effective_at)
+        SuccessionEdge(row.predecessor_code, row.successor_code, row.effective_at)
         for row in session.scalars(select(AgencySuccession))
     ]
     return Structure(at=at, levels=levels, agencies=agencies, edges=edges)
