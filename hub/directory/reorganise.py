@@ -166,9 +166,12 @@ def load_history(session: Session) -> KnownHistory:
         LevelSpan(row.level, row.name, row.valid_from, row.valid_until)
         for row in session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
     )
-    recorded = dict(
-        session.execute(select(DirectoryChange.key, DirectoryChange.fingerprint)).tuples().all()
-    )
+    recorded = {
+        key: fingerprint
+        for key, fingerprint in session.execute(
+            select(DirectoryChange.key, DirectoryChange.fingerprint)
+        )
+    }
     return KnownHistory(agencies=agencies, levels=levels, recorded=recorded)
 
 
@@ -519,13 +522,12 @@ def _affected(session: Session, planned: Sequence[PlannedChange]) -> list[Affect
     taken: set[tuple[str, str]] = set()
     for start in range(0, len(packets), _IN_CHUNK):
         taken.update(
-            session.execute(
+            (packet_id, recipient)
+            for packet_id, recipient in session.execute(
                 select(Delivery.packet_id, Delivery.recipient_code).where(
                     Delivery.packet_id.in_(packets[start : start + _IN_CHUNK])
                 )
             )
-            .tuples()
-            .all()
         )
     found: list[AffectedDelivery] = []
     for row in rows:
