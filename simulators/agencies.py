@@ -360,6 +360,19 @@ class HubClient(Closing):
         report: dict[str, Any] = self._json("POST", "/api/v1/replays", json=selection)
         return report
 
+    def record_changes(
+        self, text: str, *, source: str = "<simulator>", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Record dated directory changes (a YAML change file; operator tokens)."""
+        report: dict[str, Any] = self._json(
+            "POST",
+            "/api/v1/directory/changes",
+            content=text.encode("utf-8"),
+            params={"source": source, "dry_run": "true" if dry_run else "false"},
+            headers={"Content-Type": "application/yaml"},
+        )
+        return report
+
     def close(self) -> None:
         """Close the connections."""
         self._http.close()

@@ -166,12 +166,11 @@ def load_history(session: Session) -> KnownHistory:
         LevelSpan(row.level, row.name, row.valid_from, row.valid_until)
         for row in session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
     )
-    recorded = {
-        key: fingerprint
-        for key, fingerprint in session.execute(
-            select(DirectoryChange.key, DirectoryChange.fingerprint)
-        )
-    }
+    recorded: dict[str, str] = {}
+    for key, fingerprint in session.execute(
+        select(DirectoryChange.key, DirectoryChange.fingerprint)
+    ):
+        recorded[key] = fingerprint
     return KnownHistory(agencies=agencies, levels=levels, recorded=recorded)
 
 

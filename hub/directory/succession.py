@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.models import Agency, AgencyLevel, AgencySuccession, ChangeKind, DirectoryChange
@@ -234,23 +234,23 @@ def acts_for(session: Session, sender: str, principal: str, at: datetime) -> boo
     return False
 
 
-def lineage(session: Session, code: str) -> list[str]:
-    """The codes joined to ``code`` by successions either way (``code`` first, then the rest
-    by code): the same agency's earlier and later codes, and those merged with it."""
-    seen = {code}
-    frontier = {code}
-    for _ in range(_MOST_STEPS):
-        listed = sorted(frontier)
-        rows = session.execute(
-            select(AgencySuccession.predecessor_code, AgencySuccession.successor_code).where(
-                or_(
-                    AgencySuccession.predecessor_code.in_(listed),
-                    AgencySuccession.successor_code.in_(listed),
-                )
-            )
-        ).all()
-        frontier = {value for row in rows for value in row} - seen
-        if not frontier:
-            break
-        seen |= frontier
-    return [code, *sorted(seen - {code})]
+def lineage(session: Session, code: str) -> tuple[list[str], list[str]]:
+    """The codes joined to ``code`` by successions: those that carry it on (its successors,
+    theirs, ...) and those it carries on (its predecessors, theirs, ...), each by code."""
+    found: list[list[str]] = []
+    for ahead in (True, False):
+        start, end = (
+            (AgencySuccession.predecessor_code, AgencySuccession.successor_code)
+            if ahead
+            else (AgencySuccession.successor_code, AgencySuccession.predecessor_code)
+        )
+        seen = {code}
+        frontier = {code}
+        for _ in range(_MOST_STEPS):
+            rows = session.execute(select(end).where(start.in_(sorted(frontier)))).scalars()
+            frontier = set(rows) - seen
+            if not frontier:
+                break
+            seen |= frontier
+        found.append(sorted(seen - {code}))
+    return found[0], found[1]

@@ -209,10 +209,10 @@ def record_document(
         held = {row.recipient_code for row in rows}
         for code in notice.recipients:
             if code not in held:
-                found = _successor_row(session, notice.sender, notice.document_id, code)
-                if found is not None and found.recipient_code not in held:
-                    held.add(found.recipient_code)
-                    rows.append(found)
+                for found in _successor_rows(session, notice.sender, notice.document_id, code):
+                    if found.recipient_code not in held:
+                        held.add(found.recipient_code)
+                        rows.append(found)
         for row in rows:
             transition = request_change(_state(row), change)
             _store(row, transition, now)
@@ -265,18 +265,23 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
         )
         .with_for_update()
     ).one_or_none()
-    if row is None:
-        row = _successor_row(session, notice.document_sender, notice.document_id, notice.recipient)
+    rows = (
+        [row]
+        if row is not None
+        else _successor_rows(session, notice.document_sender, notice.document_id, notice.recipient)
+    )
+    row = rows[0] if rows else None
     effect = Effect.UNKNOWN_DOCUMENT
-    if row is not None:
-        transition = apply_status(_state(row), notice.code)
-        _store(row, transition, now)
-        _note_answer(row, notice.code, now)
+    for held in rows:
+        transition = apply_status(_state(held), notice.code)
+        _store(held, transition, now)
+        _note_answer(held, notice.code, now)
         if transition.effect is Effect.CHANGE_REQUESTED:
-            row.change_packet_id = packet_id
-            row.change_reason = notice.description
-            row.change_requested_at = now
-        effect = transition.effect
+            held.change_packet_id = packet_id
+            held.change_reason = notice.description
+            held.change_requested_at = now
+        if held is row:
+            effect = transition.effect
     session.flush()
     session.connection().execute(
         _INSERT_STATUS_EVENT,
@@ -356,26 +361,30 @@ def _rows(
     return list(session.scalars(query))
 
 
-def _successor_row(
+def _successor_rows(
     session: Session, sender: str, document_id: str, code: str
-) -> DocumentRecipient | None:
-    """The copy of the document held under a code joined to ``code`` by succession."""
-    related = lineage(session, code)[1:]
-    if not related:
-        return None
-    rows = {
-        row.recipient_code: row
-        for row in session.scalars(
-            select(DocumentRecipient)
-            .where(
-                DocumentRecipient.sender_code == sender,
-                DocumentRecipient.document_id == document_id,
-                DocumentRecipient.recipient_code.in_(related),
+) -> list[DocumentRecipient]:
+    """The copies of the document held under codes joined to ``code`` by succession: under
+    its successors if any (a status from an ended code), else under its predecessors (a
+    status from the agency that took their copies over)."""
+    for related in lineage(session, code):
+        if not related:
+            continue
+        rows = list(
+            session.scalars(
+                select(DocumentRecipient)
+                .where(
+                    DocumentRecipient.sender_code == sender,
+                    DocumentRecipient.document_id == document_id,
+                    DocumentRecipient.recipient_code.in_(related),
+                )
+                .order_by(DocumentRecipient.id)
+                .with_for_update()
             )
-            .with_for_update()
         )
-    }
-    return next((rows[item] for item in related if item in rows), None)
+        if rows:
+            return rows
+    return []
 
 
 def _state(row: DocumentRecipient) -> BusinessState:
