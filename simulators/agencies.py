@@ -198,6 +198,21 @@ class AcceptedDelivery:
     delivery_id: str
     channel: str
     state: str
+    redirected_from: tuple[str, ...] = ()
+    """The codes the packet named that this recipient succeeds (a directory change)."""
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> AcceptedDelivery:
+        """The delivery as the hub's answer lists it (fields it does not know are ignored)."""
+        return cls(
+            recipient=str(item["recipient"]),
+            delivery_id=str(item["delivery_id"]),
+            channel=str(item["channel"]),
+            state=str(item["state"]),
+            redirected_from=tuple(
+                str(redirect["from_code"]) for redirect in item.get("redirects") or ()
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -316,7 +331,7 @@ class HubClient(Closing):
             packet_id=answer["packet_id"],
             kind=answer["kind"],
             document_id=answer["document_id"],
-            deliveries=tuple(AcceptedDelivery(**item) for item in answer["deliveries"]),
+            deliveries=tuple(AcceptedDelivery.of(item) for item in answer["deliveries"]),
             created=response.status_code == 202,
         )
 

@@ -319,8 +319,8 @@ def summarize(
 ) -> list[LevelRow]:
     """Per level of the recipients, then a total: the copies of the scenario's new (and
     replacing) documents, how far they got, and how long delivery took."""
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    times: dict[int, list[float]] = defaultdict(list)
+    counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    times: dict[tuple[int, str], list[float]] = defaultdict(list)
     for record in records:
         timeline = timelines.get(record.key)
         if timeline is None:
@@ -348,8 +348,7 @@ def summarize(
             addressed = [str(item["from_code"]) for item in delivery.get("redirects") or ()] + [
                 recipient
             ]
-            member = roster.members.get(recipient)
-            level = member.level if member is not None else 0
+            level = roster.level_of(recipient)
             row = counts[level]
             row["sent"] += 1
             if delivery["state"] == "delivered":
@@ -366,8 +365,8 @@ def summarize(
             row["completed"] += status == "06"
             row["refused"] += status == "02"
     rows = [
-        _row(level, roster.level_name(level), counts[level], times[level])
-        for level in sorted(counts)
+        _row(level, name, counts[(level, name)], times[(level, name)])
+        for level, name in sorted(counts)
     ]
     total: dict[str, int] = defaultdict(int)
     for level_counts in counts.values():

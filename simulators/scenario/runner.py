@@ -258,9 +258,14 @@ class ScenarioRunner:
         self.cast_roster = self.roster
         self.cast_deployment = deployment
         if self.reorganisation is not None:
+            new_levels = self.reorganisation.levels or self.roster.level_names
             self.cast_roster = Roster(
                 [*self.roster.members.values(), *self.reorganisation.members.values()],
                 self.roster.level_names,
+                other_levels={
+                    code: new_levels.get(member.level, f"level {member.level}")
+                    for code, member in self.reorganisation.members.items()
+                },
             )
             self.cast_deployment = deployment.model_copy(
                 update={"tokens": {**deployment.tokens, **self.reorganisation.tokens}}
