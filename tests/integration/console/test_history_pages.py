@@ -124,3 +124,14 @@ def test_a_day_that_is_not_a_date_is_a_readable_400(console: Console) -> None:
     page = console.client.get("/console/structure?day=tomorrow")
 
     assert page.status_code == 400
+
+
+def test_the_directory_page_marks_the_agencies_a_change_ended(console: Console) -> None:
+    reform(console)
+    console.as_role("admin")
+
+    page = console.client.get("/console/directory")
+
+    assert page.status_code == 200
+    assert f'data-testid="ended-{WARD}"' in page.text
+    assert f'data-testid="ended-{NEW_WARD}"' not in page.text
