@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections import defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -86,6 +86,7 @@ __all__ = [
     "directory_entries",
     "encode_cursor",
     "failure_page",
+    "folded",
     "peer_figures",
     "search_documents",
     "traffic",
@@ -333,6 +334,21 @@ def agency_figures(
         figures[recipient].seconds_to_01 = to_01
         figures[recipient].seconds_to_03 = to_03
     return dict(figures)
+
+
+def folded(
+    figures: Mapping[str, AgencyFigures], home: Callable[[str], str | None]
+) -> dict[str, AgencyFigures]:
+    """Figures recorded under codes that no longer exist added to the agency each leads to
+    (``home``: its successor in force, see :meth:`hub.directory.structure.Structure.place`);
+    codes that lead nowhere are left out, as codes outside the directory always were."""
+    homes = {code: home(code) for code in figures}
+    found = {code: counts for code, counts in figures.items() if homes[code] == code}
+    for code, counts in figures.items():
+        target = homes[code]
+        if target is not None and target != code:
+            found.setdefault(target, AgencyFigures()).add(counts)
+    return found
 
 
 def _before(column: Any, until: datetime | None) -> list[ColumnElement[bool]]:

@@ -135,3 +135,19 @@ def test_the_directory_page_marks_the_agencies_a_change_ended(console: Console) 
     assert page.status_code == 200
     assert f'data-testid="ended-{WARD}"' in page.text
     assert f'data-testid="ended-{NEW_WARD}"' not in page.text
+
+
+def test_the_agencies_page_counts_what_an_ended_code_received_for_its_successor(
+    console: Console,
+) -> None:
+    send(console, (WARD,))
+    reform(console)
+    console.as_role("viewer")
+
+    answer = console.client.get("/console/agencies/export.csv?window=today")
+
+    rows = {row[0]: row for row in csv.reader(io.StringIO(answer.content.decode("utf-8-sig")))}
+    header = next(iter(rows.values()))
+    received = header.index(next(name for name in header if "nhận" in name.lower()))
+    assert WARD not in rows
+    assert rows[NEW_WARD][received] == "1"
