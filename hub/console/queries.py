@@ -243,14 +243,20 @@ def directory_entries(session: Session, *, with_tokens: bool = False) -> list[Di
 
 def level_names(session: Session, at: datetime | None = None) -> dict[int, str]:
     """The directory's levels and their names (only those in force at ``at``, when given)."""
+    stored = {row.level: row.name for row in session.scalars(select(AgencyLevel))}
     if at is None:
-        return {row.level: row.name for row in session.scalars(select(AgencyLevel))}
-    return {
-        row.level: row.name
-        for row in session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
+        return stored
+    versions = list(session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id)))
+    found = {
+        level: name for level, name in stored.items() if level not in {v.level for v in versions}
+    }
+    found.update(
+        (row.level, row.name)
+        for row in versions
         if (row.valid_from is None or row.valid_from <= at)
         and (row.valid_until is None or at < row.valid_until)
-    }
+    )
+    return found
 
 
 def _origin(settings: dict[str, Any] | None) -> str | None:

@@ -340,7 +340,7 @@ class ConsoleStats:
         started = time.perf_counter()
         with self._db.read() as session:
             entries = [entry for entry in queries.directory_entries(session) if entry.in_force(now)]
-            names = queries.level_names(session, now) or queries.level_names(session)
+            names = queries.level_names(session, now)
             figures = queries.agency_figures(session, window_start(window, now), medians=medians)
             structure = structure_at(session, now)
         rows = queries.agency_rows(entries, queries.folded(figures, structure.place))

@@ -154,7 +154,10 @@ def load_history(session: Session) -> KnownHistory:
             code=row.code,
             valid_from=row.valid_from,
             valid_until=row.valid_until,
-            versions=tuple(sorted(versions[row.code], key=_start)),
+            versions=tuple(sorted(versions[row.code], key=_start))
+            or (
+                VersionSpan(row.valid_from, row.valid_until, row.name, row.level, row.parent_code),
+            ),
             channel=row.channel,
             settings=dict(row.channel_settings or {}),
             active=row.active,
@@ -165,6 +168,12 @@ def load_history(session: Session) -> KnownHistory:
     levels = tuple(
         LevelSpan(row.level, row.name, row.valid_from, row.valid_until)
         for row in session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
+    )
+    versioned = {span.level for span in levels}
+    levels += tuple(
+        LevelSpan(row.level, row.name, None, None)
+        for row in session.scalars(select(AgencyLevel).order_by(AgencyLevel.level))
+        if row.level not in versioned
     )
     recorded: dict[str, str] = {}
     for key, fingerprint in session.execute(
@@ -363,12 +372,27 @@ def _write(session: Session, change_id: int, operation: Operation) -> None:
 
 
 def _open_version(session: Session, code: str) -> AgencyVersion | None:
-    return session.scalars(
+    """The agency's last version, still open; one is made from its row when it has none (an
+    agency written by another door than the directory's, e.g. the axis sync)."""
+    found = session.scalars(
         select(AgencyVersion)
         .where(AgencyVersion.code == code, AgencyVersion.valid_until.is_(None))
         .order_by(AgencyVersion.id.desc())
         .limit(1)
     ).first()
+    if found is not None:
+        return found
+    if session.scalars(select(AgencyVersion.id).where(AgencyVersion.code == code)).first():
+        return None
+    agency = session.get(Agency, code)
+    if agency is None:
+        return None
+    made = AgencyVersion(
+        code=code, name=agency.name, level=agency.level, parent_code=agency.parent_code
+    )
+    session.add(made)
+    session.flush()
+    return made
 
 
 def _write_levels(session: Session, change_id: int, operation: SetLevels) -> None:
@@ -634,3 +658,5 @@ class DueChanges:
                 apply_due(session)
         except StorageError as exc:
             _log.warning("directory.apply_failed", error=str(exc))
+        except Exception:  # a duty of the relay: logged, never the relay's end
+            _log.exception("directory.apply_crashed")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from edxml.compose import LOCAL_TZ
 from hub.db.models import (
     Agency,
+    AgencyLevel,
     AgencyLevelVersion,
     AgencySuccession,
     AgencyVersion,
@@ -120,17 +121,25 @@ def _single(
 
 def structure_at(session: Session, at: datetime) -> Structure:
     """The directory in force at ``at``."""
+    level_versions = list(
+        session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
+    )
     levels = {
         row.level: row.name
-        for row in session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id))
+        for row in level_versions
         if in_force(row.valid_from, row.valid_until, at)
     }
+    versioned_levels = {row.level for row in level_versions}
+    for level in session.scalars(select(AgencyLevel)):
+        if level.level not in versioned_levels:
+            levels[level.level] = level.name
     agencies: dict[str, StructureAgency] = {}
     rows = session.execute(
         select(AgencyVersion, Agency.channel, Agency.active, Agency.valid_from, Agency.valid_until)
         .join(Agency, Agency.code == AgencyVersion.code)
         .order_by(AgencyVersion.code, AgencyVersion.id)
     ).all()
+    versioned = {version.code for version, *_ in rows}
     for version, channel, active, valid_from, valid_until in rows:
         if not in_force(valid_from, valid_until, at):
             continue
@@ -144,6 +153,17 @@ def structure_at(session: Session, at: datetime) -> Structure:
             channel=channel.value,
             active=active,
         )
+    # Agencies written without a version (by the axis sync) count as they stand.
+    for agency in session.scalars(select(Agency)):
+        if agency.code not in versioned and in_force(agency.valid_from, agency.valid_until, at):
+            agencies[agency.code] = StructureAgency(
+                code=agency.code,
+                name=agency.name,
+                level=agency.level,
+                parent=agency.parent_code,
+                channel=agency.channel.value,
+                active=agency.active,
+            )
     edges = [
         SuccessionEdge(row.predecessor_code, row.successor_code, row.effective_at)
         for row in session.scalars(select(AgencySuccession))

@@ -3,6 +3,7 @@ routing, applied to deliveries on their way, and read back as the structure of a
 
 from __future__ import annotations
 
+import time as clock
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
@@ -35,7 +36,7 @@ from hub.directory import (
     sample_changes,
     sample_directory,
 )
-from hub.directory.reorganise import apply_due, list_changes, record_changes
+from hub.directory.reorganise import DueChanges, apply_due, list_changes, record_changes
 from hub.directory.structure import day_periods, local_day, structure_at
 from hub.errors import DirectoryError
 from hub.ids import new_id
@@ -459,3 +460,46 @@ def test_a_plain_directory_import_keeps_the_version_in_force_current(database: D
         structure = structure_at(session, utcnow())
 
     assert structure.agencies[FINANCE].name == "Sở Tài chính Hà Nội"
+
+
+def test_the_relays_duty_applies_a_change_once_it_takes_effect(database: Database) -> None:
+    load_hanoi(database)
+    _, delivery_id = add_delivery(database, VAN_MIEU, DeliveryState.AVAILABLE)
+    record(database, merge_wards(utcnow() + timedelta(seconds=0.3)))
+    duty = DueChanges(database, every=0.0)
+
+    duty.tick()
+    with database.transaction() as session:
+        before = session.get(Delivery, delivery_id)
+        assert before is not None
+        recipient_before = before.recipient_code
+    clock.sleep(0.4)  # the change takes effect
+    duty.tick()
+    with database.transaction() as session:
+        after = session.get(Delivery, delivery_id)
+        assert after is not None
+
+    assert (recipient_before, after.recipient_code) == (VAN_MIEU, NEW_WARD)
+
+
+def test_an_agency_written_without_a_version_is_in_the_structure_as_it_stands(
+    database: Database,
+) -> None:
+    load_hanoi(database)
+    with database.transaction() as session:
+        session.add(
+            Agency(
+                code="000.00.00.G07",
+                name="Bộ mới",
+                level=1,
+                channel=Channel.AXIS,
+                channel_settings={},
+                active=True,
+                illustrative=True,
+            )
+        )
+
+    with database.transaction() as session:
+        structure = structure_at(session, utcnow())
+
+    assert structure.agencies["000.00.00.G07"].name == "Bộ mới"
