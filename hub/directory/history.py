@@ -12,7 +12,7 @@ children of an agency that ends with a single successor move under that successo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,6 @@ __all__ = [
     "VersionSpan",
     "in_force",
     "plan_changes",
-    "successors_in",
 ]
 
 
@@ -730,14 +729,6 @@ def plan_changes(changes: ChangeFile, known: KnownHistory) -> Plan:
         unchanged=tuple(unchanged),
         issues=tuple(planner.issues),
     )
-
-
-def successors_in(plans: Iterable[PlannedChange]) -> dict[str, tuple[str, ...]]:
-    """Each code the changes end, with the successors they give it."""
-    found: dict[str, tuple[str, ...]] = {}
-    for item in plans:
-        found.update(item.ended())
-    return found
 
 
 def _day(moment: datetime) -> str:
