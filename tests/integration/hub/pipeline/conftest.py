@@ -92,7 +92,7 @@ def _reset_postgres(url: str, tmp_path: Path) -> None:
     try:
         current = schema_status(engine).state is SchemaState.CURRENT
         prepared = _prepared_directories.get(url)
-        changed = current and prepared is not None and prepared != _directory_fingerprint(engine)
+        changed = current and prepared != _directory_fingerprint(engine)
         if changed or not current:
             with engine.begin() as connection:
                 connection.exec_driver_sql("DROP SCHEMA public CASCADE")
