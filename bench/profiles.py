@@ -1,6 +1,7 @@
 """Sampling profiles of the hub's processes during a benchmark phase, with py-spy.
 
-Each process is sampled from outside (no change to it) while the phase runs; the profile is
+Each process is sampled from outside (no change to it) while the phase runs, only threads
+holding the GIL (so waiting on a socket is not counted as a cost); the profile is
 read back as collapsed stacks and summarised as the functions that cost the most, both by
 their own samples (where the CPU goes) and, for the hub's own code, by the samples under
 them (which step of the hub pays for it).
@@ -80,6 +81,7 @@ def profiled(pids: Mapping[str, int], folder: Path) -> Iterator[dict[str, Profil
                 "--format",
                 "raw",
                 "--nonblocking",
+                "--gil",
                 "--output",
                 str(folder / f"{name}.txt"),
             ],

@@ -352,6 +352,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
     """The outbox relay, publishing with windowed asynchronous confirms."""
 
     from adapters.amqp import WindowedPublisher
+    from hub.directory.reorganise import DueChanges
     from hub.transport.relay import Relay
     from hub.transport.wakeup import wakeup_for
 
@@ -375,6 +376,7 @@ def build_relay(settings: Settings, database: Database, stop: threading.Event) -
         batch_size=settings.relay.batch_size,
         idle_seconds=settings.relay.idle_seconds,
         wakeup=wakeup_for(database),
+        chores=(DueChanges(database).tick,),
     )
 
 

@@ -213,6 +213,8 @@ class DirectoryIssue:
     field: str | None
     """The field at fault, as spelled in the file."""
     message: str
+    subject: str = "agency"
+    """What the file's records are: ``agency`` (a directory) or ``change`` (its changes)."""
 
     def __str__(self) -> str:
         where = self.source
@@ -220,7 +222,7 @@ class DirectoryIssue:
             where += f":{self.line}"
         parts = [where]
         if self.record is not None:
-            subject = f"agency #{self.record}"
+            subject = f"{self.subject} #{self.record}"
             if self.agency:
                 subject += f" ({self.agency})"
             parts.append(subject)
@@ -250,6 +252,7 @@ class DirectoryError(HubError):
                     "agency": issue.agency,
                     "field": issue.field,
                     "message": issue.message,
+                    "subject": issue.subject,
                 }
                 for issue in self.issues
             ],

@@ -203,6 +203,21 @@ class AcceptedDelivery:
     delivery_id: str
     channel: str
     state: str
+    redirected_from: tuple[str, ...] = ()
+    """The codes the packet named that this recipient succeeds (a directory change)."""
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> AcceptedDelivery:
+        """The delivery as the hub's answer lists it (fields it does not know are ignored)."""
+        return cls(
+            recipient=str(item["recipient"]),
+            delivery_id=str(item["delivery_id"]),
+            channel=str(item["channel"]),
+            state=str(item["state"]),
+            redirected_from=tuple(
+                str(redirect["from_code"]) for redirect in item.get("redirects") or ()
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -321,7 +336,7 @@ class HubClient(Closing):
             packet_id=answer["packet_id"],
             kind=answer["kind"],
             document_id=answer["document_id"],
-            deliveries=tuple(AcceptedDelivery(**item) for item in answer["deliveries"]),
+            deliveries=tuple(AcceptedDelivery.of(item) for item in answer["deliveries"]),
             created=response.status_code == 202,
         )
 
@@ -363,6 +378,19 @@ class HubClient(Closing):
     def replay(self, **selection: Any) -> dict[str, Any]:
         """Replay parked or expired deliveries (operator tokens)."""
         report: dict[str, Any] = self._json("POST", "/api/v1/replays", json=selection)
+        return report
+
+    def record_changes(
+        self, text: str, *, source: str = "<simulator>", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Record dated directory changes (a YAML change file; operator tokens)."""
+        report: dict[str, Any] = self._json(
+            "POST",
+            "/api/v1/directory/changes",
+            content=text.encode("utf-8"),
+            params={"source": source, "dry_run": "true" if dry_run else "false"},
+            headers={"Content-Type": "application/yaml"},
+        )
         return report
 
     def close(self) -> None:

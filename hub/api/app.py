@@ -10,8 +10,8 @@ import anyio.to_thread
 from cryptography import x509
 from fastapi import FastAPI
 
+from hub.api import directory, inbox, operations, packets, vxp
 from hub.api import evidence as evidence_api
-from hub.api import inbox, operations, packets, vxp
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
@@ -102,6 +102,7 @@ def create_app(
     app.include_router(operations.router)
     app.include_router(vxp.router)
     app.include_router(evidence_api.router)
+    app.include_router(directory.router)
     if console is not None:
         app.mount("/console", console)
     return app

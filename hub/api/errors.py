@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from hub.errors import (
     BrokerError,
     ConflictError,
+    DirectoryError,
     ForbiddenError,
     HubError,
     InvalidRequestError,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: tuple[tuple[type[HubError], int], ...] = (
     (MalformedPacketError, 400),
     (UnroutablePacketError, 422),
     (InvalidRequestError, 422),
+    (DirectoryError, 422),
     (StorageError, 503),
     (BrokerError, 503),
 )

@@ -1,4 +1,4 @@
-"""The agency directory: ``lienthong directory import|export|generate|sync-axis``."""
+"""The agency directory: ``lienthong directory import|export|generate|sync-axis|changes``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 
+from hub.cli import changes
 from hub.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -68,6 +69,7 @@ def register(groups: Groups) -> None:
     )
     cmd.add_argument("--dry-run", action="store_true", help="report, write nothing")
     cmd.set_defaults(command=_directory_sync_axis)
+    changes.register(dir_commands)
 
 
 def _directory_import(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api.errors import status_for
 from hub.console import accounts as access
-from hub.console import documents, operations, pages
+from hub.console import documents, history, operations, pages
 from hub.console.auth import SessionPolicy
 from hub.console.service import ConsoleDatabase, ConsoleStats
 from hub.console.web import ConsoleContext, ConsoleError, NotSignedInError, render, safe_next
@@ -68,6 +68,7 @@ def create_console(settings: Settings, database: Database, blobs: BlobStore) -> 
     app.mount("/static", StaticFiles(packages=[("hub.console", "static")]), name="static")
     app.include_router(access.router)
     app.include_router(pages.router)
+    app.include_router(history.router)
     app.include_router(documents.router)
     app.include_router(operations.router)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections import defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -50,6 +50,7 @@ from hub.console.figures import (
 from hub.db.models import (
     Agency,
     AgencyLevel,
+    AgencyLevelVersion,
     AgencyToken,
     AuditEntry,
     AxisPollState,
@@ -87,6 +88,7 @@ __all__ = [
     "directory_entries",
     "encode_cursor",
     "failure_page",
+    "folded",
     "peer_figures",
     "search_documents",
     "traffic",
@@ -191,6 +193,16 @@ class DirectoryEntry:
     peer: str
     """The peer its deliveries reach, as the console shows it (its channel's peer label)."""
     tokens: int = 0
+    valid_from: datetime | None = None
+    """When a directory change brought it into being (None: before the history)."""
+    valid_until: datetime | None = None
+    """When a directory change ended it (None: it exists)."""
+
+    def in_force(self, moment: datetime) -> bool:
+        """Whether it exists at ``moment``."""
+        return (self.valid_from is None or self.valid_from <= moment) and (
+            self.valid_until is None or moment < self.valid_until
+        )
 
 
 def directory_entries(session: Session, *, with_tokens: bool = False) -> list[DirectoryEntry]:
@@ -224,14 +236,29 @@ def directory_entries(session: Session, *, with_tokens: bool = False) -> list[Di
             webhook_origin=_origin(row.channel_settings),
             peer=peer_label(row.channel, row.code, row.channel_settings or {}),
             tokens=tokens.get(row.code, 0),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
         )
         for row in session.scalars(select(Agency).order_by(Agency.code))
     ]
 
 
-def level_names(session: Session) -> dict[int, str]:
-    """The directory's levels and their names."""
-    return {row.level: row.name for row in session.scalars(select(AgencyLevel))}
+def level_names(session: Session, at: datetime | None = None) -> dict[int, str]:
+    """The directory's levels and their names (only those in force at ``at``, when given)."""
+    stored = {row.level: row.name for row in session.scalars(select(AgencyLevel))}
+    if at is None:
+        return stored
+    versions = list(session.scalars(select(AgencyLevelVersion).order_by(AgencyLevelVersion.id)))
+    found = {
+        level: name for level, name in stored.items() if level not in {v.level for v in versions}
+    }
+    found.update(
+        (row.level, row.name)
+        for row in versions
+        if (row.valid_from is None or row.valid_from <= at)
+        and (row.valid_until is None or at < row.valid_until)
+    )
+    return found
 
 
 def _origin(settings: dict[str, Any] | None) -> str | None:
@@ -246,18 +273,20 @@ def agency_figures(
     session: Session,
     since: datetime,
     *,
+    until: datetime | None = None,
     medians: bool = True,
     median_codes: Sequence[str] | None = None,
 ) -> dict[str, AgencyFigures]:
-    """What every agency sent, received, answered and was delivered since ``since``; with
-    ``medians``, also how long it took to answer 01 and 03 (the costliest part; only for
-    the agencies of ``median_codes`` when given)."""
+    """What every agency sent, received, answered and was delivered since ``since`` (and
+    before ``until``, when given), by the code each was recorded under; with ``medians``, also
+    how long it took to answer 01 and 03 (the costliest part; only for the agencies of
+    ``median_codes`` when given)."""
     figures: dict[str, AgencyFigures] = defaultdict(AgencyFigures)
     sent = session.execute(
         select(
             Packet.sender_code, Packet.kind, Packet.business_type, Packet.pdf_signed, func.count()
         )
-        .where(Packet.received_at >= since)
+        .where(Packet.received_at >= since, *_before(Packet.received_at, until))
         .group_by(Packet.sender_code, Packet.kind, Packet.business_type, Packet.pdf_signed)
     )
     for sender, kind, business_type, pdf_signed, count in sent:
@@ -277,7 +306,7 @@ def agency_figures(
         setattr(row, attribute, getattr(row, attribute) + count)
     received = session.execute(
         select(DocumentRecipient.recipient_code, DocumentRecipient.status, func.count())
-        .where(DocumentRecipient.created_at >= since)
+        .where(DocumentRecipient.created_at >= since, *_before(DocumentRecipient.created_at, until))
         .group_by(DocumentRecipient.recipient_code, DocumentRecipient.status)
     )
     for recipient, status, count in received:
@@ -293,10 +322,12 @@ def agency_figures(
             row.refused += count
     delivered = session.execute(
         select(Delivery.recipient_code, Delivery.state, func.count())
-        .where(Delivery.created_at >= since)
+        .where(Delivery.created_at >= since, *_before(Delivery.created_at, until))
         .group_by(Delivery.recipient_code, Delivery.state)
     )
     for recipient, state, count in delivered:
+        if state is DeliveryState.MERGED:
+            continue  # carried by the packet's delivery to the recipients' successor
         row = figures[recipient]
         row.deliveries += count
         if state is DeliveryState.DELIVERED:
@@ -311,6 +342,25 @@ def agency_figures(
         figures[recipient].seconds_to_01 = to_01
         figures[recipient].seconds_to_03 = to_03
     return dict(figures)
+
+
+def folded(
+    figures: Mapping[str, AgencyFigures], home: Callable[[str], str | None]
+) -> dict[str, AgencyFigures]:
+    """Figures recorded under codes that no longer exist added to the agency each leads to
+    (``home``: its successor in force, see :meth:`hub.directory.structure.Structure.place`);
+    codes that lead nowhere are left out, as codes outside the directory always were."""
+    homes = {code: home(code) for code in figures}
+    found = {code: counts for code, counts in figures.items() if homes[code] == code}
+    for code, counts in figures.items():
+        target = homes[code]
+        if target is not None and target != code:
+            found.setdefault(target, AgencyFigures()).add(counts)
+    return found
+
+
+def _before(column: Any, until: datetime | None) -> list[ColumnElement[bool]]:
+    return [] if until is None else [column < until]
 
 
 def answer_medians(
@@ -423,7 +473,7 @@ def traffic(
             if count:
                 states[key][state.value] += int(count)
         volume = days.get(_day_of(number))
-        if volume is not None:
+        if volume is not None and state is not DeliveryState.MERGED:
             volume.deliveries += total
             if state is DeliveryState.DELIVERED:
                 volume.delivered += total

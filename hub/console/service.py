@@ -35,6 +35,7 @@ from hub.console.figures import (
 )
 from hub.db.base import utcnow
 from hub.db.engine import SQLITE_BUSY_TIMEOUT_MS, redacted_url
+from hub.directory.structure import structure_at
 from hub.errors import StorageError
 from hub.settings import Settings
 
@@ -338,10 +339,11 @@ class ConsoleStats:
         now = self._clock()
         started = time.perf_counter()
         with self._db.read() as session:
-            entries = queries.directory_entries(session)
-            names = queries.level_names(session)
+            entries = [entry for entry in queries.directory_entries(session) if entry.in_force(now)]
+            names = queries.level_names(session, now)
             figures = queries.agency_figures(session, window_start(window, now), medians=medians)
-        rows = queries.agency_rows(entries, figures)
+            structure = structure_at(session, now)
+        rows = queries.agency_rows(entries, queries.folded(figures, structure.place))
         _log.info(
             "console.stats_computed",
             stats="agencies",

@@ -2,7 +2,9 @@
 
 The directory: administrative levels, agencies with their delivery channel, the API tokens
 agencies authenticate with (stored as SHA-256 digests only) and the delegations that let one
-agency send on behalf of another.
+agency send on behalf of another; its history: dated changes (renamed, re-coded, merged, split,
+dissolved, moved, levels redrawn), the successions they made, and the versions of every agency
+and level they left (what the directory was on any date).
 
 Transport: every accepted packet (its bytes live in the blob store under ``sha256``), one
 delivery per recipient with its transport state, every delivery attempt, and the outbox
@@ -54,11 +56,15 @@ __all__ = [
     "Agency",
     "AgencyDelegation",
     "AgencyLevel",
+    "AgencyLevelVersion",
+    "AgencySuccession",
     "AgencyToken",
+    "AgencyVersion",
     "AuditEntry",
     "AxisPollState",
     "AxisReconciliation",
     "Base",
+    "ChangeKind",
     "ChangeRequest",
     "ChangeState",
     "ConsoleRole",
@@ -66,7 +72,9 @@ __all__ = [
     "ConsoleUser",
     "Delivery",
     "DeliveryAttempt",
+    "DeliveryRedirect",
     "DeliveryState",
+    "DirectoryChange",
     "DocumentRecipient",
     "EvidenceCheckpoint",
     "EvidenceRecord",
@@ -121,6 +129,11 @@ class Agency(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
     """True when the code or the agency was invented for a sample or a test city."""
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When a directory change brought it into being; None: before the directory's history."""
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When a directory change ended it (dissolved, merged, split, re-coded); None: it exists.
+    ``name``, ``level`` and ``parent_code`` are those in force now (see AgencyVersion)."""
 
     level_row: Mapped[AgencyLevel] = relationship(lazy="joined", innerjoin=True)
 
@@ -162,6 +175,120 @@ class AgencyDelegation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# -- the directory's history -------------------------------------------------------------
+
+
+class ChangeKind(StrEnum):
+    """What a dated directory change does."""
+
+    RENAME = "rename"
+    """An agency takes another name."""
+    RECODE = "recode"
+    """An agency takes another code: the new code succeeds the old one."""
+    MERGE = "merge"
+    """Agencies end and one agency (existing or new) succeeds them all."""
+    SPLIT = "split"
+    """An agency ends and several agencies succeed it (no single successor)."""
+    DISSOLVE = "dissolve"
+    """Agencies end, with one successor or none."""
+    MOVE = "move"
+    """Agencies change level or parent."""
+    CREATE = "create"
+    """New agencies come into being."""
+    LEVELS = "levels"
+    """The list of administrative levels in force changes (four levels to three, ...)."""
+
+
+class DirectoryChange(Base):
+    """A dated change of the directory: who recorded it, when, under which legal act."""
+
+    __tablename__ = "directory_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    """The change's id in its file, or one derived from its content (re-imports match it)."""
+    kind: Mapped[ChangeKind] = mapped_column(
+        Enum(
+            ChangeKind,
+            name="change_kind",
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda members: [member.value for member in members],
+            validate_strings=True,
+        )
+    )
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """When it takes effect (a date in a file is the city's midnight, UTC+7)."""
+    act: Mapped[str] = mapped_column(Text)
+    """The legal act that decided it (resolution, decision, ...)."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text)
+    """One line saying what it does, for lists."""
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The change as given, with the codes it ends, creates and revises and their successors."""
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the change as given: an import of the same key must bring the same change."""
+    source: Mapped[str] = mapped_column(String(255), default="")
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True for invented changes (samples, tests)."""
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    """When the hub applied it to what it holds (names in force, deliveries on their way)."""
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What applying it did (deliveries re-targeted, merged, parked)."""
+
+
+class AgencySuccession(Base):
+    """``successor_code`` takes over from ``predecessor_code`` from ``effective_at`` on."""
+
+    __tablename__ = "agency_successions"
+
+    predecessor_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    successor_code: Mapped[str] = mapped_column(
+        ForeignKey("agencies.code"), primary_key=True, index=True
+    )
+    change_id: Mapped[int] = mapped_column(ForeignKey("directory_changes.id"), index=True)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    carries_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The predecessor's API tokens may send for the successor (its system carries on)."""
+    takes_in_flight: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Of a split: this successor takes what was on its way to the predecessor."""
+
+
+class AgencyVersion(Base):
+    """An agency's name, level and parent over a span of time (``valid_until`` excluded)."""
+
+    __tablename__ = "agency_versions"
+    __table_args__ = (Index("ix_agency_versions_code_valid_from", "code", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """None: since before the directory's history."""
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """None: still in force (or in force from ``valid_from`` on)."""
+    name: Mapped[str] = mapped_column(String(255))
+    level: Mapped[int] = mapped_column(ForeignKey("agency_levels.level"))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), default=None)
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("directory_changes.id"), default=None)
+    """The change that began this version (None: the directory's import)."""
+
+
+class AgencyLevelVersion(Base):
+    """An administrative level and its name over a span of time (``valid_until`` excluded)."""
+
+    __tablename__ = "agency_level_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[int] = mapped_column(ForeignKey("agency_levels.level"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("directory_changes.id"), default=None)
+
+
 # -- transport -------------------------------------------------------------------------
 
 ID_LENGTH = 26
@@ -200,10 +327,19 @@ class DeliveryState(StrEnum):
     """Given up after the last attempt or a permanent error; an operator may replay it."""
     EXPIRED = "expired"
     """Given up past the maximum age; an operator may replay it."""
+    MERGED = "merged"
+    """Its recipient and another of the packet's became one agency (a directory change): the
+    packet's delivery to their successor carries it (see DeliveryRedirect)."""
 
 
 TERMINAL_STATES = frozenset(
-    {DeliveryState.DELIVERED, DeliveryState.REFUSED, DeliveryState.PARKED, DeliveryState.EXPIRED}
+    {
+        DeliveryState.DELIVERED,
+        DeliveryState.REFUSED,
+        DeliveryState.PARKED,
+        DeliveryState.EXPIRED,
+        DeliveryState.MERGED,
+    }
 )
 """States a delivery stays in unless an operator replays it."""
 
@@ -316,6 +452,26 @@ class Delivery(TimestampMixin, Base):
     """The peer's id for it, e.g. the national axis transaction id."""
 
     packet: Mapped[Packet] = relationship(back_populates="deliveries")
+
+
+class DeliveryRedirect(Base):
+    """A delivery sent to another agency than the one addressed, by a directory change."""
+
+    __tablename__ = "delivery_redirects"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    from_code: Mapped[str] = mapped_column(String(AGENCY_CODE_LENGTH))
+    """The code the packet named (or the delivery had)."""
+    to_code: Mapped[str | None] = mapped_column(String(AGENCY_CODE_LENGTH), default=None)
+    """Its successor; None when there was no single one (the delivery was parked)."""
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("directory_changes.id"), default=None)
+    stage: Mapped[str] = mapped_column(String(16))
+    """``ingest`` (addressed to a code that no longer existed) or ``in-flight`` (on its way
+    when the change took effect)."""
+    merged_into: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    """The packet's delivery to the successor that carries this one (state ``merged``)."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DeliveryAttempt(Base):

@@ -33,12 +33,19 @@ Import is an upsert: agencies in the file are created or updated, agencies absen
 file are left alone, and importing the same file again changes nothing. A file is checked as
 a whole before anything is written; every problem is reported with its line, agency and
 field: invalid values, duplicate codes, undeclared levels, unknown parents, parent cycles.
+
+The directory changes over time: dated changes (:mod:`hub.directory.changes`) rename, re-code,
+merge, split, dissolve and move agencies and redraw the levels; they are recorded with their
+act (:mod:`hub.directory.reorganise`), kept as versions (:mod:`hub.directory.history`),
+followed by routing (:mod:`hub.directory.succession`, :mod:`hub.directory.retarget`) and read
+back as the structure of any date (:mod:`hub.directory.structure`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from hub.directory.changes import ChangeEntry, ChangeFile, parse_changes, read_change_file
 from hub.directory.formats import (
     CSV_COLUMNS,
     AgencyEntry,
@@ -58,9 +65,8 @@ from hub.directory.formats import (
     parse_yaml,
     read_directory_file,
 )
+from hub.directory.info import AGENCY_COLUMNS, AgencyInfo
 from hub.directory.store import (
-    AGENCY_COLUMNS,
-    AgencyInfo,
     ImportReport,
     Resolution,
     children,
@@ -71,14 +77,18 @@ from hub.directory.store import (
     may_send_for,
     resolve,
 )
+from hub.directory.succession import Succession, follow
 from hub.errors import NotFoundError
 
 __all__ = [
     "AGENCY_COLUMNS",
     "CSV_COLUMNS",
+    "SAMPLE_CHANGES",
     "SAMPLE_DIRECTORIES",
     "AgencyEntry",
     "AgencyInfo",
+    "ChangeEntry",
+    "ChangeFile",
     "DirectoryData",
     "DirectoryFile",
     "DirectoryFormat",
@@ -87,6 +97,7 @@ __all__ = [
     "LevelEntry",
     "LocatedAgency",
     "Resolution",
+    "Succession",
     "check_directory",
     "children",
     "dump_csv",
@@ -94,20 +105,26 @@ __all__ = [
     "dump_yaml",
     "export_directory",
     "find_agency",
+    "follow",
     "format_of",
     "get_agency",
     "import_directory",
     "may_send_for",
+    "parse_changes",
     "parse_csv",
     "parse_directory",
     "parse_yaml",
+    "read_change_file",
     "read_directory_file",
     "resolve",
+    "sample_changes",
     "sample_directory",
 ]
 
 SAMPLE_DIRECTORIES = {"hanoi": "hanoi.yaml"}
 """Sample directories shipped in ``hub/data``, by the name the CLI accepts."""
+SAMPLE_CHANGES = {"hanoi-2025": "hanoi-2025.yaml"}
+"""Sample change files shipped in ``hub/data``, by the name the CLI accepts."""
 
 _DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -122,3 +139,15 @@ def sample_directory(name: str) -> Path:
         known = ", ".join(sorted(SAMPLE_DIRECTORIES))
         raise NotFoundError(f"no sample directory {name!r}; samples: {known}")
     return _DATA_DIR / SAMPLE_DIRECTORIES[name]
+
+
+def sample_changes(name: str) -> Path:
+    """The shipped sample change file called ``name`` (see :data:`SAMPLE_CHANGES`).
+
+    Raises:
+        NotFoundError: no sample has this name.
+    """
+    if name not in SAMPLE_CHANGES:
+        known = ", ".join(sorted(SAMPLE_CHANGES))
+        raise NotFoundError(f"no sample change file {name!r}; samples: {known}")
+    return _DATA_DIR / SAMPLE_CHANGES[name]

@@ -36,10 +36,14 @@ __all__ = [
     "dump_csv",
     "dump_directory",
     "dump_yaml",
+    "field_lines_of",
     "format_of",
+    "item_nodes",
+    "load_yaml_node",
     "parse_csv",
     "parse_directory",
     "parse_yaml",
+    "raise_issues",
     "read_directory_file",
 ]
 
@@ -244,7 +248,7 @@ def parse_yaml(text: str, *, source: str = "<input>") -> DirectoryFile:
     Raises:
         DirectoryError: invalid YAML, an unexpected shape, or invalid records.
     """
-    node, document = _load_yaml(text, source)
+    node, document = load_yaml_node(text, source)
     issues: list[DirectoryIssue] = []
     level_node: yaml.Node | None = None
     agency_node: yaml.Node | None = node
@@ -255,7 +259,7 @@ def parse_yaml(text: str, *, source: str = "<input>") -> DirectoryFile:
         value_nodes = {
             key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)
         }
-        key_lines = _field_lines(node)
+        key_lines = field_lines_of(node)
         for key in document:
             if key not in _YAML_TOP_KEYS:
                 issues.append(
@@ -279,15 +283,13 @@ def parse_yaml(text: str, *, source: str = "<input>") -> DirectoryFile:
     if not isinstance(raw_levels, list):
         raise DirectoryError(f"{source}: 'levels' must be a list of {{level, name}} entries")
 
-    levels = _parse_yaml_levels(
-        raw_levels, _item_nodes(level_node, len(raw_levels)), source, issues
-    )
+    levels = _parse_yaml_levels(raw_levels, item_nodes(level_node, len(raw_levels)), source, issues)
     agencies: list[LocatedAgency] = []
     for index, (raw, item_node) in enumerate(
-        zip(raw_agencies, _item_nodes(agency_node, len(raw_agencies)), strict=True), start=1
+        zip(raw_agencies, item_nodes(agency_node, len(raw_agencies)), strict=True), start=1
     ):
         line = item_node.start_mark.line + 1 if item_node is not None else None
-        field_lines = _field_lines(item_node)
+        field_lines = field_lines_of(item_node)
         if not isinstance(raw, dict):
             issues.append(
                 _issue(source, line, index, message="an agency must be a mapping of fields")
@@ -295,7 +297,7 @@ def parse_yaml(text: str, *, source: str = "<input>") -> DirectoryFile:
             continue
         _validate_agency(raw, index, line, field_lines, source, agencies, issues)
     levels = _merge_level_names(levels, agencies, source, issues)
-    _raise_if(issues, source)
+    raise_issues(issues, source)
     return DirectoryFile(source=source, levels=levels, agencies=_without_level_names(agencies))
 
 
@@ -350,7 +352,7 @@ def parse_csv(text: str, *, source: str = "<input>") -> DirectoryFile:
                 continue
         _validate_agency(raw, index, line, {}, source, agencies, issues)
     levels = _merge_level_names((), agencies, source, issues)
-    _raise_if(issues, source)
+    raise_issues(issues, source)
     return DirectoryFile(source=source, levels=levels, agencies=_without_level_names(agencies))
 
 
@@ -474,7 +476,12 @@ def _yaml_agency(entry: AgencyEntry) -> dict[str, Any]:
     return item
 
 
-def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+def load_yaml_node(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML text's node tree (for line numbers) and its Python value.
+
+    Raises:
+        DirectoryError: the text is not valid YAML (with the line of the problem).
+    """
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -491,13 +498,15 @@ def _load_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     return node, document
 
 
-def _item_nodes(node: yaml.Node | None, count: int) -> list[yaml.Node | None]:
+def item_nodes(node: yaml.Node | None, count: int) -> list[yaml.Node | None]:
+    """The nodes of a sequence's ``count`` items (None each when the node is not one)."""
     if isinstance(node, yaml.SequenceNode) and len(node.value) == count:
         return list(node.value)
     return [None] * count
 
 
-def _field_lines(node: yaml.Node | None) -> dict[str, int]:
+def field_lines_of(node: yaml.Node | None) -> dict[str, int]:
+    """The line of each key of a mapping node."""
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {
@@ -679,7 +688,8 @@ def _agency_issue(
     )
 
 
-def _raise_if(issues: Sequence[DirectoryIssue], source: str) -> None:
+def raise_issues(issues: Sequence[DirectoryIssue], source: str) -> None:
+    """Raise a :class:`DirectoryError` listing ``issues`` (the first 200), if there are any."""
     if not issues:
         return
     shown = list(issues[:_MAX_REPORTED_ISSUES])

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hub.channels import Channel
 from hub.db.base import utcnow
-from hub.db.models import Agency, AgencyDelegation, AgencyLevel
+from hub.db.models import (
+    Agency,
+    AgencyDelegation,
+    AgencyLevel,
+    AgencyLevelVersion,
+    AgencyVersion,
+)
 from hub.directory.formats import (
     AgencyEntry,
     DirectoryData,
@@ -26,6 +32,8 @@ from hub.directory.formats import (
     LevelEntry,
     check_directory,
 )
+from hub.directory.info import AGENCY_COLUMNS, AgencyInfo
+from hub.directory.succession import Succession, acts_for, follow
 from hub.errors import DirectoryError, NotFoundError
 
 __all__ = [
@@ -43,66 +51,7 @@ __all__ = [
 ]
 
 _IN_CHUNK = 500
-
-
-AGENCY_COLUMNS = (
-    Agency.code,
-    Agency.name,
-    Agency.level,
-    AgencyLevel.name.label("level_name"),
-    Agency.parent_code,
-    Agency.channel,
-    Agency.channel_settings,
-    Agency.active,
-    Agency.illustrative,
-)
-"""The columns of an :class:`AgencyInfo` (agencies joined to their level), for the hot paths
-(routing, token checks) where building mapped ``Agency`` objects cost more than the query."""
-
-
-@dataclass(frozen=True)
-class AgencyInfo:
-    """An agency as the rest of the hub sees it."""
-
-    code: str
-    name: str
-    level: int
-    level_name: str
-    parent_code: str | None
-    channel: Channel
-    channel_settings: Mapping[str, Any]
-    active: bool
-    illustrative: bool
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> AgencyInfo:
-        """The view of a row selected with :data:`AGENCY_COLUMNS`."""
-        return cls(
-            code=row.code,
-            name=row.name,
-            level=row.level,
-            level_name=row.level_name,
-            parent_code=row.parent_code,
-            channel=row.channel,
-            channel_settings=dict(row.channel_settings or {}),
-            active=row.active,
-            illustrative=row.illustrative,
-        )
-
-    @classmethod
-    def of(cls, agency: Agency) -> AgencyInfo:
-        """The view of an ORM row."""
-        return cls(
-            code=agency.code,
-            name=agency.name,
-            level=agency.level,
-            level_name=agency.level_row.name,
-            parent_code=agency.parent_code,
-            channel=agency.channel,
-            channel_settings=dict(agency.channel_settings),
-            active=agency.active,
-            illustrative=agency.illustrative,
-        )
+_V = TypeVar("_V", AgencyVersion, AgencyLevelVersion)
 
 
 @dataclass(frozen=True)
@@ -110,11 +59,15 @@ class Resolution:
     """Recipient codes sorted by what routing can do with them."""
 
     found: Mapping[str, AgencyInfo]
-    """Active agencies, by code, in the order asked."""
+    """Active agencies in force, by code, in the order asked."""
     inactive: Mapping[str, AgencyInfo]
-    """Agencies in the directory that are switched off."""
+    """Agencies in force that are switched off."""
     unknown: tuple[str, ...]
     """Codes the directory does not hold, in the order asked."""
+    ended: Mapping[str, Succession] = field(default_factory=dict)
+    """Codes of agencies a directory change ended, with where they lead now."""
+    pending: Mapping[str, AgencyInfo] = field(default_factory=dict)
+    """Agencies a directory change brings into being later."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +90,9 @@ def import_directory(session: Session, directory: DirectoryFile) -> ImportReport
     """Create or update every level and agency of the file; others are left as they are.
 
     An agency's delegations become exactly its ``may_send_for`` list. Only what differs is
-    written, so importing the same file twice changes nothing, timestamps included.
+    written, so importing the same file twice changes nothing, timestamps included. A new
+    level or agency gets a version open since before the directory's history; a changed one
+    has its version in force now corrected (dated changes: :mod:`hub.directory.reorganise`).
 
     Raises:
         DirectoryError: the file contradicts itself or the directory (every issue listed).
@@ -154,6 +109,7 @@ def import_directory(session: Session, directory: DirectoryFile) -> ImportReport
 
     levels_created, levels_updated = _upsert_levels(session, directory.levels, stored_levels)
     session.flush()
+    _sync_level_versions(session, directory.levels, levels_created, levels_updated)
 
     entries = [item.entry for item in directory.agencies]
     created: list[str] = []
@@ -168,6 +124,7 @@ def import_directory(session: Session, directory: DirectoryFile) -> ImportReport
                 updated.append(entry.code)
         session.flush()
 
+    _sync_versions(session, entries, created, updated)
     for code in _sync_delegations(session, entries):
         if code not in created and code not in updated:
             stored[code].updated_at = utcnow()
@@ -262,8 +219,11 @@ def children(session: Session, code: str) -> list[AgencyInfo]:
 _RESOLVE = select(*AGENCY_COLUMNS).join(AgencyLevel, AgencyLevel.level == Agency.level)
 
 
-def resolve(session: Session, codes: Iterable[str]) -> Resolution:
-    """Sort recipient codes into active agencies, inactive ones and codes nobody holds."""
+def resolve(session: Session, codes: Iterable[str], at: datetime | None = None) -> Resolution:
+    """Sort recipient codes by the directory in force at ``at`` (default: now): active
+    agencies, inactive ones, codes nobody holds, codes that ended (with their successors)
+    and agencies not yet in force."""
+    moment = at or utcnow()
     wanted = list(dict.fromkeys(codes))
     rows: dict[str, AgencyInfo] = {}
     # Plain column rows, not ORM objects: every packet taken in is routed here (see
@@ -274,22 +234,36 @@ def resolve(session: Session, codes: Iterable[str]) -> Resolution:
             rows[row.code] = AgencyInfo.from_row(row)
     found: dict[str, AgencyInfo] = {}
     inactive: dict[str, AgencyInfo] = {}
+    ended: list[str] = []
+    pending: dict[str, AgencyInfo] = {}
     for code in wanted:
         info = rows.get(code)
-        if info is not None:
+        if info is None:
+            continue
+        if info.ended_by(moment):
+            ended.append(code)
+        elif not info.in_force(moment):
+            pending[code] = info
+        else:
             (found if info.active else inactive)[code] = info
     return Resolution(
         found=found,
         inactive=inactive,
         unknown=tuple(code for code in wanted if code not in rows),
+        ended=follow(session, ended, moment, known=rows) if ended else {},
+        pending=pending,
     )
 
 
-def may_send_for(session: Session, sender: str, principal: str) -> bool:
-    """Whether ``sender`` may send packets whose ``From`` is ``principal`` (itself included)."""
+def may_send_for(session: Session, sender: str, principal: str, at: datetime | None = None) -> bool:
+    """Whether ``sender`` may send packets whose ``From`` is ``principal``: itself, an agency
+    that delegated to it, its predecessors, or its successor by a change that carried its
+    tokens (successions in effect at ``at``, default now)."""
     if sender == principal:
         return True
-    return session.get(AgencyDelegation, (sender, principal)) is not None
+    if session.get(AgencyDelegation, (sender, principal)) is not None:
+        return True
+    return acts_for(session, sender, principal, at or utcnow())
 
 
 def _upsert_levels(
@@ -306,6 +280,60 @@ def _upsert_levels(
             row.name = level.name
             updated.append(level.level)
     return created, updated
+
+
+def _sync_level_versions(
+    session: Session, levels: Sequence[LevelEntry], created: Sequence[int], updated: Sequence[int]
+) -> None:
+    """New levels open a version; renamed ones correct the version in force now."""
+    names = {level.level: level.name for level in levels}
+    session.add_all(AgencyLevelVersion(level=level, name=names[level]) for level in created)
+    now = utcnow()
+    for level in updated:
+        version = _in_force_now(
+            session.scalars(select(AgencyLevelVersion).where(AgencyLevelVersion.level == level)),
+            now,
+        )
+        if version is not None:
+            version.name = names[level]
+
+
+def _sync_versions(
+    session: Session, entries: Sequence[AgencyEntry], created: Sequence[str], updated: Sequence[str]
+) -> None:
+    """New agencies open a version; changed ones correct the version in force now."""
+    by_code = {entry.code: entry for entry in entries}
+    session.add_all(
+        AgencyVersion(
+            code=code,
+            name=by_code[code].name,
+            level=by_code[code].level,
+            parent_code=by_code[code].parent,
+        )
+        for code in created
+    )
+    now = utcnow()
+    for code in updated:
+        entry = by_code[code]
+        version = _in_force_now(
+            session.scalars(select(AgencyVersion).where(AgencyVersion.code == code)), now
+        )
+        if version is not None:
+            version.name = entry.name
+            version.level = entry.level
+            version.parent_code = entry.parent
+    session.flush()
+
+
+def _in_force_now(versions: Iterable[_V], now: datetime) -> _V | None:
+    """The version whose span holds ``now`` (else the last one open), or None."""
+    listed = list(versions)
+    for version in listed:
+        if (version.valid_from is None or version.valid_from <= now) and (
+            version.valid_until is None or now < version.valid_until
+        ):
+            return version
+    return next((version for version in listed if version.valid_until is None), None)
 
 
 def _new_agency(entry: AgencyEntry) -> Agency:

@@ -21,12 +21,16 @@ senders outside the city only: ``From`` must not be one of the city's own agenci
 whose channel is not ``axis`` or ``hub``). Only the city's agencies among the recipients get
 deliveries (the axis or the peer serves the others); a packet naming none of them is refused
 with ``packet.no-local-recipient``.
+
+The directory in force when the packet arrives decides: a recipient code that a dated change
+ended goes to its successor (the delivery keeps the code named, see
+:mod:`hub.ingest.successors`), or the packet is refused naming the successors.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,6 +68,7 @@ from hub.evidence.facts import record_submission
 from hub.ids import new_id
 from hub.ingest.pdf_signatures import PacketPdfReport, PdfAttachmentCollector, pdf_signed_state
 from hub.ingest.revocation import RevocationLists
+from hub.ingest.successors import Redirect, record_redirects, redirects_of
 from hub.payloads import BlobStore, BlobStoreError
 from hub.settings import Settings
 from hub.tracking.receipts import (
@@ -73,7 +78,7 @@ from hub.tracking.receipts import (
     record_document,
     record_status,
 )
-from hub.tracking.timeline import in_address_order
+from hub.tracking.timeline import RedirectView, in_address_order, redirect_views
 from hub.transport.wakeup import announce_outbox
 
 if TYPE_CHECKING:
@@ -102,6 +107,8 @@ class DeliveryReceipt(BaseModel):
     delivery_id: str
     channel: Channel
     state: DeliveryState
+    redirects: list[RedirectView] = []
+    """The codes the packet named that no longer exist and whose successor this is."""
 
 
 class IngestResult(BaseModel):
@@ -121,6 +128,8 @@ class IngestResult(BaseModel):
 class _Route:
     recipient: str
     channel: Channel
+    redirects: tuple[Redirect, ...] = ()
+    """The ended codes named in the packet that this recipient succeeds."""
 
 
 @dataclass(frozen=True)
@@ -231,9 +240,10 @@ class IngestService:
                     if source in _FROM_OUTSIDE
                     else self._route(session, facts.recipients)
                 )
-                if source in _FROM_OUTSIDE and facts.document is not None:
-                    local = tuple(route.recipient for route in routes)
-                    facts = replace(facts, document=replace(facts.document, recipients=local))
+                if facts.document is not None and (
+                    source in _FROM_OUTSIDE or any(route.redirects for route in routes)
+                ):
+                    facts = replace(facts, document=_addressed_to(facts.document, routes, source))
                 return _record(session, raw, sha256, facts, routes, agency, source)
         except StorageError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
@@ -298,6 +308,13 @@ class IngestService:
 
     def _route(self, session: Session, recipients: Sequence[str]) -> list[_Route]:
         resolution = resolve(session, recipients)
+        redirects = redirects_of(resolution)
+        inactive = [item.recipient for item in redirects.values() if not item.recipient.active]
+        if inactive:
+            resolution = replace(
+                resolution,
+                inactive={**resolution.inactive, **{info.code: info for info in inactive}},
+            )
         if resolution.inactive:
             codes = list(resolution.inactive)
             raise UnroutablePacketError(
@@ -314,13 +331,18 @@ class IngestService:
                 element="To/OrganId",
                 details={"codes": codes},
             )
-        return [
-            _Route(
-                code,
-                resolution.found[code].channel if code in resolution.found else Channel.AXIS,
-            )
-            for code in dict.fromkeys(recipients)
-        ]
+        return _successor_routes(
+            [
+                _Route(
+                    code,
+                    resolution.found[code].channel if code in resolution.found else Channel.AXIS,
+                )
+                for code in dict.fromkeys(recipients)
+                if code not in redirects
+            ],
+            recipients,
+            redirects,
+        )
 
     def _store_blob(self, raw: bytes | bytearray, sha256: str) -> None:
         try:
@@ -353,6 +375,11 @@ def _check_lengths(sender: str, recipients: Sequence[str], document_id: str) -> 
 def _local_routes(session: Session, recipients: Sequence[str]) -> list[_Route]:
     """Routes to the city's own agencies among a packet from the axis (at least one)."""
     resolution = resolve(session, recipients)
+    redirects = {
+        code: item
+        for code, item in redirects_of(resolution).items()
+        if item.recipient.channel not in _OUTSIDE_CHANNELS
+    }
     inactive = [
         code for code, info in resolution.inactive.items() if info.channel not in _OUTSIDE_CHANNELS
     ]
@@ -363,11 +390,15 @@ def _local_routes(session: Session, recipients: Sequence[str]) -> list[_Route]:
             element="To/OrganId",
             details={"codes": inactive},
         )
-    local = [
-        _Route(code, resolution.found[code].channel)
-        for code in dict.fromkeys(recipients)
-        if code in resolution.found and resolution.found[code].channel not in _OUTSIDE_CHANNELS
-    ]
+    local = _successor_routes(
+        [
+            _Route(code, resolution.found[code].channel)
+            for code in dict.fromkeys(recipients)
+            if code in resolution.found and resolution.found[code].channel not in _OUTSIDE_CHANNELS
+        ],
+        recipients,
+        redirects,
+    )
     if not local:
         codes = list(dict.fromkeys(recipients))
         raise UnroutablePacketError(
@@ -377,6 +408,38 @@ def _local_routes(session: Session, recipients: Sequence[str]) -> list[_Route]:
             details={"codes": codes},
         )
     return local
+
+
+def _successor_routes(
+    routes: Sequence[_Route], recipients: Sequence[str], redirects: Mapping[str, Redirect]
+) -> list[_Route]:
+    """``routes`` with the successors of the ended codes among them, one route per agency
+    (codes that became one agency share its route), in the order the packet names them."""
+    if not redirects:
+        return list(routes)
+    by_code = {route.recipient: route for route in routes}
+    ordered: list[str] = []
+    for code in dict.fromkeys(recipients):
+        item = redirects.get(code)
+        target = item.recipient.code if item is not None else code
+        if item is not None:
+            current = by_code.get(target) or _Route(target, item.recipient.channel)
+            by_code[target] = replace(current, redirects=(*current.redirects, item))
+        if target in by_code and target not in ordered:
+            ordered.append(target)
+    return [by_code[code] for code in ordered]
+
+
+def _addressed_to(
+    notice: DocumentNotice, routes: Sequence[_Route], source: Source
+) -> DocumentNotice:
+    """The document's recipients as routed: its copies are those of the agencies that take
+    them (a successor for an ended code); a revoke or update also looks under the codes
+    named."""
+    routed = tuple(route.recipient for route in routes)
+    if notice.business_type in (0, 3) or source in _FROM_OUTSIDE:
+        return replace(notice, recipients=routed)
+    return replace(notice, recipients=tuple(dict.fromkeys((*notice.recipients, *routed))))
 
 
 def _authorise(
@@ -417,8 +480,11 @@ def _stored_answer(
     if packet is None:
         return None
     _authorise(session, agency, packet.sender_code, source)
-    rows = session.scalars(select(Delivery).where(Delivery.packet_id == packet.id))
-    return _result(packet, in_address_order(packet, rows), created=False)
+    rows = in_address_order(
+        packet, session.scalars(select(Delivery).where(Delivery.packet_id == packet.id))
+    )
+    redirects = redirect_views(session, [row.id for row in rows])
+    return _result(packet, rows, created=False, redirects=redirects)
 
 
 def _refuse_duplicate_document(session: Session, facts: _Facts) -> None:
@@ -496,6 +562,7 @@ def _record(
             delivery_id=new_id(),
             channel=route.channel,
             state=DeliveryState.QUEUED,
+            redirects=[item.view(now) for item in route.redirects],
         )
         for route in routes
     ]
@@ -522,6 +589,12 @@ def _record(
                 {"delivery_id": delivery.delivery_id, "reason": "ingest", "created_at": now}
                 for delivery in deliveries
             ],
+        )
+        record_redirects(
+            connection,
+            {delivery.recipient: delivery.delivery_id for delivery in deliveries},
+            [item for route in routes for item in route.redirects],
+            now,
         )
     record_submission(
         connection,
@@ -566,7 +639,13 @@ def _pdf_columns(report: PacketPdfReport | None) -> dict[str, Any]:
     }
 
 
-def _result(packet: Packet, deliveries: Sequence[Delivery], *, created: bool) -> IngestResult:
+def _result(
+    packet: Packet,
+    deliveries: Sequence[Delivery],
+    *,
+    created: bool,
+    redirects: Mapping[str, list[RedirectView]] | None = None,
+) -> IngestResult:
     return IngestResult(
         packet_id=packet.id,
         kind="status" if packet.kind == "status" else "edoc",
@@ -577,6 +656,7 @@ def _result(packet: Packet, deliveries: Sequence[Delivery], *, created: bool) ->
                 delivery_id=row.id,
                 channel=row.channel,
                 state=row.state,
+                redirects=(redirects or {}).get(row.id, []),
             )
             for row in deliveries
         ],

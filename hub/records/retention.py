@@ -39,8 +39,9 @@ from hub.records import audit
 
 __all__ = ["PurgeReport", "delete_purged", "purge_payloads", "sweep_orphans"]
 
-FINISHED = (DeliveryState.DELIVERED, DeliveryState.REFUSED)
-"""Delivery states after which a packet's bytes are no longer needed."""
+FINISHED = (DeliveryState.DELIVERED, DeliveryState.REFUSED, DeliveryState.MERGED)
+"""Delivery states after which a packet's bytes are no longer needed (a merged delivery's
+packet is carried by another delivery)."""
 _BATCH = 500
 _log = structlog.get_logger(__name__)
 

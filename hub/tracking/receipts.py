@@ -13,6 +13,9 @@ late arrivals and statuses about unknown documents included, and moves the state
 
 A status about a document the hub never carried to that recipient is kept with
 ``document_known`` false; if the document arrives later its earlier statuses are applied then.
+A status (or a revoke, an update) naming a code the directory joins by succession to the one
+that holds the document (an ended code and its successor) is tied to that copy: a status from
+a merged commune's old code moves the copy its successor holds, and the other way round.
 Everything here runs inside the ingest transaction.
 """
 
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from edxml.compose import LOCAL_TZ
 from edxml.models import parse_timestamp
 from hub.db.models import ChangeRequest, ChangeState, DocumentRecipient, StatusEvent
+from hub.directory.succession import lineage
 
 __all__ = [
     "PROGRESSION",
@@ -201,7 +205,15 @@ def record_document(
     revoke/update request against the original document."""
     change = _CHANGE_BY_BUSINESS_TYPE.get(notice.business_type)
     if change is not None:
-        for row in _rows(session, notice.sender, notice.document_id, notice.recipients):
+        rows = _rows(session, notice.sender, notice.document_id, notice.recipients)
+        held = {row.recipient_code for row in rows}
+        for code in notice.recipients:
+            if code not in held:
+                for found in _successor_rows(session, notice.sender, notice.document_id, code):
+                    if found.recipient_code not in held:
+                        held.add(found.recipient_code)
+                        rows.append(found)
+        for row in rows:
             transition = request_change(_state(row), change)
             _store(row, transition, now)
             if transition.effect is Effect.CHANGE_REQUESTED:
@@ -253,16 +265,23 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
         )
         .with_for_update()
     ).one_or_none()
+    rows = (
+        [row]
+        if row is not None
+        else _successor_rows(session, notice.document_sender, notice.document_id, notice.recipient)
+    )
+    row = rows[0] if rows else None
     effect = Effect.UNKNOWN_DOCUMENT
-    if row is not None:
-        transition = apply_status(_state(row), notice.code)
-        _store(row, transition, now)
-        _note_answer(row, notice.code, now)
+    for held in rows:
+        transition = apply_status(_state(held), notice.code)
+        _store(held, transition, now)
+        _note_answer(held, notice.code, now)
         if transition.effect is Effect.CHANGE_REQUESTED:
-            row.change_packet_id = packet_id
-            row.change_reason = notice.description
-            row.change_requested_at = now
-        effect = transition.effect
+            held.change_packet_id = packet_id
+            held.change_reason = notice.description
+            held.change_requested_at = now
+        if held is row:
+            effect = transition.effect
     session.flush()
     session.connection().execute(
         _INSERT_STATUS_EVENT,
@@ -270,7 +289,7 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
             "packet_id": packet_id,
             "document_sender_code": notice.document_sender,
             "document_id": notice.document_id,
-            "recipient_code": notice.recipient,
+            "recipient_code": row.recipient_code if row is not None else notice.recipient,
             "reporter_code": notice.reporter,
             "status_code": notice.code,
             "description": notice.description,
@@ -340,6 +359,32 @@ def _rows(
     if recipients:
         query = query.where(DocumentRecipient.recipient_code.in_(list(recipients)))
     return list(session.scalars(query))
+
+
+def _successor_rows(
+    session: Session, sender: str, document_id: str, code: str
+) -> list[DocumentRecipient]:
+    """The copies of the document held under codes joined to ``code`` by succession: under
+    its successors if any (a status from an ended code), else under its predecessors (a
+    status from the agency that took their copies over)."""
+    for related in lineage(session, code):
+        if not related:
+            continue
+        rows = list(
+            session.scalars(
+                select(DocumentRecipient)
+                .where(
+                    DocumentRecipient.sender_code == sender,
+                    DocumentRecipient.document_id == document_id,
+                    DocumentRecipient.recipient_code.in_(related),
+                )
+                .order_by(DocumentRecipient.id)
+                .with_for_update()
+            )
+        )
+        if rows:
+            return rows
+    return []
 
 
 def _state(row: DocumentRecipient) -> BusinessState:

@@ -7,6 +7,10 @@ operators; anyone else is told the packet or document does not exist.
 
 DocumentIds are unique per sender, not globally: when several senders used the same one,
 the caller names the sender it means.
+
+A delivery that a directory change sent to another agency than the one addressed (a code
+that no longer existed, or a recipient that ended while the packet was on its way) carries
+its redirects: the code named, the successor, the change and its act.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from hub.db.models import (
     ChangeState,
     Delivery,
     DeliveryAttempt,
+    DeliveryRedirect,
     DeliveryState,
+    DirectoryChange,
     DocumentRecipient,
     Packet,
     StatusEvent,
@@ -38,11 +44,13 @@ __all__ = [
     "DeliveryView",
     "PacketView",
     "RecipientStateView",
+    "RedirectView",
     "StatusEventView",
     "Timeline",
     "document_timeline",
     "in_address_order",
     "packet_view",
+    "redirect_views",
 ]
 
 
@@ -63,6 +71,27 @@ class AttemptView(_View):
     """The error code exactly as the peer answered it (e.g. the axis's ``ErrorCode``)."""
 
 
+class RedirectView(_View):
+    """A delivery sent on to a successor by a directory change (or parked for want of one)."""
+
+    from_code: str
+    """The code the packet named (or the delivery had)."""
+    to_code: str | None
+    """The agency that took it on; None: no single successor (the delivery was parked)."""
+    stage: str
+    """``ingest``: the code no longer existed when the packet came; ``in-flight``: its
+    agency ended while the packet was on its way."""
+    at: datetime
+    change: str | None = None
+    """The change's key."""
+    kind: str | None = None
+    act: str | None = None
+    """The legal act that decided the change."""
+    effective_at: datetime | None = None
+    merged_into: str | None = None
+    """The packet's delivery to the successor that carries this one (state ``merged``)."""
+
+
 class DeliveryView(_View):
     """One recipient's copy of a packet on the transport axis."""
 
@@ -79,6 +108,8 @@ class DeliveryView(_View):
     ack_result: str | None
     ack_reason: str | None
     attempt_log: list[AttemptView]
+    redirects: list[RedirectView] = []
+    """Directory changes that sent it elsewhere than the code addressed."""
 
 
 class SignatureView(_View):
@@ -274,6 +305,9 @@ def _parties(views: Iterable[PacketView]) -> set[str]:
         if view.submitted_by:
             parties.add(view.submitted_by)
         parties.update(delivery.recipient for delivery in view.deliveries)
+        parties.update(
+            redirect.from_code for delivery in view.deliveries for redirect in delivery.redirects
+        )
     return parties
 
 
@@ -303,6 +337,7 @@ def _packet_views(session: Session, packets: Sequence[Packet]) -> list[PacketVie
             .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
         ):
             attempts[attempt.delivery_id].append(attempt)
+    redirects = redirect_views(session, delivery_ids)
     return [
         PacketView(
             packet_id=packet.id,
@@ -350,12 +385,41 @@ def _packet_views(session: Session, packets: Sequence[Packet]) -> list[PacketVie
                         )
                         for attempt in attempts[row.id]
                     ],
+                    redirects=redirects.get(row.id, []),
                 )
                 for row in in_address_order(packet, deliveries[packet.id])
             ],
         )
         for packet in packets
     ]
+
+
+def redirect_views(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[RedirectView]]:
+    """The redirects of each of these deliveries, oldest first."""
+    found: dict[str, list[RedirectView]] = defaultdict(list)
+    if not delivery_ids:
+        return found
+    rows = session.execute(
+        select(DeliveryRedirect, DirectoryChange)
+        .outerjoin(DirectoryChange, DirectoryChange.id == DeliveryRedirect.change_id)
+        .where(DeliveryRedirect.delivery_id.in_(list(delivery_ids)))
+        .order_by(DeliveryRedirect.id)
+    )
+    for redirect, change in rows:
+        found[redirect.delivery_id].append(
+            RedirectView(
+                from_code=redirect.from_code,
+                to_code=redirect.to_code,
+                stage=redirect.stage,
+                at=redirect.at,
+                change=change.key if change is not None else None,
+                kind=change.kind.value if change is not None else None,
+                act=change.act if change is not None else None,
+                effective_at=change.effective_at if change is not None else None,
+                merged_into=redirect.merged_into,
+            )
+        )
+    return found
 
 
 def in_address_order(packet: Packet, rows: Iterable[Delivery]) -> list[Delivery]:

@@ -15,13 +15,14 @@ ingest writing meanwhile is never blocked or refused.
 Rows whose delivery has already left ``queued`` (its message went out before a crash lost the
 mark) are marked without publishing again. When a round finds less than a full batch the
 relay waits for news of new rows (PostgreSQL ``NOTIFY``, see :mod:`hub.transport.wakeup`) or
-``idle_seconds``, whichever comes first.
+``idle_seconds``, whichever comes first. Between rounds it runs its chores (the composition
+root gives it one: applying directory changes that came into effect).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,8 +80,10 @@ class Relay:
         batch_size: int = 200,
         idle_seconds: float = 0.5,
         wakeup: OutboxWakeup | None = None,
+        chores: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._database = database
+        self._chores = tuple(chores)
         self._publisher = publisher
         self._topology = topology
         self._batch_size = batch_size
@@ -116,6 +119,8 @@ class Relay:
         ready = False
         try:
             while not stop.is_set():
+                for chore in self._chores:
+                    chore()
                 if not self._publisher.is_open:
                     # Connected ahead of the rows, so a lost node is replaced while idle.
                     try:

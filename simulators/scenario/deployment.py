@@ -12,6 +12,7 @@ secret)::
     webhook_bind: 127.0.0.1            # where the agencies' webhook servers listen
     tokens: {000.00.00.H26: ..., ...}
     axis: {url: http://127.0.0.1:8090, systems: axis-systems.yaml, hub_system: hanoi.hub}
+    console: {user: lienthong-sim, password: ...}   # a viewer of the console, for checks
 
 It holds secrets: keep it out of version control (the demo writes it under ``.demo/``).
 
@@ -42,6 +43,7 @@ from simulators.hubprocess import HubProcess, HubProcessError
 
 __all__ = [
     "AxisLink",
+    "ConsoleAccount",
     "Deployment",
     "DeploymentError",
     "MinistryAccount",
@@ -74,6 +76,15 @@ class AxisLink(BaseModel):
     """The hub's system id there: its other systems are the ministries."""
 
 
+class ConsoleAccount(BaseModel):
+    """A viewer of the hub's console: scenarios read the console's figures with it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user: str
+    password: str = Field(repr=False)
+
+
 class MinistryAccount(BaseModel):
     """A ministry's system at the axis."""
 
@@ -95,6 +106,7 @@ class Deployment(BaseModel):
     tokens: dict[str, str] = Field(default_factory=dict, repr=False)
     webhook_bind: str = "127.0.0.1"
     axis: AxisLink | None = None
+    console: ConsoleAccount | None = None
     base: Path = Field(default=Path("."), exclude=True)
     """The folder relative paths are read from."""
 
@@ -248,7 +260,8 @@ def set_up(
     migrate: bool = True,
 ) -> Deployment:
     """Import ``data`` into the hub, issue a token to every agency and one to the
-    simulators' operator, and write ``directory.yaml`` and ``deployment.yaml`` in ``folder``.
+    simulators' operator, make the simulators a viewer of the console, and write
+    ``directory.yaml`` and ``deployment.yaml`` in ``folder``.
 
     Raises:
         HubProcessError: a set-up command failed.
@@ -273,6 +286,7 @@ def set_up(
         tokens=tokens,
         webhook_bind=webhook_bind,
         axis=axis,
+        console=console_viewer(hub),
         base=folder,
     )
     deployment.save(folder / "deployment.yaml")
@@ -312,6 +326,44 @@ def issue_tokens(hub: HubProcess, codes: Sequence[str]) -> dict[str, str]:
         raise HubProcessError(f"issuing the agencies' tokens failed\n{finished.stderr[-3000:]}")
     issued: dict[str, str] = json.loads(finished.stdout)
     return issued
+
+
+_CONSOLE_VIEWER = """
+import json, sys
+from hub.db.database import open_database
+from hub.settings import load_settings
+from hub.console.users import add_user, set_password
+from hub.errors import ConflictError
+name, password = json.loads(sys.stdin.read())
+with open_database(load_settings()) as database, database.transaction() as session:
+    try:
+        add_user(session, name, "viewer", password, actor="lienthong-sim")
+    except ConflictError:
+        set_password(session, name, password, actor="lienthong-sim")
+"""
+
+
+def console_viewer(hub: HubProcess, name: str = OPERATOR) -> ConsoleAccount:
+    """A viewer of the console with a fresh password (the user is created, or its password
+    set again), in a process with the hub's settings.
+
+    Raises:
+        HubProcessError: the database refused.
+    """
+    password = secrets.token_urlsafe(18)
+    finished = subprocess.run(
+        [sys.executable, "-c", _CONSOLE_VIEWER],
+        input=json.dumps([name, password]),
+        env=hub.environment,
+        cwd=hub.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise HubProcessError(f"making the console viewer failed\n{finished.stderr[-3000:]}")
+    return ConsoleAccount(user=name, password=password)
 
 
 def ports_from(first: int, codes: Iterable[str]) -> dict[str, int]:

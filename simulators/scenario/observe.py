@@ -36,7 +36,7 @@ __all__ = [
     "summarize",
 ]
 
-CATEGORIES = ("delivered", "statuses", "changes")
+CATEGORIES = ("delivered", "statuses", "changes", "landed")
 _CHANGE_REQUESTS = {"revoke": "revoke", "update": "update", "take-back": "take-back"}
 
 
@@ -65,11 +65,18 @@ class DocumentRecord:
     """``time.monotonic()`` when the hub (or the axis) accepted it."""
     replaces: str | None = None
     changes: list[ChangeRecord] = field(default_factory=list)
+    lands: dict[str, str] = field(default_factory=dict)
+    """Where the copy addressed to each code must land when a reorganisation ended it (its
+    successor); codes not listed land where addressed."""
 
     @property
     def document_id(self) -> str:
         """Its DocumentId."""
         return self.packet.document_id
+
+    def landing(self, code: str) -> str:
+        """The agency that takes the copy addressed to ``code``."""
+        return self.lands.get(code, code)
 
     def withdrawn_at(self, recipient: str, profile: Profile) -> bool:
         """Whether ``recipient`` agreed to give the document up (revoke or take-back): its
@@ -157,7 +164,9 @@ def judge(
     tracker: Tracker,
 ) -> dict[str, list[str]]:
     """What is not (yet) as expected for one document, by category (``delivered``,
-    ``statuses``, ``changes``); empty lists when it settled as its profiles imply."""
+    ``statuses``, ``changes``, ``landed``); empty lists when it settled as its profiles imply.
+    A copy addressed to a code a reorganisation ended is judged by the profile of the agency
+    it lands at; a copy merged into another one to the same successor is expected so."""
     found: dict[str, list[str]] = {category: [] for category in CATEGORIES}
     label = f"{record.document_id} ({record.sender})"
     if timeline is None:
@@ -171,6 +180,9 @@ def judge(
     for packet in timeline.get("packets", ()):
         for delivery in packet.get("deliveries", ()):
             recipient = str(delivery["recipient"])
+            if delivery["state"] == "merged":
+                found["landed"].extend(_merged_problems(record, packet, delivery, label))
+                continue
             state = profile_of(recipient).expected_delivery(channel(recipient))
             what = f"{packet['kind']} {packet['packet_id']} of {label} to {recipient}"
             if delivery["state"] != state:
@@ -179,12 +191,15 @@ def judge(
             elif state != "parked" and not tracker.holds(recipient, str(packet["sha256"])):
                 found["delivered"].append(f"{what}: {recipient}'s system never received it")
     states = _by_recipient(timeline.get("recipients", ()))
-    for recipient in record.recipients:
+    if record.lands:
+        found["landed"].extend(_landing_problems(record, timeline, label))
+    for addressed in record.recipients:
+        recipient = record.landing(addressed)
         profile = profile_of(recipient)
         expected = profile.expected_status(channel(recipient))
         if expected is None or record.withdrawn_at(recipient, profile):
             continue
-        row = states.get(recipient)
+        row = states.get(addressed) or states.get(recipient)
         status = row.get("status") if row is not None else None
         if status != expected:
             found["statuses"].append(
@@ -215,6 +230,58 @@ def judge(
                     f"expected {_CHANGE_REQUESTS[change.kind]}/{wanted}"
                 )
     return found
+
+
+def _original(record: DocumentRecord, timeline: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return next(
+        (
+            packet
+            for packet in timeline.get("packets", ())
+            if packet["kind"] == "edoc" and packet.get("sha256") == record.sha256
+        ),
+        None,
+    )
+
+
+def _landing_problems(record: DocumentRecord, timeline: Mapping[str, Any], label: str) -> list[str]:
+    """Each copy the document addressed went where the reorganisation sends it."""
+    original = _original(record, timeline)
+    if original is None:
+        return [f"{label}: the hub shows no packet with the bytes sent"]
+    reached: dict[str, str] = {}
+    for delivery in original.get("deliveries", ()):
+        recipient = str(delivery["recipient"])
+        reached.setdefault(recipient, recipient)
+        for redirect in delivery.get("redirects") or ():
+            if redirect.get("to_code"):
+                reached[str(redirect["from_code"])] = str(redirect["to_code"])
+    problems = []
+    for addressed in record.recipients:
+        wanted = record.landing(addressed)
+        got = reached.get(addressed)
+        if got != wanted:
+            problems.append(
+                f"{label}: the copy addressed to {addressed} went to {got or 'nobody'}, "
+                f"expected {wanted}"
+            )
+    return problems
+
+
+def _merged_problems(
+    record: DocumentRecord, packet: Mapping[str, Any], delivery: Mapping[str, Any], label: str
+) -> list[str]:
+    """A merged copy is one whose addressee's successor already has a copy of the packet."""
+    redirects = list(delivery.get("redirects") or ())
+    carriers = {str(item["delivery_id"]): item for item in packet.get("deliveries", ())}
+    for redirect in redirects:
+        carrier = carriers.get(str(redirect.get("merged_into")))
+        wanted = record.landing(str(redirect["from_code"]))
+        if carrier is not None and carrier["recipient"] == wanted == redirect.get("to_code"):
+            return []
+    return [
+        f"{label}: the copy to {delivery['recipient']} was merged, but not into a copy to its "
+        "successor"
+    ]
 
 
 @dataclass(frozen=True)
@@ -252,8 +319,8 @@ def summarize(
 ) -> list[LevelRow]:
     """Per level of the recipients, then a total: the copies of the scenario's new (and
     replacing) documents, how far they got, and how long delivery took."""
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    times: dict[int, list[float]] = defaultdict(list)
+    counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    times: dict[tuple[int, str], list[float]] = defaultdict(list)
     for record in records:
         timeline = timelines.get(record.key)
         if timeline is None:
@@ -275,9 +342,13 @@ def summarize(
             if event["status_code"] == "01"
         }
         for delivery in original.get("deliveries", ()):
+            if delivery["state"] == "merged":
+                continue  # carried by the packet's copy to the same successor
             recipient = str(delivery["recipient"])
-            member = roster.members.get(recipient)
-            level = member.level if member is not None else 0
+            addressed = [str(item["from_code"]) for item in delivery.get("redirects") or ()] + [
+                recipient
+            ]
+            level = roster.level_of(recipient)
             row = counts[level]
             row["sent"] += 1
             if delivery["state"] == "delivered":
@@ -286,14 +357,16 @@ def summarize(
                     times[level].append(_seconds(delivery["created_at"], delivery["delivered_at"]))
             row["parked"] += delivery["state"] == "parked"
             row["retried"] += int(delivery.get("attempts") or 0) > 1
-            status = (states.get(recipient) or {}).get("status")
+            status = next(
+                (states[code].get("status") for code in addressed if code in states), None
+            )
             row["acknowledged"] += recipient in acknowledged
             row["accepted"] += STATUS_RANK.get(str(status), 0) >= STATUS_RANK["03"]
             row["completed"] += status == "06"
             row["refused"] += status == "02"
     rows = [
-        _row(level, roster.level_name(level), counts[level], times[level])
-        for level in sorted(counts)
+        _row(level, name, counts[(level, name)], times[(level, name)])
+        for level, name in sorted(counts)
     ]
     total: dict[str, int] = defaultdict(int)
     for level_counts in counts.values():

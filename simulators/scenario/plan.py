@@ -45,9 +45,18 @@ class Member:
 class Roster:
     """The agencies of a directory and the names of its levels."""
 
-    def __init__(self, members: Iterable[Member], level_names: Mapping[int, str]) -> None:
+    def __init__(
+        self,
+        members: Iterable[Member],
+        level_names: Mapping[int, str],
+        *,
+        other_levels: Mapping[str, str] | None = None,
+    ) -> None:
         self.members = {member.code: member for member in members}
         self.level_names = dict(level_names)
+        self.other_levels = dict(other_levels or {})
+        """The level names of members on another structure's levels (agencies a
+        reorganisation creates), by code."""
 
     @classmethod
     def from_directory(cls, data: DirectoryData) -> Roster:
@@ -74,6 +83,14 @@ class Roster:
     def level_name(self, level: int) -> str:
         """The name of a level, or its number."""
         return self.level_names.get(level, f"level {level}")
+
+    def level_of(self, code: str) -> tuple[int, str]:
+        """The level of a member with its name (0 for a code the roster does not hold)."""
+        member = self.members.get(code)
+        if member is None:
+            return (0, self.level_name(0))
+        name = self.other_levels.get(code) or self.level_name(member.level)
+        return (member.level, name)
 
     def select(self, selector: Selector, *, sender: Member | None = None) -> list[Member]:
         """The members ``selector`` picks, in directory order (never ``sender`` itself)."""

@@ -8,7 +8,10 @@ then waits until the hub's timelines show what the profiles imply or ``settle_wi
 out, and reports: a summary per level, every check with what failed, and counters.
 A change waits until its document settled at its recipients (their final status reached the
 sender), as a clerk revokes a registered document: a revoke's 03/02 would otherwise be taken
-for a registration or a refusal.
+for a registration or a refusal. A scenario's reorganisation is recorded through the operator
+API as the run starts, dated ``at`` seconds later; the agencies it creates join the cast, and
+the checks add where each copy landed and how the console counts the day before and after
+(:mod:`simulators.scenario.reorganisation`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import structlog
 
 from edxml import DocumentPacket
+from edxml.compose import LOCAL_TZ
 from simulators.agencies import (
     Accepted,
     Agency,
@@ -61,9 +66,10 @@ from simulators.scenario.plan import (
     SendAction,
     make_plan,
 )
-from simulators.scenario.spec import Range, Scenario
+from simulators.scenario.reorganisation import PlannedReorganisation, structure_figures
+from simulators.scenario.spec import Range, Scenario, ScenarioError
 
-__all__ = ["Check", "Progress", "RunReport", "ScenarioRunner", "profile_assignment"]
+__all__ = ["Check", "Progress", "Refusal", "RunReport", "ScenarioRunner", "profile_assignment"]
 
 _log = structlog.get_logger(__name__)
 
@@ -193,11 +199,27 @@ def profile_assignment(
     return profile_of
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A document the hub was expected to refuse, and its answer."""
+
+    key: tuple[str, int]
+    sender: str
+    recipients: tuple[str, ...]
+    status: int
+    """The HTTP status (202: it was accepted)."""
+    code: str
+    successors: Mapping[str, list[str]]
+    """The successors the refusal names, by code."""
+
+
 @dataclass
 class _State:
     records: dict[tuple[str, int], DocumentRecord] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     done: int = 0
+    change_moment: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -228,8 +250,43 @@ class ScenarioRunner:
             scale=scale,
             available=lambda member: playable(member, deployment, ministries),
         )
+        self.reorganisation = (
+            PlannedReorganisation.of(scenario.reorganisation, self.roster, deployment, scale=scale)
+            if scenario.reorganisation is not None
+            else None
+        )
+        self.cast_roster = self.roster
+        self.cast_deployment = deployment
+        if self.reorganisation is not None:
+            new_levels = self.reorganisation.levels or self.roster.level_names
+            self.cast_roster = Roster(
+                [*self.roster.members.values(), *self.reorganisation.members.values()],
+                self.roster.level_names,
+                other_levels={
+                    code: new_levels.get(member.level, f"level {member.level}")
+                    for code, member in self.reorganisation.members.items()
+                },
+            )
+            self.cast_deployment = deployment.model_copy(
+                update={"tokens": {**deployment.tokens, **self.reorganisation.tokens}}
+            )
+        self._flows = {flow.name: flow for flow in scenario.flows}
         self._state = _State()
         self._started = 0.0
+
+    def participants(self) -> set[str]:
+        """Every agency whose system takes part: senders, recipients, and the agencies the
+        reorganisation sends their copies to."""
+        codes = self.plan.participants()
+        if self.reorganisation is None:
+            return codes
+        for send in self.plan.sends:
+            if self._flows[send.flow].lands == "successor":
+                for code in send.recipients:
+                    landing = self.reorganisation.landing(code)
+                    if landing is not None:
+                        codes.add(landing)
+        return codes | set(self.reorganisation.members)
 
     def open_cast(
         self,
@@ -241,9 +298,9 @@ class ScenarioRunner:
         or ``codes``), started; the caller closes them. ``servers``: webhook servers already
         listening, by port."""
         return open_cast(
-            self.deployment,
-            self.roster,
-            profile_assignment(self.scenario, self.roster, scale=self.scale),
+            self.cast_deployment,
+            self.cast_roster,
+            profile_assignment(self.scenario, self.cast_roster, scale=self.scale),
             codes=codes,
             first_number=self.first_number,
             environ=self.environ,
@@ -255,9 +312,9 @@ class ScenarioRunner:
         ``cast``, the systems of the agencies taking part are started and stopped here."""
         own = cast is None
         if cast is None:
-            cast = self.open_cast(sorted(self.plan.participants()))
+            cast = self.open_cast(sorted(self.participants()))
         try:
-            missing = self.plan.participants() - set(cast.players)
+            missing = self.participants() - set(cast.players)
             if missing:
                 raise ValueError(
                     f"the running agencies do not include {', '.join(sorted(missing))}"
@@ -281,6 +338,8 @@ class ScenarioRunner:
             scale=self.scale,
             actions=len(self.plan.actions),
         )
+        if self.reorganisation is not None:
+            self._reorganise(operator, self.reorganisation)
         sends: dict[tuple[str, int], Future[None]] = {}
         pending: list[Future[None]] = []
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="scenario") as pool:
@@ -297,6 +356,22 @@ class ScenarioRunner:
         settle = self.scenario.settle_seconds(self.scale)
         timelines, settled_after = self._settle(cast, tracker, operator, last_action + settle)
         return self._report_of(cast, tracker, timelines, settled_after)
+
+    def _reorganise(self, operator: HubClient, reorganisation: PlannedReorganisation) -> None:
+        """Record the reorganisation, dated ``at`` seconds after the start."""
+        elapsed = time.monotonic() - self._started
+        moment = datetime.now(UTC) + timedelta(seconds=reorganisation.at - elapsed)
+        report = operator.record_changes(
+            reorganisation.document(moment, self.first_number),
+            source=f"{self.scenario.name} ({reorganisation.spec.changes})",
+        )
+        with self._state.lock:
+            self._state.change_moment = moment
+        _log.info(
+            "scenario.reorganisation_recorded",
+            changes=len(report.get("recorded", ())),
+            effective_at=moment.isoformat(),
+        )
 
     def _wait_until(self, moment: float, cast: Cast, tracker: Tracker, phase: str) -> None:
         while (left := moment - time.monotonic()) > 0:
@@ -350,8 +425,37 @@ class ScenarioRunner:
             notation=agency.notation,
             subject=f"{action.subject} ({action.flow} #{action.index + 1})",
         )
+        lands = self._flows[action.flow].lands
+        if lands == "refused":
+            self._send_refused(action, agency, data)
+            return
         self._post(agency, data)
-        self._record(action.key, agency.code, action.recipients, packet, data)
+        record = self._record(action.key, agency.code, action.recipients, packet, data)
+        if lands == "successor" and self.reorganisation is not None:
+            record.lands = {
+                code: self.reorganisation.landing(code) or "(no single successor)"
+                for code in action.recipients
+            }
+
+    def _send_refused(self, action: SendAction, agency: Agency, data: bytes) -> None:
+        """Post a document the hub should refuse, and keep its answer."""
+        try:
+            self._post(agency, data)
+        except HubAnswerError as exc:
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            named = error.get("successors") if isinstance(error, dict) else None
+            refusal = Refusal(
+                action.key,
+                agency.code,
+                action.recipients,
+                exc.status,
+                exc.code,
+                dict(named) if isinstance(named, dict) else {},
+            )
+        else:
+            refusal = Refusal(action.key, agency.code, action.recipients, 202, "", {})
+        with self._state.lock:
+            self._state.refusals.append(refusal)
 
     def _record(
         self,
@@ -423,10 +527,13 @@ class ScenarioRunner:
     def _final_status_seen(
         self, record: DocumentRecord, code: str, cast: Cast, tracker: Tracker
     ) -> bool:
-        member = self.roster.members[code]
-        expected = cast.profile_of(code).expected_status(member.channel)
+        landing = record.landing(code)
+        member = self.cast_roster.members.get(landing)
+        if member is None or landing not in cast.players:
+            return False
+        expected = cast.profile_of(landing).expected_status(member.channel)
         return expected is None or tracker.got_status(
-            record.sender, record.document_id, code, expected
+            record.sender, record.document_id, landing, expected
         )
 
     def _fault(self, action: FaultAction) -> None:
@@ -470,7 +577,7 @@ class ScenarioRunner:
                     found = judge(
                         records[key],
                         timelines.get(key),
-                        roster=self.roster,
+                        roster=self.cast_roster,
                         profile_of=cast.profile_of,
                         tracker=tracker,
                     )
@@ -486,8 +593,11 @@ class ScenarioRunner:
     def _looks_settled(self, cast: Cast, tracker: Tracker) -> bool:
         """The simulated systems' view: every copy held and every final status back."""
         for record in self._records().values():
-            for code in record.recipients:
-                member = self.roster.members[code]
+            for addressed in record.recipients:
+                code = record.landing(addressed)
+                member = self.cast_roster.members.get(code)
+                if member is None or code not in cast.players:
+                    return False
                 profile = cast.profile_of(code)
                 if profile.expected_delivery(member.channel) == "parked":
                     continue
@@ -537,12 +647,13 @@ class ScenarioRunner:
             found = judge(
                 record,
                 final.get(key),
-                roster=self.roster,
+                roster=self.cast_roster,
                 profile_of=cast.profile_of,
                 tracker=tracker,
             )
             for category, items in found.items():
                 problems[category].extend(items)
+        problems["landed"].extend(self._refusal_problems())
         deliveries = [
             delivery
             for timeline in final.values()
@@ -581,8 +692,13 @@ class ScenarioRunner:
             "implies, and the sender received it",
             "changes": f"each of {changes} revokes, updates, take-backs and replacements was "
             "answered as the recipients' profiles imply",
+            "landed": "each copy addressed to an agency the reorganisation ended landed at its "
+            f"successor, and each of {len(self._state.refusals)} documents to a code without "
+            "a single successor was refused naming them",
         }
         for category in CATEGORIES:
+            if category == "landed" and self.reorganisation is None:
+                continue
             if getattr(expect, category):
                 listed = problems[category]
                 detail = descriptions[category]
@@ -607,6 +723,8 @@ class ScenarioRunner:
         ):
             if bound is not None:
                 checks.append(_range_check(name, counters[name], bound))
+        if self.reorganisation is not None and expect.structure:
+            checks.append(self._structure_check(self.reorganisation))
         errors = cast.problems()
         checks.append(
             Check(
@@ -621,7 +739,7 @@ class ScenarioRunner:
         report = RunReport(
             scenario=self.scenario.name,
             scale=self.scale,
-            rows=summarize(records.values(), final, self.roster),
+            rows=summarize(records.values(), final, self.cast_roster),
             checks=checks,
             counters=counters,
             elapsed=time.monotonic() - self._started,
@@ -629,6 +747,70 @@ class ScenarioRunner:
         )
         _log.info("scenario.finished", scenario=self.scenario.name, ok=report.ok)
         return report
+
+    def _refusal_problems(self) -> list[str]:
+        """Each document to a code without a single successor refused, naming them all."""
+        if self.reorganisation is None:
+            return []
+        problems = []
+        for refusal in self._state.refusals:
+            addressed = ", ".join(refusal.recipients)
+            what = f"document {refusal.key[0]} #{refusal.key[1] + 1} to {addressed}"
+            if refusal.status == 202:
+                problems.append(f"{what} was accepted, expected a refusal naming the successors")
+                continue
+            if (refusal.status, refusal.code) != (422, "packet.recipient-ended"):
+                problems.append(
+                    f"{what} was answered {refusal.status} {refusal.code}, expected 422 "
+                    "packet.recipient-ended"
+                )
+                continue
+            for code in refusal.recipients:
+                wanted = self.reorganisation.refusal(code)
+                named = tuple(sorted(refusal.successors.get(code, [])))
+                if wanted and named != wanted:
+                    problems.append(
+                        f"{what}: the refusal names {', '.join(named) or 'no successor'} for "
+                        f"{code}, expected {', '.join(wanted)}"
+                    )
+        return problems
+
+    def _structure_check(self, reorganisation: PlannedReorganisation) -> Check:
+        """The console counts the day before the change by the old levels and after it by the
+        new ones, with documents received in each part."""
+        moment = self._state.change_moment
+        name = "figures by structure"
+        if moment is None:
+            return Check(name, False, "the reorganisation was not recorded")
+        try:
+            parts = structure_figures(self.deployment, moment.astimezone(LOCAL_TZ).date())
+        except (ScenarioError, httpx.HTTPError) as exc:
+            return Check(name, False, f"the console's figures could not be read: {exc}")
+        before = [part for part in parts if part.start < moment - timedelta(seconds=1)]
+        after = [part for part in parts if abs((part.start - moment).total_seconds()) < 1]
+        problems = []
+        if not before or not after:
+            problems.append(
+                f"the console cut the day into {len(parts)} part(s); expected one ending and one "
+                f"starting at {moment.isoformat(timespec='seconds')}"
+            )
+        else:
+            old, new = before[-1], after[0]
+            wanted_after = reorganisation.levels or self.roster.level_names
+            if old.levels != dict(self.roster.level_names):
+                problems.append(f"before the change: levels {_level_list(old.levels)}")
+            if new.levels != dict(wanted_after):
+                problems.append(f"after the change: levels {_level_list(new.levels)}")
+            if not sum(old.received.values()):
+                problems.append("before the change: no document counted as received")
+            if not sum(new.received.values()):
+                problems.append("after the change: no document counted as received")
+        detail = (
+            "the console counts the day before the change by its levels "
+            f"({_level_list(self.roster.level_names)}) and after it by the new ones "
+            f"({_level_list(reorganisation.levels or self.roster.level_names)})"
+        )
+        return Check(name, not problems, detail, tuple(problems))
 
     def _report(
         self, cast: Cast, tracker: Tracker, phase: str, unsettled: int | None = None
@@ -640,7 +822,8 @@ class ScenarioRunner:
         copies = received = 0
         statuses = dict.fromkeys(("01", "03", "06", "02"), 0)
         for record in records.values():
-            for code in record.recipients:
+            for addressed in record.recipients:
+                code = record.landing(addressed)
                 copies += 1
                 received += tracker.holds(code, record.sha256)
                 for status in statuses:
@@ -660,6 +843,10 @@ class ScenarioRunner:
                 unsettled=unsettled,
             )
         )
+
+
+def _level_list(levels: Mapping[int, str]) -> str:
+    return ", ".join(f"{level} {name}" for level, name in sorted(levels.items()))
 
 
 def _range_check(name: str, value: int, bound: Range) -> Check:

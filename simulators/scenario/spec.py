@@ -25,6 +25,9 @@ takes a path or a shipped name)::
       - {kind: revoke, of: city-to-departments, count: 2, at: 60}
     faults:                      # the simulated axis's fault injection (simulators.axis.Faults)
       - {at: 30, axis: {down_for_seconds: 20}}
+    reorganisation:              # dated directory changes that take effect during the run
+      changes: hanoi-2025        # a shipped sample, a file beside the shipped scenarios, a path
+      at: 30                     # every change of the file takes effect then
     expect:
       settle_within: 120         # seconds after the last action for everything to settle
       delivered: true            # every copy reaches the transport state its recipient's
@@ -33,11 +36,21 @@ takes a path or a shipped name)::
       no_duplicates: true        # no recipient keeps one packet under two delivery ids
       retried: {min: 1}          # copies that needed more than one attempt
       parked: {max: 0}
+      landed: true               # with a reorganisation: each copy lands where its flow's
+                                 #   ``lands`` says (addressed, successor, refused)
+      structure: true            # with a reorganisation: the console counts the parts of the
+                                 #   day before and after it by their own levels
 
 Selectors (``from``, ``to``, ``agencies``) hold when every condition given holds: ``codes``,
 ``level`` (a number or a list), ``channel`` (``webhook``, ``inbox``, ``amqp``, ``axis``),
 ``match`` (a glob over codes, e.g. ``000.*.22.H26``), ``parent``, ``exclude``, and in ``to``
 only ``below_sender`` (the sender's children) or ``above_sender`` (its parent).
+
+A flow's ``lands`` says where its copies must end up when a reorganisation happens during the
+run: ``addressed`` (the default: the agency named), ``successor`` (the agency the changes make
+carry the code on: a merge's successor, a dissolved agency's successor, the successor of a
+split that takes what was on its way) or ``refused`` (the hub refuses the document naming the
+successors: a split or dissolved code addressed after the change).
 
 A scale factor multiplies every time (the duration, windows, change and fault times, profile
 timings, down windows, ``settle_within`` — which never drops below :data:`MIN_SETTLE`) and
@@ -67,7 +80,9 @@ __all__ = [
     "Expectations",
     "Fault",
     "Flow",
+    "Landing",
     "Range",
+    "Reorganisation",
     "Scenario",
     "ScenarioError",
     "Selector",
@@ -89,6 +104,7 @@ class _Model(BaseModel):
 
 
 ChannelName = Literal["webhook", "inbox", "amqp", "axis", "hub"]
+Landing = Literal["addressed", "successor", "refused"]
 
 
 class Selector(_Model):
@@ -130,6 +146,8 @@ class Flow(_Model):
     window: tuple[float, float] | None = None
     """Seconds after the start within which they are sent (default: the whole duration)."""
     subject: str = "Về việc triển khai nhiệm vụ trọng tâm"
+    lands: Landing = "addressed"
+    """Where its copies end up when the run's reorganisation ends their recipients."""
 
     @field_validator("recipients", mode="before")
     @classmethod
@@ -169,6 +187,15 @@ class Fault(_Model):
     for_: float | None = Field(default=None, alias="for", gt=0)
 
 
+class Reorganisation(_Model):
+    """Dated directory changes that take effect ``at`` seconds after the start."""
+
+    changes: str = Field(min_length=1)
+    """A change file: a shipped sample (``hanoi-2025``), a file beside the shipped scenarios,
+    or a path."""
+    at: float = Field(ge=0)
+
+
 class Range(_Model):
     """A count that must lie between ``min`` and ``max`` (each optional)."""
 
@@ -202,6 +229,11 @@ class Expectations(_Model):
     """Malformed answers the hub refused (400)."""
     redelivered: Range | None = None
     """Offers of delivery ids the recipient already held (deduplicated)."""
+    landed: bool = True
+    """With a reorganisation: each copy lands where its flow's ``lands`` says."""
+    structure: bool = True
+    """With a reorganisation: the console's figures of the day, before and after the change,
+    each by its own levels."""
 
 
 class CastRule(_Model):
@@ -230,6 +262,7 @@ class Scenario(_Model):
     flows: tuple[Flow, ...] = Field(min_length=1)
     changes: tuple[Change, ...] = ()
     faults: tuple[Fault, ...] = ()
+    reorganisation: Reorganisation | None = None
     expect: Expectations = Expectations()
 
     @model_validator(mode="after")
@@ -263,6 +296,17 @@ class Scenario(_Model):
                 raise _FieldError(
                     f"faults[{index}].at",
                     f"{fault.at:g} s is after the duration ({self.duration:g} s)",
+                )
+        if self.reorganisation is not None and self.reorganisation.at > self.duration:
+            raise _FieldError(
+                "reorganisation.at",
+                f"{self.reorganisation.at:g} s is after the duration ({self.duration:g} s)",
+            )
+        for index, flow in enumerate(self.flows):
+            if flow.lands != "addressed" and self.reorganisation is None:
+                raise _FieldError(
+                    f"flows[{index}].lands",
+                    f"{flow.lands!r} needs a 'reorganisation' that ends its recipients",
                 )
         known = set(PROFILES) | set(self.profiles)
         for where, name in [("cast.default", self.cast.default)] + [

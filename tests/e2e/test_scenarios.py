@@ -66,7 +66,7 @@ class ScenarioHub:
     def play(self, name: str, scale: float) -> RunReport:
         """One run of a shipped scenario with the systems of its participants."""
         runner = ScenarioRunner(load_scenario(name), self.deployment, scale=scale)
-        participants = sorted(runner.plan.participants())
+        participants = sorted(runner.participants())
         with runner.open_cast(participants, servers=self.servers) as cast:
             report = runner.run(cast)
         assert self.hub.running, self.hub.log_tail()
@@ -195,6 +195,21 @@ def test_revokes_updates_replacements_and_take_backs_are_answered_as_profiles_sa
     checks = _met(report)
     assert "changes" in checks
     assert report.counters["changes"] >= 5
+
+
+def test_reform_day_lands_every_document_in_flight_at_its_successor(
+    amqp_url: str, session_prefix: str, tmp_path: Path
+) -> None:
+    """reform-day on a hub of its own (its changes stay): every check holds, documents in
+    flight and after the change reached the successors or were refused naming them, and the
+    console counts the day before and after the change by its own levels."""
+    with running_scenario_hub(amqp_url, f"{session_prefix}.reform", tmp_path, {}) as hub:
+        report = hub.play("reform-day", 0.5)
+
+    checks = _met(report)
+    assert {"landed", "figures by structure", "no duplicates", "statuses"} <= set(checks)
+    assert report.counters["documents"] >= 10
+    assert "refused naming them" in checks["landed"]
 
 
 def test_the_scenario_command_exits_1_and_names_the_expectation_that_failed(

@@ -2,7 +2,9 @@
 
 Plain statements (no ORM bookkeeping) for the writes every delivery makes; the write is
 guarded so that only the attempt the delivery is waiting for can settle it, and the evidence
-of what it came to (delivered, made available, relayed, parked, expired) goes with it.
+of what it came to (delivered, made available, relayed, parked, expired) goes with it. A
+delivery whose recipient a directory change ended is first sent on to its successor (or
+parked), so no attempt reaches an agency that no longer exists (:mod:`hub.directory.retarget`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from hub.channels.base import DeliveryJob
 from hub.db.base import utcnow
 from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, Packet
+from hub.directory.retarget import retarget_deliveries
 from hub.evidence.facts import Copy, record_settlement
 from hub.transport.messages import DeliveryMessage, Round
 from hub.transport.worker.outcome import Plan, Result, Settlement, Skip
@@ -29,7 +32,9 @@ _UPDATE_DELIVERY = update(_DELIVERIES)
 _INSERT_ATTEMPT = insert(DeliveryAttempt.metadata.tables[DeliveryAttempt.__tablename__])
 
 
-def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | Skip:
+def load_job(
+    session: Session, order: DeliveryMessage, round_: Round, *, retargeted: bool = False
+) -> Plan | Skip:
     """The job of the delivery ``order`` names, or why its message is not attempted."""
     found = session.execute(
         select(
@@ -41,6 +46,7 @@ def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | 
             Packet.sha256,
             Packet.kind,
             Agency.channel_settings,
+            Agency.valid_until,
         )
         .join(Packet, Packet.id == Delivery.packet_id)
         .outerjoin(Agency, Agency.code == Delivery.recipient_code)
@@ -48,9 +54,13 @@ def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | 
     ).first()
     if found is None:
         return Skip(f"delivery {order.delivery_id} is unknown to this database", park=True)
-    packet_id, recipient, channel, state, attempts, sha256, kind, channel_settings = found
+    packet_id, recipient, channel, state, attempts, sha256, kind, channel_settings, ended = found
     if state not in ACTIVE:
         return Skip(f"delivery is {state.value}")
+    now = utcnow()
+    if ended is not None and ended <= now and not retargeted:
+        retarget_deliveries(session, now, delivery_ids=(order.delivery_id,))
+        return load_job(session, order, round_, retargeted=True)
     if attempts != round_.attempt - 1:
         return Skip(f"message is for attempt {round_.attempt}, {attempts} made")
     return Plan(

@@ -95,7 +95,7 @@ def test_transport_of_several_windows_and_days_is_what_the_rows_say(console: Con
     for created, _, state in deliveries:
         if created >= starts["30d"]:
             day = expected_days[created.astimezone(LOCAL_TZ).date()]
-            day[2] += 1
+            day[2] += state is not DeliveryState.MERGED  # carried by another delivery
             day[3] += state is DeliveryState.DELIVERED
             day[4] += state in (DeliveryState.PARKED, DeliveryState.EXPIRED, DeliveryState.REFUSED)
     for received, kind in sent:
@@ -105,7 +105,7 @@ def test_transport_of_several_windows_and_days_is_what_the_rows_say(console: Con
         day.day: [day.documents, day.statuses, day.deliveries, day.delivered, day.failed]
         for day in days
         if any((day.documents, day.statuses, day.deliveries))
-    } == dict(expected_days)
+    } == {day: counts for day, counts in expected_days.items() if any(counts[:3])}
     assert days[0].day == starts["30d"].astimezone(LOCAL_TZ).date()
     assert days[-1].day == now.astimezone(LOCAL_TZ).date()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import hub.console
 from hub.auth.roles import ConsoleRole
 from hub.console.i18n import CATALOGUES, translator
-from hub.db.models import DeliveryState
+from hub.db.models import ChangeKind, DeliveryState
 
 TEMPLATES = Path(hub.console.__file__).parent / "templates"
 _KEY = re.compile(r"""_\(\s*["']([a-z0-9_.\-]+)["']\s*\)""")
@@ -16,6 +16,7 @@ DYNAMIC = [
     *(f"window.{w}" for w in ("today", "7d", "30d")),
     *(f"role.{role.value}" for role in ConsoleRole),
     *(f"state.{state.value}" for state in DeliveryState),
+    *(f"change.{kind.value}" for kind in ChangeKind),
     *(f"status.{code}" for code in ("none", "01", "02", "03", "04", "05", "06", "13", "15", "16")),
     *(f"pdf.{s}" for s in ("signed", "tampered", "unverifiable", "unsigned", "no-pdf", "none")),
     *(f"sig.{s}" for s in ("valid", "invalid", "absent", "unverifiable")),

@@ -37,14 +37,9 @@ def test_revisions_form_one_numbered_chain() -> None:
 
     revisions = list(reversed(list(script.walk_revisions())))
     numbers = [int(revision.revision) for revision in revisions]
-
-    numbers = [int(revision.revision) for revision in revisions]
     assert len(script.get_heads()) == 1
     assert all(revision.revision == f"{int(revision.revision):04d}" for revision in revisions)
-    # Increasing, not necessarily contiguous: parallel branches reserve their numbers and the
-    # merge chains them in order.
-    assert numbers == sorted(set(numbers))
-    assert numbers[0] == 1
+    assert numbers == list(range(1, len(numbers) + 1))
     assert all(
         Path(revision.path).name.startswith(f"r{revision.revision}_") for revision in revisions
     )

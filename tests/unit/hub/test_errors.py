@@ -55,5 +55,6 @@ def test_directory_error_lists_each_issue_on_its_own_line() -> None:
             "agency": "000.00.01.H26",
             "field": "parent",
             "message": "unknown parent 'x'",
+            "subject": "agency",
         }
     ]

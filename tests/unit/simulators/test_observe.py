@@ -97,7 +97,7 @@ def test_a_document_delivered_and_completed_everywhere_has_no_problem() -> None:
         tracker=tracker({"a" * 64: {WARD, OTHER_WARD}}, {WARD: {"06"}, OTHER_WARD: {"06"}}),
     )
 
-    assert found == {"delivered": [], "statuses": [], "changes": []}
+    assert found == {"delivered": [], "statuses": [], "changes": [], "landed": []}
 
 
 def test_a_parked_copy_and_a_copy_the_recipient_never_got_are_problems() -> None:
@@ -131,7 +131,7 @@ def test_what_a_profile_implies_is_what_is_expected() -> None:
         tracker=tracker({"a" * 64: {WARD, OTHER_WARD}}, {OTHER_WARD: {"01", "02"}}),
     )
 
-    assert found == {"delivered": [], "statuses": [], "changes": []}
+    assert found == {"delivered": [], "statuses": [], "changes": [], "landed": []}
 
 
 def test_a_status_the_sender_never_received_is_a_problem() -> None:
@@ -258,3 +258,72 @@ def test_the_table_has_a_header_a_row_per_level_and_the_total() -> None:
     assert lines[3].startswith("4 Xã, phường")
     assert lines[-1].split()[:3] == ["total", "2", "2"]
     assert lines[-1].endswith("2.0 s")
+
+
+NEW_WARD = "000.01.61.H26"
+REFORMED = Roster(
+    [*ROSTER.members.values(), Member(NEW_WARD, "UBND phường mới", 3, None, "webhook")],
+    {1: "Trung ương", 3: "Quận, huyện", 4: "Xã, phường"},
+    other_levels={NEW_WARD: "Xã, phường"},
+)
+
+
+def redirected(addressed: str, **fields: Any) -> dict[str, Any]:
+    return {"from_code": addressed, "to_code": NEW_WARD, "stage": "in-flight", **fields}
+
+
+def test_copies_that_landed_at_the_successor_judge_by_its_profile() -> None:
+    moved = record()
+    moved.lands = {WARD: NEW_WARD, OTHER_WARD: NEW_WARD}
+    seen = timeline(
+        [
+            delivery(NEW_WARD, delivery_id="d1", redirects=[redirected(WARD)]),
+            delivery(
+                OTHER_WARD,
+                "merged",
+                delivery_id="d2",
+                redirects=[redirected(OTHER_WARD, merged_into="d1")],
+            ),
+        ],
+        {WARD: "06", OTHER_WARD: "06"},
+    )
+
+    found = judge(
+        moved,
+        seen,
+        roster=REFORMED,
+        profile_of=lambda code: PROFILES["prompt"],
+        tracker=tracker({"a" * 64: {NEW_WARD}}, {NEW_WARD: {"01", "03", "06"}}),
+    )
+
+    assert found == {"delivered": [], "statuses": [], "changes": [], "landed": []}
+
+
+def test_a_copy_left_at_an_ended_code_is_a_landing_problem() -> None:
+    moved = record((WARD,))
+    moved.lands = {WARD: NEW_WARD}
+
+    found = judge(
+        moved,
+        timeline([delivery(WARD)], {WARD: "06"}),
+        roster=REFORMED,
+        profile_of=lambda code: PROFILES["prompt"],
+        tracker=tracker({"a" * 64: {WARD}}, {WARD: {"06"}}),
+    )
+
+    assert found["landed"] == [
+        f"{moved.document_id} ({SENDER}): the copy addressed to {WARD} went to {WARD}, "
+        f"expected {NEW_WARD}"
+    ]
+
+
+def test_the_summary_names_a_new_agencys_level_by_the_new_structure() -> None:
+    moved = record((WARD,))
+    seen = timeline([delivery(NEW_WARD, redirects=[redirected(WARD)])], {WARD: "06"})
+
+    rows = summarize([moved], {moved.key: seen}, REFORMED)
+
+    assert [(row.level, row.name, row.sent) for row in rows] == [
+        (3, "Xã, phường", 1),
+        (None, "total", 1),
+    ]

@@ -15,7 +15,7 @@ from simulators.scenario.spec import (
     shipped_scenarios,
 )
 
-SHIPPED = ("axis-outage", "city-day", "flaky-commune", "revoke-update-replace")
+SHIPPED = ("axis-outage", "city-day", "flaky-commune", "reform-day", "revoke-update-replace")
 
 
 def minimal(**changes: Any) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def error_of(data: dict[str, Any]) -> str:
     return str(caught.value)
 
 
-def test_the_four_shipped_scenarios_are_found_by_name_and_load() -> None:
+def test_the_shipped_scenarios_are_found_by_name_and_load() -> None:
     assert set(SHIPPED) <= set(shipped_scenarios())
     for name in SHIPPED:
         scenario = load_scenario(name)
@@ -182,3 +182,25 @@ def test_a_scenario_profile_is_its_base_with_the_fields_it_changes() -> None:
     assert late.behaviour.timing == (5.0, 10.0)
     assert late.lose_acks == 0.5
     assert late.webhook.reply_delay == 1.0
+
+
+def test_a_flow_that_lands_elsewhere_than_addressed_needs_a_reorganisation() -> None:
+    flow = {"name": "down", "from": {"level": 2}, "to": {"level": 3}, "count": 1}
+
+    message = error_of(minimal(flows=[{**flow, "lands": "successor"}]))
+
+    assert "flows[0].lands: 'successor' needs a 'reorganisation'" in message
+
+
+def test_a_reorganisation_after_the_end_is_refused() -> None:
+    message = error_of(minimal(reorganisation={"changes": "hanoi-2025", "at": 61}))
+
+    assert "reorganisation.at: 61 s is after the duration (60 s)" in message
+
+
+def test_reform_day_says_where_each_flow_lands() -> None:
+    scenario = load_scenario("reform-day")
+
+    assert scenario.reorganisation is not None
+    assert scenario.reorganisation.changes == "hanoi-2025"
+    assert {flow.lands for flow in scenario.flows} == {"addressed", "successor", "refused"}

@@ -2,7 +2,8 @@
 
 The schema and the directory are built once per test session and reused: SQLite tests get a
 copy of a prepared file, PostgreSQL tests get the session database with every table but the
-directory's emptied (rebuilt if another test dropped it).
+directory's emptied (rebuilt if another test dropped it, or changed the directory: a dated
+change cannot be undone by importing the sample again).
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ from hub.settings import Settings
 
 from ..conftest import BACKENDS, settings_for
 
-DIRECTORY_TABLES = frozenset({"agency_levels", "agencies", "agency_delegations"})
+DIRECTORY_TABLES = frozenset(
+    {
+        "agency_levels",
+        "agencies",
+        "agency_delegations",
+        "agency_versions",
+        "agency_level_versions",
+    }
+)
 
 
 def _import_sample(settings: Settings) -> None:
@@ -63,7 +72,15 @@ def _directory_fingerprint(engine: Engine) -> tuple[object, ...]:
     with engine.connect() as connection:
         agencies = connection.execute(text("SELECT count(*), max(updated_at) FROM agencies")).one()
         delegations = connection.execute(text("SELECT count(*) FROM agency_delegations")).one()
-    return (*agencies, *delegations)
+        versions = connection.execute(
+            text(
+                "SELECT (SELECT count(*) FROM agency_versions), "
+                "(SELECT count(*) FROM agency_level_versions), "
+                "(SELECT count(*) FROM agencies WHERE valid_from IS NOT NULL "
+                "OR valid_until IS NOT NULL), (SELECT max(name) FROM agency_levels)"
+            )
+        ).one()
+    return (*agencies, *delegations, *versions)
 
 
 _prepared_directories: dict[str, tuple[object, ...]] = {}
@@ -74,7 +91,10 @@ def _reset_postgres(url: str, tmp_path: Path) -> None:
     settings = settings_for(url, tmp_path)
     engine = create_engine(url)
     try:
-        if schema_status(engine).state is not SchemaState.CURRENT:
+        current = schema_status(engine).state is SchemaState.CURRENT
+        prepared = _prepared_directories.get(url)
+        changed = current and prepared != _directory_fingerprint(engine)
+        if changed or not current:
             with engine.begin() as connection:
                 connection.exec_driver_sql("DROP SCHEMA public CASCADE")
                 connection.exec_driver_sql("CREATE SCHEMA public")
