@@ -306,6 +306,18 @@ class ApiSettings(_Group):
             "LIENTHONG_TLS_KEY_FILE: PEM private key of LIENTHONG_TLS_CERT_FILE. Default: none"
         ),
     )
+    token_cache_seconds: float = Field(
+        alias="token_cache_seconds",
+        default=5.0,
+        ge=0,
+        le=300,
+        description=(
+            "LIENTHONG_TOKEN_CACHE_SECONDS: how long an API process keeps a bearer token it "
+            "accepted, so that an agency's requests do not each cost a database lookup; a "
+            "revoked token or a deactivated agency stops working within this time (at once in "
+            "the process that revoked it). 0 looks every token up. Default: 5"
+        ),
+    )
     tls_client_ca_file: Path | None = Field(
         alias="tls_client_ca_file",
         default=None,

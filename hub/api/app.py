@@ -15,6 +15,7 @@ from hub.api import evidence as evidence_api
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
+from hub.auth.cache import CallerCache
 from hub.db.base import utcnow
 from hub.evidence.signing import HubSigner
 from hub.ingest.revocation import RevocationLists
@@ -95,6 +96,7 @@ def create_app(
         ready_checks=dict(ready_checks or {}),
         vxp=VxpService(settings, database, blobs, ingest),
         evidence=evidence,
+        callers=CallerCache(settings.api.token_cache_seconds),
     )
     install_error_handlers(app)
     app.include_router(packets.router)

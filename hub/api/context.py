@@ -7,13 +7,14 @@ operator token (``lto_…``). Missing, unknown and revoked tokens answer 401.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.metrics import ApiMetrics
+from hub.auth.cache import CallerCache
 from hub.auth.callers import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
 from hub.errors import ForbiddenError, UnauthorizedError
 from hub.evidence.signing import HubSigner
@@ -52,6 +53,8 @@ class ApiContext:
     """The VXP endpoint's operations (``/vxp/``)."""
     evidence: HubSigner | None = None
     """The key that signs evidence receipts; None when the hub has none."""
+    callers: CallerCache = field(default_factory=lambda: CallerCache(0))
+    """Callers authenticated a moment ago (``LIENTHONG_TOKEN_CACHE_SECONDS``)."""
 
 
 async def _context(request: Request) -> ApiContext:
@@ -76,7 +79,13 @@ async def _caller(request: Request, context: ContextDep) -> Caller:
         raise UnauthorizedError(
             "the Authorization header must read 'Bearer <token>'", code="auth.malformed"
         )
-    return await run_in_threadpool(_authenticate, context, token.strip())
+    token = token.strip()
+    known = context.callers.get(token)
+    if known is not None:
+        return known
+    caller = await run_in_threadpool(_authenticate, context, token)
+    context.callers.put(token, caller)
+    return caller
 
 
 def _authenticate(context: ApiContext, token: str) -> Caller:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -190,3 +192,20 @@ def test_openapi_document_lists_the_agency_api(client: ApiClient) -> None:
         "/api/v1/documents/{document_id}/timeline",
         "/api/v1/replays",
     } <= set(paths)
+
+
+def test_a_token_revoked_after_use_stops_working_once_its_cache_time_is_over(hub: Hub) -> None:
+    quick = hub.with_settings(token_cache_seconds=0.5)
+    headers = quick.auth(WARD)
+    with ApiClient(quick.app) as client:
+        assert client.get("/api/v1/inbox", headers=headers).status_code == 200
+        with quick.database.transaction() as session:
+            token_id = session.scalars(
+                select(AgencyToken.id).where(AgencyToken.agency_code == WARD)
+            ).one()
+            revoke_token(session, WARD, token_id)
+        time.sleep(0.6)
+
+        refused = client.get("/api/v1/inbox", headers=headers)
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "token.revoked")
