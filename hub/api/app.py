@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from hub.db.database import Database
 
 __all__ = ["create_app"]
+
+_CONSOLE_WARM_DELAY = 5.0
+"""Seconds after start before the console's statistics are computed in the background."""
 
 _DESCRIPTION = """\
 Agencies post edXML packets (QCVN 102:2016) and take delivery of what is addressed to them;
@@ -67,8 +71,12 @@ def create_app(
         limiter.total_tokens = settings.database.pool_size
         if console is not None:
             # The mounted console's own lifespan never runs: its statistics start computing
-            # here, in the background, so the first visitor does not wait for them.
-            console.state.console.stats.warm()
+            # here, in the background, so the first visitor does not wait for them; a few
+            # seconds after start, so that they do not slow the API's own start on a small
+            # machine.
+            warming = threading.Timer(_CONSOLE_WARM_DELAY, console.state.console.stats.warm)
+            warming.daemon = True
+            warming.start()
         yield
 
     app = FastAPI(
