@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.models import Agency, AgencyLevel, AgencySuccession, ChangeKind, DirectoryChange
-from hub.directory.store import AGENCY_COLUMNS, AgencyInfo
+from hub.directory.info import AGENCY_COLUMNS, AgencyInfo
 
 __all__ = ["ChangeRef", "Succession", "acts_for", "follow", "lineage"]
 
