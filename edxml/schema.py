@@ -59,6 +59,8 @@ SCHEMA_DIRS: tuple[Path, ...] = (_PACKAGE_DIR / "schemas", _PACKAGE_DIR.parent /
 """Where the schema folder is looked for: shipped inside the package, or at the repository root."""
 
 _threads = threading.local()
+_compile_lock = threading.Lock()
+"""Held while libxml2 compiles a schema (see :func:`_lxml_validator`)."""
 _xmlschema_lock = threading.Lock()
 _xmlschema_cache: dict[str, Any] = {}
 
@@ -116,8 +118,12 @@ def _lxml_validator(kind: Kind) -> etree.XMLSchema:
         _threads.validators = validators
     validator = validators.get(kind)
     if validator is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        validator = etree.XMLSchema(etree.parse(str(schema_path(kind)), parser))
+        # libxml2 sets up its built-in types on the first schema it compiles, without a lock:
+        # threads compiling their first schema at once can leave them broken for the whole
+        # process ("xmlSchemaPValAttrNodeValue, the given type is not a built-in type").
+        with _compile_lock:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True)
+            validator = etree.XMLSchema(etree.parse(str(schema_path(kind)), parser))
         validators[kind] = validator
     return validator
 
