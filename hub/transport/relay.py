@@ -24,10 +24,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
@@ -68,6 +68,13 @@ class _Row:
     message: OutgoingMessage | None
 
 
+_MARK_PUBLISHED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("at"))
+)
+
+
 class Relay:
     """Moves outbox rows to the broker, one round at a time."""
 
@@ -90,6 +97,28 @@ class Relay:
         self._idle_seconds = idle_seconds
         self._wakeup = wakeup or PollingWakeup()
         self._locks_rows = database.engine.dialect.name != "sqlite"
+        # Built once (plain columns, no ORM objects): the relay runs this every round.
+        query = (
+            select(
+                OutboxMessage.id.label("outbox_id"),
+                OutboxMessage.created_at,
+                Delivery.id.label("delivery_id"),
+                Delivery.packet_id,
+                Delivery.recipient_code,
+                Delivery.channel,
+                Delivery.state,
+                Delivery.attempts,
+                Packet.sha256,
+            )
+            .join(Delivery, Delivery.id == OutboxMessage.delivery_id)
+            .join(Packet, Packet.id == Delivery.packet_id)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(batch_size)
+        )
+        if self._locks_rows:
+            query = query.with_for_update(of=OutboxMessage, skip_locked=True)
+        self._next_rows = query
 
     def run_once(self) -> RelayRound:
         """Publish one batch.
@@ -171,39 +200,29 @@ class Relay:
         self._publisher.close()
 
     def _take(self, session: Session) -> list[_Row]:
-        query = (
-            select(OutboxMessage, Delivery, Packet.sha256)
-            .join(Delivery, Delivery.id == OutboxMessage.delivery_id)
-            .join(Packet, Packet.id == Delivery.packet_id)
-            .where(OutboxMessage.published_at.is_(None))
-            .order_by(OutboxMessage.id)
-            .limit(self._batch_size)
-        )
-        if self._locks_rows:
-            query = query.with_for_update(of=OutboxMessage, skip_locked=True)
         rows = []
-        for outbox, delivery, sha256 in session.execute(query):
+        for found in session.connection().execute(self._next_rows):
             message = None
-            if delivery.state is DeliveryState.QUEUED:
-                message = self._message(outbox, delivery, sha256)
-            rows.append(_Row(outbox.id, message))
+            if found.state is DeliveryState.QUEUED:
+                message = self._message(found)
+            rows.append(_Row(found.outbox_id, message))
         return rows
 
-    def _message(self, outbox: OutboxMessage, delivery: Delivery, sha256: str) -> OutgoingMessage:
+    def _message(self, found: Any) -> OutgoingMessage:
         body = DeliveryMessage(
-            delivery_id=delivery.id,
-            packet_id=delivery.packet_id,
-            recipient=delivery.recipient_code,
-            channel=delivery.channel.value,
-            blob=sha256,
+            delivery_id=found.delivery_id,
+            packet_id=found.packet_id,
+            recipient=found.recipient_code,
+            channel=found.channel.value,
+            blob=found.sha256,
         )
-        attempt = delivery.attempts + 1
+        attempt = found.attempts + 1
         return OutgoingMessage(
             exchange=self._topology.work_exchange.name,
             routing_key=WORK_ROUTING_KEY,
             body=body.encode(),
-            message_id=delivery.id,
-            headers=Round(attempt, attempt, outbox.created_at).headers(),
+            message_id=found.delivery_id,
+            headers=Round(attempt, attempt, found.created_at).headers(),
             type="delivery",
         )
 
@@ -229,12 +248,7 @@ class Relay:
         if any(result is PublishResult.UNROUTABLE for result in results):
             self._publisher.close()
         if done:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(done))
-                .values(published_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+            session.connection().execute(_MARK_PUBLISHED, {"ids": done, "at": utcnow()})
         unconfirmed = len(rows) - len(done)
         if unconfirmed:
             _log.warning("relay.unconfirmed", rows=unconfirmed, published=published)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.channels.base import DeliveryJob
@@ -28,30 +28,49 @@ ACTIVE = (DeliveryState.QUEUED, DeliveryState.RETRYING)
 """The states in which a delivery waits for an attempt."""
 
 _DELIVERIES = Delivery.metadata.tables[Delivery.__tablename__]
-_UPDATE_DELIVERY = update(_DELIVERIES)
 _INSERT_ATTEMPT = insert(DeliveryAttempt.metadata.tables[DeliveryAttempt.__tablename__])
+
+# Built once and run on the session's connection: building a statement per call, and running
+# it through the ORM session, cost more than the database's work on these two steps.
+_LOAD_JOB = (
+    select(
+        Delivery.packet_id,
+        Delivery.recipient_code,
+        Delivery.channel,
+        Delivery.state,
+        Delivery.attempts,
+        Packet.sha256,
+        Packet.kind,
+        Agency.channel_settings,
+        Agency.valid_until,
+    )
+    .join(Packet, Packet.id == Delivery.packet_id)
+    .outerjoin(Agency, Agency.code == Delivery.recipient_code)
+    .where(Delivery.id == bindparam("delivery_id"))
+)
+_SETTLE = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == bindparam("delivery_id"),
+        _DELIVERIES.c.attempts == bindparam("attempts_before"),
+        _DELIVERIES.c.state.in_(ACTIVE),
+    )
+    .values(
+        state=bindparam("state"),
+        attempts=bindparam("attempts"),
+        last_error=bindparam("last_error"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_SETTLE_DELIVERED = _SETTLE.values(delivered_at=bindparam("delivered_at"))
 
 
 def load_job(
     session: Session, order: DeliveryMessage, round_: Round, *, retargeted: bool = False
 ) -> Plan | Skip:
     """The job of the delivery ``order`` names, or why its message is not attempted."""
-    found = session.execute(
-        select(
-            Delivery.packet_id,
-            Delivery.recipient_code,
-            Delivery.channel,
-            Delivery.state,
-            Delivery.attempts,
-            Packet.sha256,
-            Packet.kind,
-            Agency.channel_settings,
-            Agency.valid_until,
-        )
-        .join(Packet, Packet.id == Delivery.packet_id)
-        .outerjoin(Agency, Agency.code == Delivery.recipient_code)
-        .where(Delivery.id == order.delivery_id)
-    ).first()
+    found = session.connection().execute(_LOAD_JOB, {"delivery_id": order.delivery_id}).first()
     if found is None:
         return Skip(f"delivery {order.delivery_id} is unknown to this database", park=True)
     packet_id, recipient, channel, state, attempts, sha256, kind, channel_settings, ended = found
@@ -84,22 +103,20 @@ def record_attempt(
     attempt got there first (the delivery is no longer where :func:`load_job` found it)."""
     now = utcnow()
     values: dict[str, Any] = {
+        "delivery_id": job.delivery_id,
+        "attempts_before": job.attempt - 1,
         "state": settlement.state,
         "attempts": job.attempt,
         "last_error": settlement.last_error,
         "next_attempt_at": settlement.next_attempt_at,
         "updated_at": now,
     }
+    statement = _SETTLE
     if settlement.delivered_at is not None:
         values["delivered_at"] = settlement.delivered_at
+        statement = _SETTLE_DELIVERED
     connection = session.connection()
-    changed = connection.execute(
-        _UPDATE_DELIVERY.where(
-            _DELIVERIES.c.id == job.delivery_id,
-            _DELIVERIES.c.attempts == job.attempt - 1,
-            _DELIVERIES.c.state.in_(ACTIVE),
-        ).values(**values)
-    )
+    changed = connection.execute(statement, values)
     if changed.rowcount != 1:
         return False
     error = result.error
