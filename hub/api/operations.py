@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from hub.api.context import ContextDep, OperatorDep
+from hub.api.params import PlainText
 from hub.transport.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
 
 __all__ = ["ReplayRequest", "router"]
@@ -28,10 +29,10 @@ class ReplayRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Literal["parked", "expired"]
-    recipient: str | None = None
+    recipient: PlainText | None = None
     since: datetime | None = None
-    delivery_ids: list[str] = Field(default_factory=list, max_length=MAX_REPLAY)
-    reason: str = Field(default="", max_length=2000)
+    delivery_ids: list[PlainText] = Field(default_factory=list, max_length=MAX_REPLAY)
+    reason: PlainText = Field(default="", max_length=2000)
     dry_run: bool = False
     limit: int = Field(default=MAX_REPLAY, ge=1, le=MAX_REPLAY)
 

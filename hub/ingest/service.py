@@ -161,7 +161,7 @@ class IngestService:
 
     def accept(
         self,
-        raw: bytes | bytearray,
+        raw: bytes | bytearray | memoryview,
         agency: AuthenticatedAgency,
         *,
         source: Source = "api",
@@ -201,7 +201,7 @@ class IngestService:
 
     def _accept(
         self,
-        raw: bytes | bytearray,
+        raw: bytes | bytearray | memoryview,
         agency: AuthenticatedAgency,
         source: Source,
         expected_kind: PacketKind | None = None,
@@ -247,7 +247,7 @@ class IngestService:
                 _refuse_duplicate_document(session, facts)
             raise
 
-    def _read(self, raw: bytes | bytearray) -> _Facts:
+    def _read(self, raw: bytes | bytearray | memoryview) -> _Facts:
         pdfs = PdfAttachmentCollector(trust_roots=self._pdf_trust_roots)
         try:
             inspection, packet = edxml.inspect_packet(
@@ -322,7 +322,7 @@ class IngestService:
             for code in dict.fromkeys(recipients)
         ]
 
-    def _store_blob(self, raw: bytes | bytearray, sha256: str) -> None:
+    def _store_blob(self, raw: bytes | bytearray | memoryview, sha256: str) -> None:
         try:
             key = self._blobs.put(raw)
         except BlobStoreError as exc:
@@ -452,7 +452,7 @@ _INSERT_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename_
 
 def _record(
     session: Session,
-    raw: bytes | bytearray,
+    raw: bytes | bytearray | memoryview,
     sha256: str,
     facts: _Facts,
     routes: Sequence[_Route],

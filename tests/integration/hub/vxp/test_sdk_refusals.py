@@ -8,6 +8,9 @@ under a meaningful HTTP status, with the same limits as the agency API.
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from edxml.builder import build
 from edxml.compose import new_document
 from edxml.models import Organization
+from hub.auth.tokens import issue_token
 from hub.db.database import Database
 from hub.settings import Settings
 from hub.vxp.secrets import list_secrets, revoke_secret
@@ -247,3 +251,31 @@ def test_the_endpoint_counts_its_calls_by_operation_and_error_code(vxp_hub: VxpH
         'lienthong_vxp_calls_total{error_code="AUTH_FAILED",operation="getAgenciesList"} 1.0'
         in text
     )
+
+
+def test_send_edoc_shares_the_agency_s_upload_slots_with_the_agency_api(
+    vxp_hub: VxpHub, settings: Settings, database: Database
+) -> None:
+    with database.transaction() as session:
+        token = issue_token(session, G22, "test").token
+    narrow = settings.replace(max_uploads_per_agency=1)
+    with serving(narrow, database) as endpoint:
+        host, port = urlsplit(endpoint).hostname, urlsplit(endpoint).port
+        holding = socket.create_connection((host, port), timeout=20)
+        holding.sendall(
+            b"POST /api/v1/packets HTTP/1.1\r\nHost: hub.test\r\nContent-Length: 1000\r\n"
+            + f"Authorization: Bearer {token}\r\n\r\n<".encode()
+        )
+        time.sleep(0.3)
+        sdk = VxpSdk(endpoint, G22, vxp_hub.secrets[G22])
+        sent = sdk.send_edoc(_document(), sender=G22)
+        exchange = sdk.last_exchange
+        holding.close()
+        sdk.close()
+
+    assert sent is not None
+    assert (sent.status, sent.error_code, sent.doc_id) == ("FAIL", "SERVICE_UNAVAILABLE", "")
+    assert "[upload.agency-busy]" in sent.error_desc
+    assert exchange is not None and exchange.response is not None
+    assert exchange.response.status_code == 429
+    assert int(exchange.response.headers["retry-after"]) > 0
