@@ -276,6 +276,7 @@ def test_send_edoc_shares_the_agency_s_upload_slots_with_the_agency_api(
     assert sent is not None
     assert (sent.status, sent.error_code, sent.doc_id) == ("FAIL", "SERVICE_UNAVAILABLE", "")
     assert "[upload.agency-busy]" in sent.error_desc
-    assert exchange is not None and exchange.response is not None
+    assert exchange is not None
+    assert exchange.response is not None
     assert exchange.response.status_code == 429
     assert int(exchange.response.headers["retry-after"]) > 0
