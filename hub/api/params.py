@@ -2,14 +2,16 @@
 
 PostgreSQL's text cannot hold a NUL character, and a lone surrogate (``\\ud800`` in JSON) has
 no UTF-8 form for any database: either would fail deep in a query as a storage error (503)
-or a crash (500). :func:`plain_parameters` checks every path and query parameter of every
-route of an app (installed as the app's dependency; 422 ``request.bad-character``), and
-:data:`PlainText` the text fields of bodies (422 ``request.invalid``, naming the field).
+or a crash (500). :func:`plain_parameters` checks every path and query parameter of the
+routes it is installed on, :func:`plain_form` every field of a form (the console's); both
+answer 422 ``request.bad-character``. :data:`PlainText` checks the text fields of JSON
+bodies (422 ``request.invalid``, naming the field).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Request
@@ -17,7 +19,9 @@ from pydantic import AfterValidator
 
 from hub.errors import InvalidRequestError
 
-__all__ = ["PlainText", "plain_parameters", "text_fault"]
+__all__ = ["PlainText", "plain_form", "plain_parameters", "text_fault"]
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 _UNHOLDABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -49,7 +53,21 @@ async def plain_parameters(request: Request) -> None:
     Raises:
         InvalidRequestError: ``request.bad-character``, naming the parameter.
     """
-    named = [*request.path_params.items(), *request.query_params.multi_items()]
+    _check([*request.path_params.items(), *request.query_params.multi_items()])
+
+
+async def plain_form(request: Request) -> None:
+    """Refuse a form whose fields the database could not hold (read once, then cached).
+
+    Raises:
+        InvalidRequestError: ``request.bad-character``, naming the field.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in _FORMS:
+        form = await request.form()
+        _check(form.multi_items())
+
+
+def _check(named: Iterable[tuple[str, object]]) -> None:
     for name, value in named:
         fault = text_fault(name) or (text_fault(value) if isinstance(value, str) else None)
         if fault is not None:

@@ -361,6 +361,9 @@ _VI: dict[str, str] = {
     "error.expired": "Phiên làm việc đã hết hạn. Hãy đăng nhập lại.",
     "error.signed_out": "Cần đăng nhập để thực hiện thao tác này.",
     "error.hub": "Hệ thống báo lỗi:",
+    "error.unavailable": (
+        "Hệ thống tạm thời không phục vụ được yêu cầu này. Hãy thử lại sau ít phút."
+    ),
     "error.invalid": "Tham số không hợp lệ:",
     "error.not_found": "Không có trang này.",
     "error.state": "Trạng thái chuyển không hợp lệ: {value}",
@@ -732,6 +735,7 @@ _EN: dict[str, str] = {
     "error.expired": "Your session expired. Sign in again.",
     "error.signed_out": "Sign in to do this.",
     "error.hub": "The hub reported an error:",
+    "error.unavailable": "The hub cannot serve this request right now. Try again in a few minutes.",
     "error.invalid": "Invalid parameters:",
     "error.not_found": "There is no such page.",
     "error.state": "Not a delivery state: {value}",
