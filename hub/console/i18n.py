@@ -60,7 +60,10 @@ _VI: dict[str, str] = {
         "tài khoản sẽ bị tạm khóa."
     ),
     "password.error.login.locked": (
-        "Nhập sai mật khẩu quá nhiều lần: tài khoản tạm khóa, hãy thử lại sau 15 phút."
+        "Nhập sai mật khẩu quá nhiều lần từ địa chỉ này: hãy thử lại sau 15 phút."
+    ),
+    "password.error.login.throttled": (
+        "Địa chỉ này đã đăng nhập sai quá nhiều lần: hãy thử lại sau 15 phút."
     ),
     "password.error.login.disabled": "Tài khoản đã bị khóa. Liên hệ quản trị viên.",
     "common.all": "Tất cả",
@@ -381,7 +384,10 @@ _VI: dict[str, str] = {
     "error.agency": "Không có đơn vị {code} trong danh bạ.",
     "error.login.failed": "Sai tên đăng nhập hoặc mật khẩu.",
     "error.login.locked": (
-        "Đăng nhập sai quá nhiều lần: tài khoản tạm khóa, hãy thử lại sau 15 phút."
+        "Đăng nhập sai quá nhiều lần với tên này từ địa chỉ này: hãy thử lại sau 15 phút."
+    ),
+    "error.login.throttled": (
+        "Địa chỉ này đã đăng nhập sai quá nhiều lần: hãy thử lại sau 15 phút."
     ),
     "error.login.disabled": "Tài khoản đã bị khóa. Liên hệ quản trị viên.",
 }
@@ -435,7 +441,10 @@ _EN: dict[str, str] = {
         "in a row lock the account for a while."
     ),
     "password.error.login.locked": (
-        "Too many wrong passwords: the account is locked; try again in 15 minutes."
+        "Too many wrong passwords from this address: try again in 15 minutes."
+    ),
+    "password.error.login.throttled": (
+        "Too many failed sign-ins from this address: try again in 15 minutes."
     ),
     "password.error.login.disabled": "This account is disabled. Ask an administrator.",
     "common.all": "All",
@@ -751,7 +760,10 @@ _EN: dict[str, str] = {
     "error.agency": "No agency {code} in the directory.",
     "error.login.failed": "Wrong user name or password.",
     "error.login.locked": (
-        "Too many failed sign-ins: the account is locked; try again in 15 minutes."
+        "Too many failed sign-ins with this name from this address: try again in 15 minutes."
+    ),
+    "error.login.throttled": (
+        "Too many failed sign-ins from this address: try again in 15 minutes."
     ),
     "error.login.disabled": "This account is disabled. Ask an administrator.",
 }
