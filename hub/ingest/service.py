@@ -7,9 +7,9 @@ identical bytes already accepted are answered as before (once the caller is know
 allowed to send them), authorisation (``From`` must be the caller or an agency it may send
 for; so must a document's DocumentId issuer; a status about a document the hub carries must
 come from a party to it, to a party), every recipient routed through the directory, and the
-packet, a delivery and an outbox row per recipient, the receipts bookkeeping and the evidence of submission written. A
-different new document with an accepted sender and DocumentId is a conflict, found by the
-packets table's unique key.
+packet, a delivery and an outbox row per recipient, the receipts bookkeeping and the evidence
+of submission written. A different new document with an accepted sender and DocumentId is a
+conflict, found by the packets table's unique key.
 
 The blob is written before that transaction, so the transaction never waits on the disk: when
 the packet is refused or the transaction fails, the blob stays as an orphan, which is harmless
