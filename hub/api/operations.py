@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 
 from hub.api.context import ContextDep, OperatorDep
@@ -35,6 +35,17 @@ class ReplayRequest(BaseModel):
     reason: PlainText = Field(default="", max_length=2000)
     dry_run: bool = False
     limit: int = Field(default=MAX_REPLAY, ge=1, le=MAX_REPLAY)
+
+    @field_validator("since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """The moment in UTC (no zone: UTC); one at the calendar's very ends is refused."""
+        if value is None:
+            return None
+        try:
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            raise ValueError("the moment is out of range once in UTC") from None
 
 
 @router.post(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import AgencyDep, CallerDep, ContextDep
-from hub.api.uploads import read_body
+from hub.api.uploads import packet_body
 from hub.errors import HubError
 from hub.ingest.service import DeliveryReceipt, PacketKind, Source
 from hub.tracking.timeline import PacketView, Timeline, document_timeline, packet_view
@@ -63,11 +63,11 @@ async def post_packet(
     metrics = context.metrics
     started = time.perf_counter()
     try:
+        limit = context.settings.ingest.max_packet_bytes
+        source: Source = "hub" if agency.peer_hub else "api"
         with context.uploads.admit(agency.code):
-            raw = await read_body(request, context.settings.ingest.max_packet_bytes)
-            source: Source = "hub" if agency.peer_hub else "api"
-            result = await run_in_threadpool(context.ingest.accept, raw, agency, source=source)
-            del raw  # the packet's memory goes back now, not when the answer is sent
+            async with packet_body(request, limit) as raw:
+                result = await run_in_threadpool(context.ingest.accept, raw, agency, source=source)
     except HubError as exc:
         metrics.ingest_rejections.labels(code=exc.code).inc()
         raise

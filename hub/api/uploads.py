@@ -17,8 +17,8 @@ from __future__ import annotations
 import mmap
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 
 import anyio
 import structlog
@@ -41,6 +41,7 @@ __all__ = [
     "Body",
     "BodyLimits",
     "UploadGate",
+    "packet_body",
     "read_body",
 ]
 
@@ -105,6 +106,23 @@ async def read_body(request: Request, limit: int) -> Body:
             code="request.length-mismatch",
         )
     return buffer[:filled]
+
+
+@asynccontextmanager
+async def packet_body(request: Request, limit: int) -> AsyncIterator[Body]:
+    """:func:`read_body` for the block, its memory given back to the system when the block
+    ends, whatever still refers to it (a refused packet's traceback holds its buffer until the
+    garbage collector runs: many such would otherwise add up past every cap)."""
+    body = await read_body(request, limit)
+    try:
+        yield body
+    finally:
+        if isinstance(body, memoryview) and isinstance(body.obj, mmap.mmap):
+            mapping = body.obj
+            mapping.madvise(mmap.MADV_DONTNEED)
+            body.release()
+            with suppress(BufferError):  # still seen elsewhere: freed with its last view
+                mapping.close()
 
 
 def _too_large(size: int | None, limit: int) -> OversizePacketError:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import ApiContext, ContextDep
 from hub.api.errors import ErrorResponse
-from hub.api.uploads import read_body
+from hub.api.uploads import packet_body, read_body
 from hub.errors import BusyError, HubError
 from hub.vxp.answers import Answer, DocAnswer, refusal
 from hub.vxp.service import VxpCaller, VxpService
@@ -103,9 +103,8 @@ async def send_edoc(request: Request, context: ContextDep) -> JSONResponse:
     started = time.perf_counter()
     try:
         with context.uploads.admit(caller.agency.code):
-            body = await read_body(request, service.max_body)
-            result = await run_in_threadpool(service.send_edoc, caller, body)
-            del body  # the packet's memory goes back now, not when the answer is sent
+            async with packet_body(request, service.max_body) as body:
+                result = await run_in_threadpool(service.send_edoc, caller, body)
     except HubError as exc:
         metrics.ingest_rejections.labels(code=exc.code).inc()
         return _refused(Operation.SEND_EDOC, context, exc)

@@ -74,3 +74,24 @@ def test_a_failing_database_shows_a_viewer_no_driver_host_user_nor_database(
     assert page.status_code == 503
     for secret in ("psycopg", "db.internal", "10.0.0.7", "hub_owner", "hub_prod", "5432"):
         assert secret not in page.text.replace("/console", "")
+
+
+@pytest.mark.parametrize(("field", "value"), [("from", "0001-01-01"), ("to", "9999-12-31")])
+def test_a_search_date_at_the_calendar_s_ends_is_refused_400(
+    console: Console, field: str, value: str
+) -> None:
+    console.as_role("viewer")
+
+    page = console.client.get("/console/documents", params={field: value})
+
+    assert page.status_code == 400
+
+
+def test_replays_since_a_moment_before_the_calendar_in_utc_are_refused_400(
+    console: Console,
+) -> None:
+    console.as_role("operator")
+
+    page = console.client.get("/console/failures", params={"since": "0001-01-01T00:00"})
+
+    assert page.status_code == 400
