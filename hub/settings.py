@@ -317,6 +317,17 @@ class ApiSettings(_Group):
         ),
     )
 
+    trusted_proxies: str = Field(
+        alias="trusted_proxies",
+        default="127.0.0.1",
+        description=(
+            "LIENTHONG_TRUSTED_PROXIES: addresses (comma-separated; networks allowed; '*' for "
+            "any) of the proxies whose X-Forwarded-For and X-Forwarded-Proto headers the API "
+            "believes: behind them the client's address is the forwarded one. The console's "
+            "sign-in throttle counts failures per client address, so a proxy that is not "
+            "listed makes all its clients one. Default: 127.0.0.1"
+        ),
+    )
     header_timeout: float = Field(
         alias="header_timeout",
         default=30.0,
@@ -349,23 +360,23 @@ class ApiSettings(_Group):
     )
     max_uploads: int = Field(
         alias="max_uploads",
-        default=32,
+        default=16,
         ge=1,
         description=(
             "LIENTHONG_MAX_UPLOADS: packets (agency API and VXP sendEdoc) one API process "
             "reads and ingests at once; one more is answered 503 upload.hub-busy with "
             "Retry-After. With LIENTHONG_MAX_PACKET_BYTES it bounds the memory uploads can "
-            "take. Default: 32"
+            "take (ingest runs on LIENTHONG_DATABASE_POOL_SIZE threads anyway). Default: 16"
         ),
     )
     max_uploads_per_agency: int = Field(
         alias="max_uploads_per_agency",
-        default=8,
+        default=4,
         ge=1,
         description=(
             "LIENTHONG_MAX_UPLOADS_PER_AGENCY: packets one agency may have under way at once "
             "on one API process; one more is answered 429 upload.agency-busy with "
-            "Retry-After. Default: 8"
+            "Retry-After. Default: 4"
         ),
     )
 

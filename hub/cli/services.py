@@ -107,6 +107,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 port=settings.api.port,
                 log_config=None,
                 http=http_protocol(settings.api.header_timeout),
+                forwarded_allow_ips=settings.api.trusted_proxies,
                 **tls,
             )
     return EXIT_OK

@@ -73,7 +73,7 @@ def _base(request: Request) -> str:
 
 def _address(request: Request) -> str:
     """The client's address, as the server took it (behind a proxy: from its forwarding
-    header, when the proxy is trusted: uvicorn's FORWARDED_ALLOW_IPS)."""
+    header, when the proxy is trusted: LIENTHONG_TRUSTED_PROXIES)."""
     return request.client.host if request.client is not None else "unknown"
 
 
