@@ -280,3 +280,21 @@ def test_send_edoc_shares_the_agency_s_upload_slots_with_the_agency_api(
     assert exchange.response is not None
     assert exchange.response.status_code == 429
     assert int(exchange.response.headers["retry-after"]) > 0
+
+
+def test_a_sign_header_naming_a_lone_surrogate_is_refused_readably_not_a_crash(
+    vxp_hub: VxpHub,
+) -> None:
+    sign_header = '{"XroadVnpt-systemid": "' + G22 + '", "XroadVnpt-\\udc80": "x"}'
+    response = httpx.post(
+        f"{vxp_hub.endpoint}/getAgenciesList",
+        content=b"{}",
+        headers={
+            "XroadVnpt-systemid": G22,
+            "XroadVnpt-sign-header": sign_header,
+            "XroadVnpt-hash-header": "00",
+        },
+    )
+
+    assert response.status_code == 401
+    assert (response.json()["status"], response.json()["ErrorCode"]) == ("FAIL", "AUTH_FAILED")
