@@ -93,18 +93,22 @@ async def read_body(request: Request, limit: int) -> Body:
                 )
             buffer[filled:end] = chunk
             filled = end
+        if length is not None and filled != length:
+            raise InvalidRequestError(
+                f"the body ended after {filled} of its {length} bytes (Content-Length)",
+                code="request.length-mismatch",
+            )
     except ClientDisconnect:
+        _give_back(buffer)
         _log.info(
             "api.client_disconnected", path=request.url.path, received=filled, declared=length
         )
         raise ClientGoneError(
             f"the client closed the connection after {filled} bytes of the body"
         ) from None
-    if length is not None and filled != length:
-        raise InvalidRequestError(
-            f"the body ended after {filled} of the {length} bytes its Content-Length announced",
-            code="request.length-mismatch",
-        )
+    except BaseException:
+        _give_back(buffer)
+        raise
     return buffer[:filled]
 
 
@@ -117,12 +121,20 @@ async def packet_body(request: Request, limit: int) -> AsyncIterator[Body]:
     try:
         yield body
     finally:
-        if isinstance(body, memoryview) and isinstance(body.obj, mmap.mmap):
-            mapping = body.obj
-            mapping.madvise(mmap.MADV_DONTNEED)
-            body.release()
-            with suppress(BufferError):  # still seen elsewhere: freed with its last view
-                mapping.close()
+        if isinstance(body, memoryview):
+            _give_back(body)
+
+
+def _give_back(view: memoryview) -> None:
+    """Return the pages of the mapping ``view`` shows to the system, and close it unless some
+    other view still shows it (that one then reads zeros, and frees it when it goes)."""
+    mapping = view.obj
+    if not isinstance(mapping, mmap.mmap) or mapping.closed:
+        return
+    mapping.madvise(mmap.MADV_DONTNEED)
+    view.release()
+    with suppress(BufferError):
+        mapping.close()
 
 
 def _too_large(size: int | None, limit: int) -> OversizePacketError:
