@@ -211,6 +211,7 @@ def schemathesis_command(
 
 def run(seconds: int, workdir: Path, *, capture: bool = False) -> subprocess.CompletedProcess[str]:
     """Fuzz the API for about ``seconds``; a non-zero exit status means a 5xx was found."""
+    workdir = workdir.resolve()
     report = workdir / "api"
     shutil.rmtree(report, ignore_errors=True)
     report.mkdir(parents=True)
@@ -220,7 +221,10 @@ def run(seconds: int, workdir: Path, *, capture: bool = False) -> subprocess.Com
         tempfile.TemporaryDirectory(prefix="lienthong-fuzz-api-") as folder,
         fuzz_hub(Path(folder)) as (hub, seeds_file),
     ):
+        # Run from WORKDIR: schemathesis keeps its examples and crashes under the working
+        # directory (.schemathesis/, .hypothesis/), which then grow from run to run there.
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.api_hooks"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env[SEEDS_VARIABLE] = str(seeds_file)
         passes = [
             (hub.agency_token, seconds * 2 // 3, None, "agency"),
@@ -229,7 +233,7 @@ def run(seconds: int, workdir: Path, *, capture: bool = False) -> subprocess.Com
         for token, share, operations, name in passes:
             done = subprocess.run(
                 schemathesis_command(hub, token, share, report / name, operations=operations),
-                cwd=ROOT,
+                cwd=workdir,
                 env=env,
                 capture_output=capture,
                 text=True,
