@@ -298,3 +298,18 @@ def test_a_sign_header_naming_a_lone_surrogate_is_refused_readably_not_a_crash(
 
     assert response.status_code == 401
     assert (response.json()["status"], response.json()["ErrorCode"]) == ("FAIL", "AUTH_FAILED")
+
+
+def test_a_signed_system_id_holding_a_nul_never_reaches_the_database(vxp_hub: VxpHub) -> None:
+    sign_header = '{"XroadVnpt-systemid": "' + G22 + '\\u0000"}'
+    response = httpx.post(
+        f"{vxp_hub.endpoint}/getAgenciesList",
+        content=b"{}",
+        headers={
+            "XroadVnpt-systemid": G22,
+            "XroadVnpt-sign-header": sign_header,
+            "XroadVnpt-hash-header": "00",
+        },
+    )
+
+    assert (response.status_code, response.json()["ErrorCode"]) == (401, "AUTH_FAILED")
