@@ -115,8 +115,10 @@ bench-hostile: install
 	$(PY) bench/bench_hostile.py $(ARGS)
 
 # Coverage-guided fuzzing (atheris) of the packet reader, the signature check and the
-# attachment decoder, FUZZ_SECONDS each; corpora grow under .fuzz/corpus, crashing inputs land
-# in .fuzz/artifacts. `make test` runs a few seconds of each (tests/fuzz).
+# attachment decoder, and of the agency API through its OpenAPI document (schemathesis, a hub
+# served on a free port), FUZZ_SECONDS each; corpora grow under .fuzz/corpus, crashing inputs
+# land in .fuzz/artifacts, API findings in .fuzz/api. `make test` runs a few seconds of each
+# (tests/fuzz); ARGS=api fuzzes the API alone.
 FUZZ_SECONDS ?= 60
 fuzz: install
 	$(PY) -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(ARGS)

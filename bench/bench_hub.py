@@ -338,6 +338,10 @@ def running_hub(
             "LIENTHONG_LOG_FORMAT": "json",
             "LIENTHONG_LOG_LEVEL": args.log_level,
             "LIENTHONG_AUTO_MIGRATE": "never",
+            # One sender posts from every client: its share of uploads at once (4 by default,
+            # against a token hogging the API) would measure the cap, not the hub.
+            "LIENTHONG_MAX_UPLOADS_PER_AGENCY": str(max(args.clients, 4)),
+            "LIENTHONG_MAX_UPLOADS": str(max(args.clients, 16)),
         }
         if args.relay_idle is not None:
             values["LIENTHONG_RELAY_IDLE_SECONDS"] = str(args.relay_idle)

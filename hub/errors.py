@@ -13,6 +13,12 @@ are translated into these at the boundary with ``raise ... from exc``.
     ├── UnauthorizedError           credentials are missing, unknown or revoked
     ├── ForbiddenError              the caller is known but may not do this
     ├── InvalidRequestError         a request's arguments are missing or contradict each other
+    │   ├── RequestTimeoutError     a request's body stopped arriving, or took too long
+    │   ├── RequestTooLargeError    a request's body is larger than its endpoint reads
+    │   └── ClientGoneError         the client went away before its request body arrived
+    ├── BusyError                   too many uploads under way: try again after ``retry_after``
+    │   ├── AgencyBusyError         the caller's agency has its share of uploads under way
+    │   └── HubBusyError            the hub (this process) has all the uploads it takes
     ├── RejectedPacketError         ingest refuses a packet for what it is
     │   ├── OversizePacketError     the packet is larger than LIENTHONG_MAX_PACKET_BYTES
     │   ├── MalformedPacketError    unsafe, not XML, not edXML, or breaks a schema/routing rule
@@ -37,9 +43,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AgencyBusyError",
     "BrokerError",
     "BrokerUnavailableError",
+    "BusyError",
     "CircuitOpenError",
+    "ClientGoneError",
     "ConfigurationError",
     "ConflictError",
     "DeliveryError",
@@ -47,6 +56,7 @@ __all__ = [
     "DirectoryIssue",
     "DuplicateDocumentError",
     "ForbiddenError",
+    "HubBusyError",
     "HubError",
     "InvalidRequestError",
     "MalformedMessageError",
@@ -55,6 +65,8 @@ __all__ = [
     "OversizePacketError",
     "PermanentDeliveryError",
     "RejectedPacketError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
     "SchemaOutOfDateError",
     "StorageError",
     "TransientDeliveryError",
@@ -139,6 +151,50 @@ class InvalidRequestError(HubError):
     """Raised when a request's arguments are missing or contradict each other."""
 
     code = "request.invalid"
+
+
+class RequestTimeoutError(InvalidRequestError):
+    """Raised when a request's body stops arriving for too long, or takes too long overall."""
+
+    code = "request.timeout"
+
+
+class RequestTooLargeError(InvalidRequestError):
+    """Raised when a request's body (not a packet: those are ``OversizePacketError``) is
+    larger than its endpoint reads."""
+
+    code = "request.too-large"
+
+
+class ClientGoneError(InvalidRequestError):
+    """Raised when the client closes the connection before its request body has arrived."""
+
+    code = "request.disconnected"
+
+
+class BusyError(HubError):
+    """Raised when an upload would go beyond the uploads the hub takes at once.
+
+    ``retry_after`` is the wait in seconds the answer suggests (``Retry-After``).
+    """
+
+    code = "upload.busy"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class AgencyBusyError(BusyError):
+    """Raised when the caller's agency already has its share of uploads under way."""
+
+    code = "upload.agency-busy"
+
+
+class HubBusyError(BusyError):
+    """Raised when the hub (this API process) already has all the uploads it takes at once."""
+
+    code = "upload.hub-busy"
 
 
 class RejectedPacketError(HubError):

@@ -24,7 +24,7 @@ class BlobNotFoundError(BlobStoreError):
 class BlobStore(Protocol):
     """Where raw packet bytes live, addressed by their SHA-256 (hex)."""
 
-    def put(self, data: bytes | bytearray) -> str:
+    def put(self, data: bytes | bytearray | memoryview) -> str:
         """Store ``data`` (if not already there) and return its key."""
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:

@@ -271,9 +271,9 @@ class BrokerSettings(_Group):
 
 
 class ApiSettings(_Group):
-    """The HTTP API (and the console it serves): address and TLS."""
+    """The HTTP API (and the console it serves): address, TLS, and what one request may hold."""
 
-    title: ClassVar[str] = "HTTP API and TLS"
+    title: ClassVar[str] = "HTTP API, TLS and request limits"
 
     host: str = Field(
         alias="host",
@@ -326,6 +326,69 @@ class ApiSettings(_Group):
             "certificates the API requires (mutual TLS): a connection without one, or with "
             "one they did not issue, is refused in the handshake; bearer tokens still name "
             "the caller. Needs LIENTHONG_TLS_CERT_FILE. Default: none (no client certificate)"
+        ),
+    )
+
+    trusted_proxies: str = Field(
+        alias="trusted_proxies",
+        default="127.0.0.1",
+        description=(
+            "LIENTHONG_TRUSTED_PROXIES: addresses (comma-separated; networks allowed; '*' for "
+            "any) of the proxies whose X-Forwarded-For and X-Forwarded-Proto headers the API "
+            "believes: behind them the client's address is the forwarded one. The console's "
+            "sign-in throttle counts failures per client address, so a proxy that is not "
+            "listed makes all its clients one. Default: 127.0.0.1"
+        ),
+    )
+    header_timeout: float = Field(
+        alias="header_timeout",
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_HEADER_TIMEOUT: seconds a client has to send a request's headers, "
+            "from its connection (or the request's first byte on a kept-alive connection); "
+            "a connection still sending them is closed. Default: 30"
+        ),
+    )
+    body_idle_timeout: float = Field(
+        alias="body_idle_timeout",
+        default=30.0,
+        gt=0,
+        description=(
+            "LIENTHONG_BODY_IDLE_TIMEOUT: seconds the API waits for the next piece of a "
+            "request body; a body that stops arriving is answered 408 request.timeout and "
+            "its connection closed. Default: 30"
+        ),
+    )
+    body_timeout: float = Field(
+        alias="body_timeout",
+        default=600.0,
+        gt=0,
+        description=(
+            "LIENTHONG_BODY_TIMEOUT: seconds a whole request body may take to arrive (a "
+            "50 MiB packet at 1 Mbit/s takes about 7 minutes); answered 408 request.timeout "
+            "beyond. Default: 600"
+        ),
+    )
+    max_uploads: int = Field(
+        alias="max_uploads",
+        default=16,
+        ge=1,
+        description=(
+            "LIENTHONG_MAX_UPLOADS: packets (agency API and VXP sendEdoc) one API process "
+            "reads and ingests at once; one more is answered 503 upload.hub-busy with "
+            "Retry-After. With LIENTHONG_MAX_PACKET_BYTES it bounds the memory uploads can "
+            "take (ingest runs on LIENTHONG_DATABASE_POOL_SIZE threads anyway). Default: 16"
+        ),
+    )
+    max_uploads_per_agency: int = Field(
+        alias="max_uploads_per_agency",
+        default=4,
+        ge=1,
+        description=(
+            "LIENTHONG_MAX_UPLOADS_PER_AGENCY: packets one agency may have under way at once "
+            "on one API process; one more is answered 429 upload.agency-busy with "
+            "Retry-After. Default: 4"
         ),
     )
 

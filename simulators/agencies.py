@@ -291,14 +291,18 @@ class PacketPoster(Protocol):
         ...
 
 
+_BUSY = frozenset({429, 503})
+"""Answers of a hub too busy for this request now: worth the same request again."""
+
+
 class HubClient(Closing):
     """The hub's API with one bearer token (an agency's or an operator's).
 
     Every call but :meth:`request` is safe to repeat (posting the same bytes again answers
-    the first answer), so a ``503`` is retried up to ``busy_retries`` times, waiting what
-    ``Retry-After`` asks but at most ``max_busy_wait`` seconds; :attr:`busy_answers` counts
-    the 503s seen. Many clients can share one ``verify`` context (loading the certificate
-    authorities once, not per client).
+    the first answer), so a ``503`` (or a ``429``: the agency's uploads at once are capped) is
+    retried up to ``busy_retries`` times, waiting what ``Retry-After`` asks but at most
+    ``max_busy_wait`` seconds; :attr:`busy_answers` counts those seen. Many clients can share
+    one ``verify`` context (loading the certificate authorities once, not per client).
     """
 
     def __init__(
@@ -403,7 +407,7 @@ class HubClient(Closing):
     def _call(self, method: str, path: str, **options: Any) -> httpx.Response:
         for _ in range(self._busy_retries):
             response = self._http.request(method, path, **options)
-            if response.status_code != 503:
+            if response.status_code not in _BUSY:
                 return response
             with self._lock:
                 self.busy_answers += 1

@@ -64,6 +64,8 @@ _REASONS = {
     503: "Service Unavailable",
 }
 _UNAVAILABLE = frozenset({502, 503, 504})
+_BUSY = frozenset({429})
+"""The agency's uploads at once are capped: posted again, not counted as an outage."""
 _RETRY_SECONDS = 0.2
 _NOTATION = "UBND-VP"
 _SUBJECT = "Về việc tăng cường xử lý văn bản, hồ sơ công việc trên môi trường mạng"
@@ -583,7 +585,7 @@ def _post(
         except httpx.TransportError as exc:
             error = posted.error = f"{type(exc).__name__}: {exc}"
         status = answer.status_code if answer is not None else 0
-        retry = status == 0 or status in _UNAVAILABLE
+        retry = status == 0 or status in _UNAVAILABLE or status in _BUSY
         if answer is not None and retry:
             error = f"HTTP {status}: {answer.text[:200]}"
         reason = outage.note(began, status, error)

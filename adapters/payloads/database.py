@@ -51,7 +51,7 @@ class DatabaseBlobStore:
         self._engine = engine
         self._chunk_bytes = chunk_bytes
 
-    def put(self, data: bytes | bytearray) -> str:
+    def put(self, data: bytes | bytearray | memoryview) -> str:
         key = hashlib.sha256(data).hexdigest()
         if self.exists(key):
             return key

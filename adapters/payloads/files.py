@@ -36,7 +36,7 @@ class FileBlobStore:
             raise BlobStoreError(f"not a blob key (64 hex characters): {key!r}")
         return self.root / key[:2] / key[2:4] / key
 
-    def put(self, data: bytes | bytearray) -> str:
+    def put(self, data: bytes | bytearray | memoryview) -> str:
         key = hashlib.sha256(data).hexdigest()
         target = self.path(key)
         if not target.exists():

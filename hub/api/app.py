@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from cryptography import x509
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from hub.api import directory, inbox, operations, packets, vxp
 from hub.api import evidence as evidence_api
 from hub.api.context import ApiContext, ReadinessCheck
 from hub.api.errors import install_error_handlers
 from hub.api.metrics import ApiMetrics, DepthReader
+from hub.api.params import plain_parameters
+from hub.api.uploads import BodyLimits, UploadGate
 from hub.auth.cache import CallerCache
 from hub.db.base import utcnow
 from hub.evidence.signing import HubSigner
@@ -103,16 +105,22 @@ def create_app(
         metrics=ApiMetrics(gauges, queue_depths),
         ready_checks=dict(ready_checks or {}),
         vxp=VxpService(settings, database, blobs, ingest),
+        uploads=UploadGate(settings.api.max_uploads, settings.api.max_uploads_per_agency),
         evidence=evidence,
         callers=CallerCache(settings.api.token_cache_seconds),
     )
+    app.add_middleware(
+        BodyLimits, idle=settings.api.body_idle_timeout, total=settings.api.body_timeout
+    )
     install_error_handlers(app)
-    app.include_router(packets.router)
-    app.include_router(inbox.router)
-    app.include_router(operations.router)
+    # The VXP endpoint takes no path or query parameters, and answers in VXP's own words.
+    plain = [Depends(plain_parameters)]
+    app.include_router(packets.router, dependencies=plain)
+    app.include_router(inbox.router, dependencies=plain)
+    app.include_router(operations.router, dependencies=plain)
     app.include_router(vxp.router)
-    app.include_router(evidence_api.router)
-    app.include_router(directory.router)
+    app.include_router(evidence_api.router, dependencies=plain)
+    app.include_router(directory.router, dependencies=plain)
     if console is not None:
         app.mount("/console", console)
     return app

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.metrics import ApiMetrics
+from hub.api.uploads import UploadGate
 from hub.auth.cache import CallerCache
 from hub.auth.callers import AuthenticatedAgency, AuthenticatedOperator, Caller, authenticate_bearer
 from hub.errors import ForbiddenError, UnauthorizedError
@@ -51,6 +52,8 @@ class ApiContext:
     ready_checks: Mapping[str, ReadinessCheck]
     vxp: VxpService
     """The VXP endpoint's operations (``/vxp/``)."""
+    uploads: UploadGate
+    """The packets this process reads and ingests at once, per agency and overall."""
     evidence: HubSigner | None = None
     """The key that signs evidence receipts; None when the hub has none."""
     callers: CallerCache = field(default_factory=lambda: CallerCache(0))

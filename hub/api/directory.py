@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hub.api.context import ContextDep, OperatorDep
-from hub.api.packets import read_body
+from hub.api.uploads import read_body
 from hub.directory import parse_changes
 from hub.directory.reorganise import ChangeReport, ChangeView, list_changes, record_changes
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from hub.api.context import AgencyDep, ContextDep
+from hub.api.params import PlainText
 from hub.channels.inbox import AckResult, InboxItem, acknowledge, list_inbox, open_delivery
 from hub.db.models import Packet
 from hub.errors import PayloadPurgedError, StorageError
@@ -34,7 +35,7 @@ class AckRequest(BaseModel):
 
     result: Literal["done", "fail"]
     """``done``: taken into the agency's system; ``fail``: it cannot take it."""
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: PlainText | None = Field(default=None, max_length=2000)
 
 
 @router.get("", response_model=list[InboxItem], summary="What awaits you, oldest first")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 
 from hub.api.context import ContextDep, OperatorDep
+from hub.api.params import PlainText
 from hub.transport.replay import MAX_REPLAY, ReplayFilter, ReplayReport, replay
 
 __all__ = ["ReplayRequest", "router"]
@@ -28,12 +29,23 @@ class ReplayRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Literal["parked", "expired"]
-    recipient: str | None = None
+    recipient: PlainText | None = None
     since: datetime | None = None
-    delivery_ids: list[str] = Field(default_factory=list, max_length=MAX_REPLAY)
-    reason: str = Field(default="", max_length=2000)
+    delivery_ids: list[PlainText] = Field(default_factory=list, max_length=MAX_REPLAY)
+    reason: PlainText = Field(default="", max_length=2000)
     dry_run: bool = False
     limit: int = Field(default=MAX_REPLAY, ge=1, le=MAX_REPLAY)
+
+    @field_validator("since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """The moment in UTC (no zone: UTC); one at the calendar's very ends is refused."""
+        if value is None:
+            return None
+        try:
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            raise ValueError("the moment is out of range once in UTC") from None
 
 
 @router.post(
@@ -69,26 +81,28 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="The database and the broker are reachable",
-    responses={503: {"description": "a dependency is not reachable; reasons given"}},
+    responses={503: {"description": "a dependency is not reachable; which one is named"}},
 )
 def readyz(context: ContextDep) -> JSONResponse:
-    """200 when every dependency answers, 503 naming the ones that do not."""
+    """200 when every dependency answers, 503 naming the ones that do not (the reasons, which
+    name hosts and users, go to the log: anyone can call this)."""
     checks: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     try:
         with context.database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
-        checks["database"] = _reason(exc)
+        checks["database"], reasons["database"] = _failed(exc)
     for name, check in context.ready_checks.items():
         try:
             check()
             checks[name] = "ok"
         except Exception as exc:
-            checks[name] = _reason(exc)
+            checks[name], reasons[name] = _failed(exc)
     ready = all(value == "ok" for value in checks.values())
     if not ready:
-        _log.warning("api.not_ready", checks=checks)
+        _log.warning("api.not_ready", checks=reasons)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
@@ -101,6 +115,7 @@ def metrics(context: ContextDep) -> Response:
     return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _reason(exc: Exception) -> str:
+def _failed(exc: Exception) -> tuple[str, str]:
+    """What ``/readyz`` says of a failed check, and the reason the log keeps."""
     detail = getattr(exc, "orig", None) or exc
-    return f"{type(exc).__name__}: {detail}"
+    return f"unavailable ({type(exc).__name__})", f"{type(exc).__name__}: {detail}"

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import AgencyDep, CallerDep, ContextDep
-from hub.errors import HubError, InvalidRequestError, OversizePacketError
+from hub.api.uploads import packet_body
+from hub.errors import HubError
 from hub.ingest.service import DeliveryReceipt, PacketKind, Source
 from hub.tracking.timeline import PacketView, Timeline, document_timeline, packet_view
 
-__all__ = ["PacketAccepted", "read_body", "router"]
+__all__ = ["PacketAccepted", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["packets"])
 
@@ -23,8 +24,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, unknown or revoked token"},
     403: {"description": "From/OrganId is not the token's agency nor one it may send for"},
     409: {"description": "a different new document with this sender and DocumentId exists"},
+    408: {"description": "the body stopped arriving (LIENTHONG_BODY_IDLE_TIMEOUT)"},
     413: {"description": "larger than LIENTHONG_MAX_PACKET_BYTES"},
     422: {"description": "a recipient is unknown to the directory or inactive"},
+    429: {"description": "your agency has its share of uploads under way: see Retry-After"},
+    503: {"description": "the hub has all the uploads it takes under way: see Retry-After"},
 }
 
 
@@ -37,46 +41,6 @@ class PacketAccepted(BaseModel):
     kind: PacketKind
     document_id: str
     deliveries: list[DeliveryReceipt]
-
-
-async def read_body(request: Request, limit: int) -> bytes | bytearray:
-    """The request body, refused as soon as it is known to exceed ``limit`` bytes.
-
-    Handed on as the ``bytearray`` it was read into: a copy would double a large packet's
-    footprint for the whole ingest (the hub reads, hashes and stores it without changing it).
-    """
-    declared = request.headers.get("content-length", "")
-    length = int(declared) if declared.isdigit() else None
-    if length is not None and length > limit:
-        raise _too_large(length, limit)
-    if length is None:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise _too_large(None, limit)
-        return body
-    # Filled in place: growing a bytearray chunk by chunk reallocates it, and a reallocation
-    # briefly holds the old and the new buffer (twice a large packet).
-    body = bytearray(length)
-    view = memoryview(body)
-    filled = 0
-    async for chunk in request.stream():
-        end = filled + len(chunk)
-        if end > length:
-            raise InvalidRequestError(
-                f"the body is longer than its Content-Length ({length} bytes)",
-                code="request.length-mismatch",
-            )
-        view[filled:end] = chunk
-        filled = end
-    view.release()
-    if filled != length:
-        raise InvalidRequestError(
-            f"the body ended after {filled} of the {length} bytes its Content-Length announced",
-            code="request.length-mismatch",
-        )
-    return body
 
 
 @router.post(
@@ -99,9 +63,11 @@ async def post_packet(
     metrics = context.metrics
     started = time.perf_counter()
     try:
-        raw = await read_body(request, context.settings.ingest.max_packet_bytes)
+        limit = context.settings.ingest.max_packet_bytes
         source: Source = "hub" if agency.peer_hub else "api"
-        result = await run_in_threadpool(context.ingest.accept, raw, agency, source=source)
+        with context.uploads.admit(agency.code):
+            async with packet_body(request, limit) as raw:
+                result = await run_in_threadpool(context.ingest.accept, raw, agency, source=source)
     except HubError as exc:
         metrics.ingest_rejections.labels(code=exc.code).inc()
         raise
@@ -148,10 +114,3 @@ def get_timeline(
     """Every recipient's transport and business state, and every status received."""
     with context.database.transaction() as session:
         return document_timeline(session, caller, document_id, sender)
-
-
-def _too_large(size: int | None, limit: int) -> OversizePacketError:
-    stated = f"{size} bytes" if size is not None else f"more than {limit} bytes"
-    return OversizePacketError(
-        f"the packet is {stated}; this hub accepts at most {limit}", details={"limit": limit}
-    )

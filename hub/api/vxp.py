@@ -4,7 +4,8 @@ An agency system built on the official SDK points its endpoint URL at ``<hub>/vx
 everything else. Every answer is JSON the SDK can read (:mod:`hub.vxp.answers`), FAIL ones
 included, whatever the HTTP status: errors never leave here as the agency API's error body.
 The caller is authenticated from the headers before a ``sendEdoc`` body is read, and the body
-is then read within the packet size limit, as the agency API reads it.
+is then read as the agency API reads it: within the packet size limit and the time limits,
+under the same caps on uploads at once (:mod:`hub.api.uploads`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.context import ApiContext, ContextDep
-from hub.api.packets import read_body
-from hub.errors import HubError
+from hub.api.errors import ErrorResponse
+from hub.api.uploads import packet_body, read_body
+from hub.errors import BusyError, HubError
 from hub.vxp.answers import Answer, DocAnswer, refusal
 from hub.vxp.service import VxpCaller, VxpService
 from hub.vxp.wire import Operation
@@ -44,7 +46,7 @@ _DESCRIPTION = (
 
 def _answer(operation: Operation, context: ApiContext, answer: Answer) -> JSONResponse:
     context.metrics.vxp_calls.labels(operation=operation.value, error_code="0").inc()
-    return JSONResponse(answer.wire())
+    return ErrorResponse(answer.wire())
 
 
 def _crashed(operation: Operation, context: ApiContext, error: Exception) -> JSONResponse:
@@ -55,7 +57,12 @@ def _crashed(operation: Operation, context: ApiContext, error: Exception) -> JSO
 def _refused(operation: Operation, context: ApiContext, error: HubError) -> JSONResponse:
     code, status = refusal(error)
     context.metrics.vxp_calls.labels(operation=operation.value, error_code=code.value).inc()
-    if status >= 500:
+    retry_after = 30
+    if isinstance(error, BusyError):
+        _log.warning("vxp.busy", operation=operation.value, code=error.code)
+        desc = f"[{error.code}] {error.message}"
+        retry_after = error.retry_after
+    elif status >= 500:
         _log.error("vxp.failed", operation=operation.value, code=error.code, error=error.message)
         desc = "the hub cannot serve this call right now; try again later"
     else:
@@ -63,8 +70,10 @@ def _refused(operation: Operation, context: ApiContext, error: HubError) -> JSON
         desc = f"[{error.code}] {error.message}"
     fields: dict[str, Any] = {"status": "FAIL", "error_code": code.value, "error_desc": desc}
     answer = DocAnswer(**fields) if operation is Operation.SEND_EDOC else Answer(**fields)
-    headers = {"Retry-After": "30"} if status >= 500 else None
-    return JSONResponse(answer.wire(), status_code=status, headers=headers)
+    headers = {"Retry-After": str(retry_after)} if status >= 429 else {}
+    if status == 408:
+        headers["Connection"] = "close"
+    return ErrorResponse(answer.wire(), status_code=status, headers=headers)
 
 
 @router.post(
@@ -93,8 +102,9 @@ async def send_edoc(request: Request, context: ContextDep) -> JSONResponse:
         return _crashed(Operation.SEND_EDOC, context, exc)
     started = time.perf_counter()
     try:
-        body = await read_body(request, service.max_body)
-        result = await run_in_threadpool(service.send_edoc, caller, body)
+        with context.uploads.admit(caller.agency.code):
+            async with packet_body(request, service.max_body) as body:
+                result = await run_in_threadpool(service.send_edoc, caller, body)
     except HubError as exc:
         metrics.ingest_rejections.labels(code=exc.code).inc()
         return _refused(Operation.SEND_EDOC, context, exc)

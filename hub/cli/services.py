@@ -71,6 +71,7 @@ def register(groups: Groups) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from hub.api.serving import http_protocol
     from hub.bootstrap import (
         api_listening,
         broker_reachable,
@@ -100,7 +101,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "http": api_listening(settings),
         }
         with reporting_health(settings, checks):
-            uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_config=None, **tls)
+            uvicorn.run(
+                app,
+                host=settings.api.host,
+                port=settings.api.port,
+                log_config=None,
+                http=http_protocol(settings.api.header_timeout),
+                forwarded_allow_ips=settings.api.trusted_proxies,
+                **tls,
+            )
     return EXIT_OK
 
 

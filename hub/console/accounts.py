@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from hub.console import queries
+from hub.console import queries, throttle
 from hub.console.auth import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
@@ -45,6 +45,7 @@ from hub.console.web import (
     render,
     safe_next,
 )
+from hub.db.base import utcnow
 from hub.db.models import Agency
 from hub.errors import HubError, InvalidRequestError, UnauthorizedError
 from hub.records import audit
@@ -59,6 +60,7 @@ _PASSWORD_REFUSALS = {
     "user.long-password": 400,
     "password.wrong": 403,
     "login.locked": 403,
+    "login.throttled": 403,
     "login.disabled": 403,
 }
 """The refusals of a password change the page explains (``password.error.<code>``), and their
@@ -67,6 +69,12 @@ statuses; any other error takes the console's error page."""
 
 def _base(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _address(request: Request) -> str:
+    """The client's address, as the server took it (behind a proxy: from its forwarding
+    header, when the proxy is trusted: LIENTHONG_TRUSTED_PROXIES)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def _set_session_cookie(response: Response, request: Request, token: str, secure: bool) -> None:
@@ -97,6 +105,7 @@ def login_form(
         fresh = None
         if not isinstance(found, Identity):
             purge_expired(session, context.policy)
+            throttle.purge(session, utcnow())
             fresh, found = start_session(session, context.policy)
     context.stats.warm()
     response = render(
@@ -133,7 +142,7 @@ def login(
     with context.db.write() as session:
         # A refusal is caught inside the transaction so the failure count it wrote commits.
         try:
-            user = check_login(session, name, password)
+            user = check_login(session, name, password, address=_address(request))
         except UnauthorizedError as exc:
             refused = exc
         else:
@@ -214,7 +223,12 @@ def change_own(
         # Caught inside the transaction so a wrong current password's failure count commits.
         try:
             user = change_own_password(
-                session, identity.user_id, current_password, new_password, actor=identity.actor
+                session,
+                identity.user_id,
+                current_password,
+                new_password,
+                actor=identity.actor,
+                address=_address(request),
             )
         except (InvalidRequestError, UnauthorizedError) as exc:
             if exc.code not in _PASSWORD_REFUSALS:

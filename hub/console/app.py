@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api.errors import status_for
+from hub.api.params import plain_form, plain_parameters
 from hub.console import accounts as access
 from hub.console import documents, history, operations, pages
 from hub.console.auth import SessionPolicy
@@ -66,11 +67,13 @@ def create_console(settings: Settings, database: Database, blobs: BlobStore) -> 
         policy=SessionPolicy.from_settings(settings),
     )
     app.mount("/static", StaticFiles(packages=[("hub.console", "static")]), name="static")
-    app.include_router(access.router)
-    app.include_router(pages.router)
-    app.include_router(history.router)
-    app.include_router(documents.router)
-    app.include_router(operations.router)
+    # Whatever a visitor types reaches the database only as text it can hold.
+    plain = [Depends(plain_parameters), Depends(plain_form)]
+    app.include_router(access.router, dependencies=plain)
+    app.include_router(pages.router, dependencies=plain)
+    app.include_router(history.router, dependencies=plain)
+    app.include_router(documents.router, dependencies=plain)
+    app.include_router(operations.router, dependencies=plain)
 
     @app.middleware("http")
     async def security_headers(
@@ -121,7 +124,10 @@ async def _console_error(request: Request, exc: ConsoleError) -> Response:
 async def _hub_error(request: Request, exc: HubError) -> Response:
     status = status_for(exc)
     if status >= 500:
+        # The message of a storage or broker failure names drivers, hosts and databases: it
+        # goes to the log, and the visitor reads that the hub cannot serve for now.
         _log.error("console.failed", path=request.url.path, code=exc.code, error=exc.message)
+        return _page(request, status, "error.unavailable")
     return _page(request, status, "error.hub", exc.message)
 
 
@@ -134,6 +140,8 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if isinstance(exc.__cause__, HubError):  # raised while the framework read a form
+        return await _hub_error(request, exc.__cause__)
     if exc.status_code == 404:
         return _page(request, 404, "error.not_found")
     return HTMLResponse(str(exc.detail), status_code=exc.status_code)

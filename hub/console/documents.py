@@ -41,11 +41,19 @@ _CHUNK = 64 * 1024
 _STATUSES = ("none", "01", "02", "03", "04", "05", "06")
 
 
+_YEARS = range(1900, 9999)
+"""Years a date of the search may name: the day after the last one is still a date, and its
+start a moment in UTC (the years at the ends of the calendar overflow)."""
+
+
 def _date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         raise ConsoleError(400, "error.date", value=text) from None
+    if day is not None and day.year not in _YEARS:
+        raise ConsoleError(400, "error.date", value=text)
+    return day
 
 
 @router.get("/documents")

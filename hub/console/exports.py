@@ -1,20 +1,38 @@
 """The agencies table as CSV (UTF-8 with a BOM, so spreadsheet programs read Vietnamese) or
-XLSX (openpyxl, write-only: rows are streamed into the workbook)."""
+XLSX (openpyxl, write-only: rows are streamed into the workbook).
+
+Names come from directory imports and the national axis's agency list: a text starting as a
+formula does (``=``, ``+``, ``-``, ``@``, a tab or a carriage return) must stay text in the
+spreadsheet. In CSV it gets a leading apostrophe (the common defence: spreadsheet programs
+read the rest as text); in XLSX it is written as a string cell with the "quote prefix" style,
+its value unchanged.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable, Sequence
+from typing import TypeGuard
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell as SheetCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from hub.console.figures import AgencyRow
 
-__all__ = ["agency_table", "to_csv", "to_xlsx"]
+__all__ = ["agency_table", "looks_like_formula", "to_csv", "to_xlsx"]
 
 Cell = str | int | float | None
 Translate = Callable[[str], str]
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(cell: Cell) -> TypeGuard[str]:
+    """Whether a spreadsheet program could read ``cell`` as a formula (text only)."""
+    return isinstance(cell, str) and cell.startswith(_FORMULA_STARTS)
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -69,9 +87,9 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     """CSV bytes, UTF-8 with a byte-order mark, empty cells for missing values."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([_csv_text(cell) for cell in header])
     for row in rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow([_csv_text(cell) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -79,9 +97,24 @@ def to_xlsx(header: Sequence[str], rows: Sequence[Sequence[Cell]], title: str) -
     """An XLSX workbook of one sheet named ``title``."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31] or "Sheet1")
-    sheet.append(list(header))
+    sheet.append([_xlsx_cell(sheet, cell) for cell in header])
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_xlsx_cell(sheet, cell) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _csv_text(cell: Cell) -> Cell:
+    if cell is None:
+        return ""
+    return "'" + cell if looks_like_formula(cell) else cell
+
+
+def _xlsx_cell(sheet: WriteOnlyWorksheet, cell: Cell) -> Cell | SheetCell:
+    if not looks_like_formula(cell):
+        return cell
+    text = WriteOnlyCell(sheet, value=cell)
+    text.data_type = "s"  # openpyxl would write "=…" as a formula
+    text.quotePrefix = True
+    return text

@@ -107,7 +107,10 @@ _VI: dict[str, str] = {
         "tài khoản sẽ bị tạm khóa."
     ),
     "password.error.login.locked": (
-        "Nhập sai mật khẩu quá nhiều lần: tài khoản tạm khóa, hãy thử lại sau 15 phút."
+        "Nhập sai mật khẩu quá nhiều lần từ địa chỉ này: hãy thử lại sau 15 phút."
+    ),
+    "password.error.login.throttled": (
+        "Địa chỉ này đã đăng nhập sai quá nhiều lần: hãy thử lại sau 15 phút."
     ),
     "password.error.login.disabled": "Tài khoản đã bị khóa. Liên hệ quản trị viên.",
     "common.all": "Tất cả",
@@ -409,6 +412,9 @@ _VI: dict[str, str] = {
     "error.expired": "Phiên làm việc đã hết hạn. Hãy đăng nhập lại.",
     "error.signed_out": "Cần đăng nhập để thực hiện thao tác này.",
     "error.hub": "Hệ thống báo lỗi:",
+    "error.unavailable": (
+        "Hệ thống tạm thời không phục vụ được yêu cầu này. Hãy thử lại sau ít phút."
+    ),
     "error.invalid": "Tham số không hợp lệ:",
     "error.not_found": "Không có trang này.",
     "error.state": "Trạng thái chuyển không hợp lệ: {value}",
@@ -426,7 +432,10 @@ _VI: dict[str, str] = {
     "error.agency": "Không có đơn vị {code} trong danh bạ.",
     "error.login.failed": "Sai tên đăng nhập hoặc mật khẩu.",
     "error.login.locked": (
-        "Đăng nhập sai quá nhiều lần: tài khoản tạm khóa, hãy thử lại sau 15 phút."
+        "Đăng nhập sai quá nhiều lần với tên này từ địa chỉ này: hãy thử lại sau 15 phút."
+    ),
+    "error.login.throttled": (
+        "Địa chỉ này đã đăng nhập sai quá nhiều lần: hãy thử lại sau 15 phút."
     ),
     "error.login.disabled": "Tài khoản đã bị khóa. Liên hệ quản trị viên.",
 }
@@ -527,7 +536,10 @@ _EN: dict[str, str] = {
         "in a row lock the account for a while."
     ),
     "password.error.login.locked": (
-        "Too many wrong passwords: the account is locked; try again in 15 minutes."
+        "Too many wrong passwords from this address: try again in 15 minutes."
+    ),
+    "password.error.login.throttled": (
+        "Too many failed sign-ins from this address: try again in 15 minutes."
     ),
     "password.error.login.disabled": "This account is disabled. Ask an administrator.",
     "common.all": "All",
@@ -828,6 +840,7 @@ _EN: dict[str, str] = {
     "error.expired": "Your session expired. Sign in again.",
     "error.signed_out": "Sign in to do this.",
     "error.hub": "The hub reported an error:",
+    "error.unavailable": "The hub cannot serve this request right now. Try again in a few minutes.",
     "error.invalid": "Invalid parameters:",
     "error.not_found": "There is no such page.",
     "error.state": "Not a delivery state: {value}",
@@ -843,7 +856,10 @@ _EN: dict[str, str] = {
     "error.agency": "No agency {code} in the directory.",
     "error.login.failed": "Wrong user name or password.",
     "error.login.locked": (
-        "Too many failed sign-ins: the account is locked; try again in 15 minutes."
+        "Too many failed sign-ins with this name from this address: try again in 15 minutes."
+    ),
+    "error.login.throttled": (
+        "Too many failed sign-ins from this address: try again in 15 minutes."
     ),
     "error.login.disabled": "This account is disabled. Ask an administrator.",
 }

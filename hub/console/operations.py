@@ -54,7 +54,10 @@ def _since(value: str) -> datetime | None:
         raise ConsoleError(400, "error.date", value=value) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a moment at the very start or end of the calendar
+        raise ConsoleError(400, "error.date", value=value) from None
 
 
 def _failures(

@@ -1,17 +1,19 @@
 """Console users: create, list, disable, change passwords and roles; check a sign-in.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, rehashed on sign-in when those
-change). Ten wrong passwords in a row (at sign-in, or as the current password when users
-change their own) lock an account for fifteen minutes. Every change is
-written to the audit log by the caller's ``actor`` in the caller's transaction; the last
-active admin cannot be disabled or demoted, so the console never locks its admins out.
+change). Wrong passwords (at sign-in, or as the current password when users change their
+own) are counted per name and client address, and per address (:mod:`hub.console.throttle`):
+ten in a row lock that name from that address for fifteen minutes, whether or not it is an
+account. Every change is written to the audit log by the caller's ``actor`` in the caller's
+transaction; the last active admin cannot be disabled or demoted, so the console never locks
+its admins out.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from argon2 import PasswordHasher
@@ -20,14 +22,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.auth.roles import ConsoleRole
+from hub.console import throttle
 from hub.db.base import utcnow
 from hub.db.models import ConsoleSession, ConsoleUser
 from hub.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError
 from hub.records import audit
 
 __all__ = [
-    "LOCK_AFTER_FAILURES",
-    "LOCK_MINUTES",
     "MIN_PASSWORD_LENGTH",
     "UserInfo",
     "add_user",
@@ -42,8 +43,6 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-LOCK_AFTER_FAILURES = 10
-LOCK_MINUTES = 15
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _hasher = PasswordHasher()
@@ -65,7 +64,6 @@ class UserInfo:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
-    locked_until: datetime | None
 
     @classmethod
     def of(cls, row: ConsoleUser) -> UserInfo:
@@ -77,7 +75,6 @@ class UserInfo:
             active=row.active,
             created_at=row.created_at,
             last_login_at=row.last_login_at,
-            locked_until=row.locked_until,
         )
 
 
@@ -101,7 +98,6 @@ def add_user(
         role=chosen,
         password_hash=_hasher.hash(password),
         active=True,
-        failed_logins=0,
         password_changed_at=now,
         created_at=now,
         updated_at=now,
@@ -150,8 +146,7 @@ def set_active(session: Session, name: str, active: bool, *, actor: str) -> User
         row.active = active
         row.updated_at = utcnow()
         if active:
-            row.failed_logins = 0
-            row.locked_until = None
+            throttle.forget_account(session, row.name)
         else:
             session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == row.id))
         audit.append(
@@ -178,9 +173,8 @@ def set_password(
     now = utcnow()
     row.password_hash = _hasher.hash(password)
     row.password_changed_at = now
-    row.failed_logins = 0
-    row.locked_until = None
     row.updated_at = now
+    throttle.forget_account(session, row.name)
     ended = delete(ConsoleSession).where(ConsoleSession.user_id == row.id)
     if keep_session is not None:
         ended = ended.where(ConsoleSession.id != keep_session)
@@ -218,32 +212,37 @@ def set_role(session: Session, name: str, role: ConsoleRole | str, *, actor: str
 
 
 def check_login(
-    session: Session, name: str, password: str, *, now: datetime | None = None
+    session: Session,
+    name: str,
+    password: str,
+    *,
+    address: str,
+    now: datetime | None = None,
 ) -> ConsoleUser:
-    """The active user whose name and password these are; counts failures and locks.
+    """The active user whose name and password these are, signing in from ``address``;
+    failures are counted and locks applied by :mod:`hub.console.throttle`.
 
     Raises:
-        UnauthorizedError: unknown name, wrong password, disabled or locked account (the
-            message does not say which of the first two).
+        UnauthorizedError: unknown name or wrong password (``login.failed``, the same answer
+            for both), ``login.locked`` / ``login.throttled`` (the same whether or not the
+            name is an account), disabled account (``login.disabled``, only to the right
+            password).
     """
     moment = now or utcnow()
+    throttle.check(session, name, address, moment)
     row = session.scalars(select(ConsoleUser).where(ConsoleUser.name == name.strip())).one_or_none()
     if row is None or len(password) > MAX_PASSWORD_LENGTH:
         _verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        _failed(session, name, address, moment, row)
         raise UnauthorizedError("wrong user name or password", code="login.failed")
-    if row.locked_until is not None and row.locked_until > moment:
-        raise UnauthorizedError(
-            "too many failed sign-ins: this account is locked for a while", code="login.locked"
-        )
     if not _verify(row.password_hash, password):
-        _count_failure(session, row, moment)
+        _failed(session, name, address, moment, row)
         raise UnauthorizedError("wrong user name or password", code="login.failed")
     if not row.active:
         raise UnauthorizedError("this account is disabled", code="login.disabled")
     if _hasher.check_needs_rehash(row.password_hash):
         row.password_hash = _hasher.hash(password)
-    row.failed_logins = 0
-    row.locked_until = None
+    throttle.succeeded(session, name, address)
     row.last_login_at = moment
     session.flush()
     return row
@@ -256,47 +255,51 @@ def change_own_password(
     new: str,
     *,
     actor: str,
+    address: str,
     now: datetime | None = None,
 ) -> ConsoleUser:
     """Signed-in users' own new password, given their current one; all their sessions end.
 
     The new password passes the same rules as :func:`set_password` (checked first, so a
-    typo there costs no failure); a wrong current password counts toward the sign-in lockout.
-    The caller starts the user's next session in the same transaction.
+    typo there costs no failure); a wrong current password counts as a failed sign-in of the
+    user's name from ``address``. The caller starts the user's next session in the same
+    transaction.
 
     Raises:
         InvalidRequestError: the new password is not acceptable.
-        UnauthorizedError: the current password is wrong (``password.wrong``), the account is
-            locked (``login.locked``), or it is disabled or gone (``login.disabled``).
+        UnauthorizedError: the current password is wrong (``password.wrong``), the name is
+            locked from this address (``login.locked``, ``login.throttled``), or the account
+            is disabled or gone (``login.disabled``).
     """
     _check_password(new)
     moment = now or utcnow()
     row = session.get(ConsoleUser, user_id)
     if row is None or not row.active:
         raise UnauthorizedError("this account is disabled", code="login.disabled")
-    if row.locked_until is not None and row.locked_until > moment:
-        raise UnauthorizedError(
-            "too many wrong passwords: this account is locked for a while", code="login.locked"
-        )
+    throttle.check(session, row.name, address, moment)
     if len(current) > MAX_PASSWORD_LENGTH or not _verify(row.password_hash, current):
-        _count_failure(session, row, moment)
+        _failed(session, row.name, address, moment, row)
         raise UnauthorizedError("the current password is wrong", code="password.wrong")
     set_password(session, row.name, new, actor=actor)
     return row
 
 
-def _count_failure(session: Session, row: ConsoleUser, moment: datetime) -> None:
-    """One more wrong password in a row; the last one allowed locks the account (audited)."""
-    row.failed_logins += 1
-    if row.failed_logins >= LOCK_AFTER_FAILURES:
-        row.locked_until = moment + timedelta(minutes=LOCK_MINUTES)
-        row.failed_logins = 0
+def _failed(
+    session: Session, name: str, address: str, moment: datetime, row: ConsoleUser | None
+) -> None:
+    """Count a wrong password; a lock of a real account is audited (the log of a lock of any
+    name is the throttle's concern, and the caller's answer is the same)."""
+    if throttle.count_failure(session, name, address, moment) and row is not None:
         audit.append(
             session,
             actor="console",
             action="console.user-locked",
             subject=f"user:{row.name}",
-            reason=f"{LOCK_AFTER_FAILURES} wrong passwords in a row",
+            reason=(
+                f"{throttle.PAIR_LIMIT} wrong passwords in a row from one address; locked "
+                f"from it for {throttle.LOCK_MINUTES} minutes"
+            ),
+            details={"address": address},
             at=moment,
         )
     session.flush()

@@ -717,9 +717,6 @@ class ConsoleUser(TimestampMixin, Base):
     role: Mapped[ConsoleRole] = mapped_column(_str_enum(ConsoleRole, "console_role"))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    """Failed sign-ins since the last success; enough of them lock the account a while."""
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -742,6 +739,24 @@ class ConsoleSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     """The absolute end of the session; it also ends after the idle time without use."""
+
+
+class SignInFailures(Base):
+    """Failed console sign-ins counted per (name typed, client address), which locks that
+    pair, and per client address, which throttles it (``hub.console.throttle``).
+
+    Rows are keyed by SHA-256 digests: no name typed (real or not) is kept in clear.
+    """
+
+    __tablename__ = "console_sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    """SHA-256 of the name typed, on (name, address) rows; null on an address's own row."""
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Failures since ``window_start``; counting starts again once the window has passed."""
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class AxisPollState(Base):

@@ -5,10 +5,11 @@ signature (outcome recorded, never fatal) and inspects its PDF attachments' sign
 raw bytes are stored once in the blob store under their SHA-256; then **one transaction**:
 identical bytes already accepted are answered as before (once the caller is known to be
 allowed to send them), authorisation (``From`` must be the caller or an agency it may send
-for), every recipient routed through the directory, and the packet, a delivery and an outbox
-row per recipient, the receipts bookkeeping and the evidence of submission written. A
-different new document with an accepted sender and DocumentId is a conflict, found by the
-packets table's unique key.
+for; so must a document's DocumentId issuer; a status about a document the hub carries must
+come from a party to it, to a party), every recipient routed through the directory, and the
+packet, a delivery and an outbox row per recipient, the receipts bookkeeping and the evidence
+of submission written. A different new document with an accepted sender and DocumentId is a
+conflict, found by the packets table's unique key.
 
 The blob is written before that transaction, so the transaction never waits on the disk: when
 the packet is refused or the transaction fails, the blob stays as an orphan, which is harmless
@@ -72,9 +73,11 @@ from hub.ingest.successors import Redirect, record_redirects, redirects_of
 from hub.payloads import BlobStore, BlobStoreError
 from hub.settings import Settings
 from hub.tracking.receipts import (
+    TAKE_BACK,
     DocumentNotice,
     Replacement,
     StatusNotice,
+    copies_of,
     record_document,
     record_status,
 )
@@ -170,7 +173,7 @@ class IngestService:
 
     def accept(
         self,
-        raw: bytes | bytearray,
+        raw: bytes | bytearray | memoryview,
         agency: AuthenticatedAgency,
         *,
         source: Source = "api",
@@ -210,7 +213,7 @@ class IngestService:
 
     def _accept(
         self,
-        raw: bytes | bytearray,
+        raw: bytes | bytearray | memoryview,
         agency: AuthenticatedAgency,
         source: Source,
         expected_kind: PacketKind | None = None,
@@ -235,6 +238,10 @@ class IngestService:
                 if stored is not None:
                     return stored
                 _authorise(session, agency, facts.sender, source)
+                if facts.document is not None:
+                    _authorise_issuer(session, agency, facts, source)
+                if facts.status is not None:
+                    _authorise_party(session, facts.status, source)
                 routes = (
                     _local_routes(session, facts.recipients)
                     if source in _FROM_OUTSIDE
@@ -257,7 +264,7 @@ class IngestService:
                 _refuse_duplicate_document(session, facts)
             raise
 
-    def _read(self, raw: bytes | bytearray) -> _Facts:
+    def _read(self, raw: bytes | bytearray | memoryview) -> _Facts:
         pdfs = PdfAttachmentCollector(trust_roots=self._pdf_trust_roots)
         try:
             inspection, packet = edxml.inspect_packet(
@@ -344,7 +351,7 @@ class IngestService:
             redirects,
         )
 
-    def _store_blob(self, raw: bytes | bytearray, sha256: str) -> None:
+    def _store_blob(self, raw: bytes | bytearray | memoryview, sha256: str) -> None:
         try:
             key = self._blobs.put(raw)
         except BlobStoreError as exc:
@@ -472,6 +479,58 @@ def _authorise_outside(
         )
 
 
+def _authorise_issuer(
+    session: Session, agency: AuthenticatedAgency, facts: _Facts, source: Source
+) -> None:
+    """A DocumentId's issuer part (before its first comma) names the sender, or an agency
+    the caller may send for: an agency cannot number its documents as another's. From the
+    axis or a peer hub, it may name anyone but an agency of this city (not theirs to issue).
+    """
+    issuer = facts.document_id.split(",", 1)[0].strip() if "," in facts.document_id else ""
+    if not issuer or issuer == facts.sender:
+        return
+    if source in _FROM_OUTSIDE:
+        found = find_agency(session, issuer)
+        allowed = found is None or found.channel in _OUTSIDE_CHANNELS
+    else:
+        allowed = may_send_for(session, agency.code, issuer)
+    if not allowed:
+        raise ForbiddenError(
+            f"the DocumentId {facts.document_id} was issued by {issuer} (its part before the "
+            f"first comma), but the packet is from {facts.sender}, sent by {agency.code}, "
+            f"which may not send on behalf of {issuer}",
+            code="packet.issuer-mismatch",
+            details={"element": "DocumentId", "issuer": issuer, "agency": agency.code},
+        )
+
+
+def _authorise_party(session: Session, status: StatusNotice, source: Source) -> None:
+    """A status about a document the hub carries comes from a party to it, to a party: a
+    recipient to the sender, or the sender (13, take-back) to a recipient. From the axis or a
+    peer hub, which speak for outside parties, the city's end must be a party."""
+    copies = copies_of(session, status.document_id)
+    if not copies or (status.document_sender, status.recipient) in copies:
+        return
+    if source in _FROM_OUTSIDE:
+        if status.code == TAKE_BACK:
+            local_end_is_a_party = status.recipient in {r for _, r in copies}
+        else:
+            local_end_is_a_party = status.document_sender in {s for s, _ in copies}
+        if local_end_is_a_party:
+            return
+    raise ForbiddenError(
+        f"{status.reporter} is not a party to document {status.document_id} as this status "
+        f"says (ResponseFor/OrganId {status.addressee}): a status comes from a recipient to "
+        "the sender, or from the sender to a recipient (13, take-back)",
+        code="status.not-a-party",
+        details={
+            "element": "ResponseFor/OrganId",
+            "reporter": status.reporter,
+            "addressee": status.addressee,
+        },
+    )
+
+
 def _stored_answer(
     session: Session, sha256: str, agency: AuthenticatedAgency, source: Source = "api"
 ) -> IngestResult | None:
@@ -518,7 +577,7 @@ _INSERT_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename_
 
 def _record(
     session: Session,
-    raw: bytes | bytearray,
+    raw: bytes | bytearray | memoryview,
     sha256: str,
     facts: _Facts,
     routes: Sequence[_Route],

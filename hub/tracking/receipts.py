@@ -37,6 +37,7 @@ from hub.directory.succession import lineage
 
 __all__ = [
     "PROGRESSION",
+    "TAKE_BACK",
     "BusinessState",
     "DocumentNotice",
     "Effect",
@@ -44,6 +45,7 @@ __all__ = [
     "StatusNotice",
     "Transition",
     "apply_status",
+    "copies_of",
     "record_document",
     "record_status",
     "request_change",
@@ -309,6 +311,17 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
             status=notice.code,
         )
     return effect
+
+
+def copies_of(session: Session, document_id: str) -> set[tuple[str, str]]:
+    """(sender, recipient) of every copy the hub carried of a document ``document_id`` names
+    (several senders may have used one DocumentId); empty when it carried none."""
+    rows = session.execute(
+        select(DocumentRecipient.sender_code, DocumentRecipient.recipient_code).where(
+            DocumentRecipient.document_id == document_id
+        )
+    )
+    return {(sender, recipient) for sender, recipient in rows}
 
 
 def _earlier_statuses(session: Session, notice: DocumentNotice) -> list[StatusEvent]:

@@ -17,15 +17,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import (
+    AgencyBusyError,
     ConfigurationError,
     ConflictError,
     ForbiddenError,
+    HubBusyError,
     HubError,
     InvalidRequestError,
     MalformedPacketError,
     NotFoundError,
     OversizePacketError,
     PayloadPurgedError,
+    RequestTimeoutError,
+    RequestTooLargeError,
     StorageError,
     UnauthorizedError,
     UnroutablePacketError,
@@ -138,7 +142,11 @@ _REFUSALS: tuple[tuple[type[HubError], ErrorCode, int], ...] = (
     (OversizePacketError, ErrorCode.BAD_REQUEST, 413),
     (MalformedPacketError, ErrorCode.INVALID_EDXML, 400),
     (UnroutablePacketError, ErrorCode.UNKNOWN_RECIPIENT, 400),
+    (RequestTimeoutError, ErrorCode.BAD_REQUEST, 408),
+    (RequestTooLargeError, ErrorCode.BAD_REQUEST, 413),
     (InvalidRequestError, ErrorCode.BAD_REQUEST, 400),
+    (AgencyBusyError, ErrorCode.SERVICE_UNAVAILABLE, 429),
+    (HubBusyError, ErrorCode.SERVICE_UNAVAILABLE, 503),
     (ConfigurationError, ErrorCode.SERVICE_UNAVAILABLE, 503),
     (StorageError, ErrorCode.SERVICE_UNAVAILABLE, 503),
 )

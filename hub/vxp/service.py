@@ -66,6 +66,8 @@ _CRLF = b"\r\n"
 _log = structlog.get_logger(__name__)
 
 AckValue = Literal["done", "fail", "processing"]
+Buffer = bytes | bytearray | memoryview
+"""A body as the API read it (a view of the memory it arrived in)."""
 
 RECEIVE_STATES: dict[DeliveryState, tuple[str, str]] = {
     DeliveryState.QUEUED: ("pending", "Chưa nhận"),
@@ -91,11 +93,11 @@ class VxpCaller:
     call: SignedCall
 
 
-def sent_file(body: bytes | bytearray, declared: str) -> bytes | bytearray | None:
+def sent_file(body: Buffer, declared: str) -> Buffer | None:
     """The packet ``hash-file`` names: the body, or the body without the SDK's trailing CRLF."""
     if hash_file_matches(declared, body):
         return body
-    if body.endswith(_CRLF) and hash_file_matches(declared, body[: -len(_CRLF)]):
+    if body[-len(_CRLF) :] == _CRLF and hash_file_matches(declared, body[: -len(_CRLF)]):
         return body[: -len(_CRLF)]
     return None
 
@@ -178,7 +180,7 @@ class VxpService:
 
     # -- sendEdoc -------------------------------------------------------------------------
 
-    def send_edoc(self, caller: VxpCaller, body: bytes | bytearray) -> IngestResult:
+    def send_edoc(self, caller: VxpCaller, body: Buffer) -> IngestResult:
         """Ingest the packet the call carries.
 
         Raises:

@@ -90,13 +90,13 @@ class ErrorCode(StrEnum):
     """The hub failed while serving the call."""
 
 
-def hash_file_forms(data: bytes | bytearray) -> tuple[str, str]:
+def hash_file_forms(data: bytes | bytearray | memoryview) -> tuple[str, str]:
     """The two ways ``hash-file`` is written: the SDK's unpadded hex, and 64 characters."""
     digest = hashlib.sha256(data).digest()
     return "".join(format(byte, "x") for byte in digest), digest.hex()
 
 
-def hash_file_matches(declared: str, data: bytes | bytearray) -> bool:
+def hash_file_matches(declared: str, data: bytes | bytearray | memoryview) -> bool:
     """Whether ``declared`` is the SHA-256 of ``data`` in either form (any letter case)."""
     text = declared.strip().lower()
     if not text.isascii():

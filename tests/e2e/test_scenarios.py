@@ -294,5 +294,5 @@ def test_the_demo_once_plays_city_day_and_prints_console_credentials_that_sign_i
     assert shown is not None, output
     demo_settings = Settings(data_dir=tmp_path / "demo" / "var")
     with open_database(demo_settings) as database, database.transaction() as session:
-        signed_in = check_login(session, shown.group(1), shown.group(2))
+        signed_in = check_login(session, shown.group(1), shown.group(2), address="127.0.0.1")
     assert signed_in.role is ConsoleRole.ADMIN

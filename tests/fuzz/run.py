@@ -1,10 +1,12 @@
-"""Run the fuzz targets (atheris, coverage-guided) each for a given time: ``make fuzz``.
+"""Run the fuzz targets each for a given time: ``make fuzz``.
 
     .venv/bin/python -m tests.fuzz.run [--seconds 60] [--workdir .fuzz] [TARGET ...]
 
-Each target keeps its corpus under WORKDIR/corpus/TARGET (seeded on every run with packets
-the project builds and the public samples, so it grows from run to run) and writes any input
-that crashes it to WORKDIR/artifacts/. The exit status is that of the first target to fail.
+The library's targets (atheris, coverage-guided) keep their corpus under WORKDIR/corpus/TARGET
+(seeded on every run with packets the project builds and the public samples, so it grows from
+run to run) and write any input that crashes them to WORKDIR/artifacts/. The ``api`` target
+fuzzes the agency API through its OpenAPI document (schemathesis, :mod:`tests.fuzz.api`),
+its findings under WORKDIR/api/. The exit status is that of the first target to fail.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fuzz import seeds
+from tests.fuzz import api, seeds
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -23,6 +25,8 @@ TARGETS = {
     "signature": HERE / "fuzz_signature.py",
     "attachments": HERE / "fuzz_attachments.py",
 }
+SERVICES = ("api",)
+"""Targets that fuzz the hub's HTTP API rather than a library function."""
 DICTIONARY = HERE / "xml.dict"
 MAX_LEN = 16 * 1024
 """Longest input the fuzzer makes: markup, not bulk, is what it should explore."""
@@ -70,16 +74,22 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("targets", nargs="*", choices=[*TARGETS, []], default=list(TARGETS))
+    choices = [*TARGETS, *SERVICES]
+    parser.add_argument("targets", nargs="*", choices=[*choices, []], default=choices)
     parser.add_argument("--seconds", type=int, default=60, help="time per target")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".fuzz")
     args = parser.parse_args()
     failed = 0
-    for target in args.targets or list(TARGETS):
+    for target in args.targets or choices:
         print(f"== fuzzing {target} for {args.seconds} s", flush=True)
-        code = run(target, args.seconds, args.workdir).returncode
+        if target in SERVICES:
+            code = api.run(args.seconds, args.workdir).returncode
+            where = args.workdir / "api"
+        else:
+            code = run(target, args.seconds, args.workdir).returncode
+            where = args.workdir / "artifacts"
         if code != 0:
-            print(f"== {target}: crash found (exit {code}); see {args.workdir}/artifacts")
+            print(f"== {target}: crash found (exit {code}); see {where}")
             failed = failed or code
     raise SystemExit(failed)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
+from structlog.testing import capture_logs
 
 from hub.api.app import create_app
 from hub.db.base import utcnow
@@ -48,7 +49,7 @@ def test_readyz_is_ready_when_every_dependency_answers(hub: Hub) -> None:
 
 def test_readyz_answers_503_naming_what_is_down(hub: Hub) -> None:
     def broker_down() -> None:
-        raise ConnectionRefusedError("connection refused")
+        raise ConnectionRefusedError("connection refused by broker.internal:5672")
 
     app = create_app(hub.settings, hub.database, hub.blobs, ready_checks={"broker": broker_down})
 
@@ -58,8 +59,22 @@ def test_readyz_answers_503_naming_what_is_down(hub: Hub) -> None:
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "not ready"
-    assert "connection refused" in body["checks"]["broker"]
+    assert body["checks"]["broker"] == "unavailable (ConnectionRefusedError)"
     assert body["checks"]["database"] == "ok"
+
+
+def test_readyz_keeps_the_reason_for_the_log_not_for_the_caller(hub: Hub) -> None:
+    def database_down() -> None:
+        raise ConnectionRefusedError('connection to server at "db.internal", user "lienthong"')
+
+    app = create_app(hub.settings, hub.database, hub.blobs, ready_checks={"db": database_down})
+
+    with capture_logs() as logs, ApiClient(app) as client:
+        response = client.get("/readyz")
+
+    assert "db.internal" not in response.text
+    [warning] = [log for log in logs if log["event"] == "api.not_ready"]
+    assert "db.internal" in warning["checks"]["db"]
 
 
 def test_metrics_count_accepted_packets_by_kind(client: ApiClient, hub: Hub) -> None:

@@ -91,15 +91,20 @@ def test_timeline_is_not_found_for_anyone_else(client: ApiClient, hub: Hub) -> N
     )
 
 
-def test_stranger_reporting_a_status_does_not_gain_sight_of_the_timeline(
+def test_stranger_reporting_a_status_is_refused_and_gains_no_sight_of_the_timeline(
     client: ApiClient, hub: Hub
 ) -> None:
     document, raw = packets.document(WARD, (DISTRICT,))
     post(client, hub, raw)
-    post(client, hub, packets.status(document, "03", DEPARTMENT), DEPARTMENT)
+    refused = client.post(
+        "/api/v1/packets",
+        content=packets.status(document, "03", DEPARTMENT),
+        headers=hub.auth(DEPARTMENT),
+    )
 
     response = client.get(timeline_url(document.document_id), headers=hub.auth(DEPARTMENT))
 
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "status.not-a-party")
     assert response.status_code == 404
 
 
@@ -139,12 +144,15 @@ def test_timeline_shows_transport_attempts_and_business_history(
 def test_document_id_shared_by_two_senders_needs_the_sender_named(
     client: ApiClient, hub: Hub
 ) -> None:
-    document, raw = packets.document(WARD, (DISTRICT,))
+    # A DocumentId naming no issuer (a UUID, as some systems number documents) is free to
+    # share; one naming its issuer is that issuer's alone (test_ingest.py).
+    shared = "3f6c2a4e-8a1b-4c5d-9e7f-0a1b2c3d4e5f"
+    document, raw = packets.document(WARD, (DISTRICT,), document_id=shared)
     post(client, hub, raw)
     post(
         client,
         hub,
-        packets.document(OTHER_WARD, (DISTRICT,), document_id=document.document_id)[1],
+        packets.document(OTHER_WARD, (DISTRICT,), document_id=shared)[1],
         OTHER_WARD,
     )
 

@@ -1,7 +1,9 @@
 """A hub serving its VXP endpoint over real HTTP, with the public samples' agencies on it.
 
 Every agency of the sample packets is on the ``vxp`` channel with a system of its own (id =
-its code) and a secret issued as ``lienthong agency vxp-secret`` issues it. Each test gets
+its code) and a secret issued as ``lienthong agency vxp-secret`` issues it. The sender of
+``edoc_new`` (002.00.20.H13) numbers it with the Government Office's DocumentId, so the
+directory lets it send for the Government Office (docs/security.md). Each test gets
 fresh SDK objects (:class:`VxpSdk`, AXIS-SDK.md byte for byte) created a day ago, so every
 call also carries the SDK's frozen timestamp and, once a call has been made, the leftovers
 of its never-cleared header map.
@@ -49,7 +51,7 @@ agencies:
   - {{code: {H41}, name: UBND tỉnh Nghệ An, level: 2, channel: vxp}}
   - {{code: {H14}, name: UBND tỉnh Cao Bằng, level: 2, channel: vxp}}
   - {{code: {G17}, name: Sở TT&TT, level: 3, parent: {H14}, channel: vxp}}
-  - {{code: {H13_SENDER}, name: Đơn vị gửi, level: 3, channel: vxp}}
+  - {{code: {H13_SENDER}, name: Đơn vị gửi, level: 3, channel: vxp, may_send_for: [{G22}]}}
   - {{code: {H17_SHORT}, name: Đơn vị nhận, level: 3, channel: vxp}}
 """
 

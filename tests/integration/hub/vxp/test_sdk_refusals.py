@@ -8,6 +8,9 @@ under a meaningful HTTP status, with the same limits as the agency API.
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from edxml.builder import build
 from edxml.compose import new_document
 from edxml.models import Organization
+from hub.auth.tokens import issue_token
 from hub.db.database import Database
 from hub.settings import Settings
 from hub.vxp.secrets import list_secrets, revoke_secret
@@ -247,3 +251,65 @@ def test_the_endpoint_counts_its_calls_by_operation_and_error_code(vxp_hub: VxpH
         'lienthong_vxp_calls_total{error_code="AUTH_FAILED",operation="getAgenciesList"} 1.0'
         in text
     )
+
+
+def test_send_edoc_shares_the_agency_s_upload_slots_with_the_agency_api(
+    vxp_hub: VxpHub, settings: Settings, database: Database
+) -> None:
+    with database.transaction() as session:
+        token = issue_token(session, G22, "test").token
+    narrow = settings.replace(max_uploads_per_agency=1)
+    with serving(narrow, database) as endpoint:
+        host, port = urlsplit(endpoint).hostname, urlsplit(endpoint).port
+        holding = socket.create_connection((host, port), timeout=20)
+        holding.sendall(
+            b"POST /api/v1/packets HTTP/1.1\r\nHost: hub.test\r\nContent-Length: 1000\r\n"
+            + f"Authorization: Bearer {token}\r\n\r\n<".encode()
+        )
+        time.sleep(0.3)
+        sdk = VxpSdk(endpoint, G22, vxp_hub.secrets[G22])
+        sent = sdk.send_edoc(_document(), sender=G22)
+        exchange = sdk.last_exchange
+        holding.close()
+        sdk.close()
+
+    assert sent is not None
+    assert (sent.status, sent.error_code, sent.doc_id) == ("FAIL", "SERVICE_UNAVAILABLE", "")
+    assert "[upload.agency-busy]" in sent.error_desc
+    assert exchange is not None
+    assert exchange.response is not None
+    assert exchange.response.status_code == 429
+    assert int(exchange.response.headers["retry-after"]) > 0
+
+
+def test_a_sign_header_naming_a_lone_surrogate_is_refused_readably_not_a_crash(
+    vxp_hub: VxpHub,
+) -> None:
+    sign_header = '{"XroadVnpt-systemid": "' + G22 + '", "XroadVnpt-\\udc80": "x"}'
+    response = httpx.post(
+        f"{vxp_hub.endpoint}/getAgenciesList",
+        content=b"{}",
+        headers={
+            "XroadVnpt-systemid": G22,
+            "XroadVnpt-sign-header": sign_header,
+            "XroadVnpt-hash-header": "00",
+        },
+    )
+
+    assert response.status_code == 401
+    assert (response.json()["status"], response.json()["ErrorCode"]) == ("FAIL", "AUTH_FAILED")
+
+
+def test_a_signed_system_id_holding_a_nul_never_reaches_the_database(vxp_hub: VxpHub) -> None:
+    sign_header = '{"XroadVnpt-systemid": "' + G22 + '\\u0000"}'
+    response = httpx.post(
+        f"{vxp_hub.endpoint}/getAgenciesList",
+        content=b"{}",
+        headers={
+            "XroadVnpt-systemid": G22,
+            "XroadVnpt-sign-header": sign_header,
+            "XroadVnpt-hash-header": "00",
+        },
+    )
+
+    assert (response.status_code, response.json()["ErrorCode"]) == (401, "AUTH_FAILED")
