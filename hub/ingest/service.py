@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import product
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
@@ -56,6 +57,7 @@ from hub.db.models import (
 )
 from hub.directory import find_agency, resolve
 from hub.directory.store import may_send_for
+from hub.directory.succession import lineage
 from hub.errors import (
     DuplicateDocumentError,
     ForbiddenError,
@@ -511,6 +513,8 @@ def _authorise_party(session: Session, status: StatusNotice, source: Source) -> 
     copies = copies_of(session, status.document_id)
     if not copies or (status.document_sender, status.recipient) in copies:
         return
+    if _party_by_succession(session, copies, status):
+        return
     if source in _FROM_OUTSIDE:
         if status.code == TAKE_BACK:
             local_end_is_a_party = status.recipient in {r for _, r in copies}
@@ -529,6 +533,22 @@ def _authorise_party(session: Session, status: StatusNotice, source: Source) -> 
             "addressee": status.addressee,
         },
     )
+
+
+def _party_by_succession(
+    session: Session, copies: set[tuple[str, str]], status: StatusNotice
+) -> bool:
+    """Whether the status names the parties of a copy through a reorganisation: an ended
+    code for the copy its successor holds, or a successor for its predecessor's copy (the
+    same copies :func:`hub.tracking.receipts.record_status` moves)."""
+    senders = {status.document_sender, *_joined(session, status.document_sender)}
+    recipients = {status.recipient, *_joined(session, status.recipient)}
+    return any(pair in copies for pair in product(sorted(senders), sorted(recipients)))
+
+
+def _joined(session: Session, code: str) -> list[str]:
+    ahead, behind = lineage(session, code)
+    return [*ahead, *behind]
 
 
 def _stored_answer(
