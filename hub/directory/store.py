@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
@@ -216,7 +216,12 @@ def children(session: Session, code: str) -> list[AgencyInfo]:
     return [AgencyInfo.of(row) for row in rows]
 
 
-_RESOLVE = select(*AGENCY_COLUMNS).join(AgencyLevel, AgencyLevel.level == Agency.level)
+_RESOLVE = (
+    select(*AGENCY_COLUMNS)
+    .join(AgencyLevel, AgencyLevel.level == Agency.level)
+    .where(Agency.code.in_(bindparam("codes", expanding=True)))
+)
+"""Built once: every packet taken in is routed here, and building costs more than running."""
 
 
 def resolve(session: Session, codes: Iterable[str], at: datetime | None = None) -> Resolution:
@@ -228,9 +233,11 @@ def resolve(session: Session, codes: Iterable[str], at: datetime | None = None) 
     rows: dict[str, AgencyInfo] = {}
     # Plain column rows, not ORM objects: every packet taken in is routed here (see
     # AGENCY_COLUMNS).
+    session.flush()  # what the session changed is seen, as the ORM's autoflush would
+    connection = session.connection()
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start : start + _IN_CHUNK]
-        for row in session.execute(_RESOLVE.where(Agency.code.in_(chunk))):
+        for row in connection.execute(_RESOLVE, {"codes": chunk}):
             rows[row.code] = AgencyInfo.from_row(row)
     found: dict[str, AgencyInfo] = {}
     inactive: dict[str, AgencyInfo] = {}

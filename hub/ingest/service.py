@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -555,9 +555,9 @@ def _stored_answer(
     session: Session, sha256: str, agency: AuthenticatedAgency, source: Source = "api"
 ) -> IngestResult | None:
     """The answer given to identical bytes before, if the agency may send them; no re-read."""
-    packet = session.scalars(select(Packet).where(Packet.sha256 == sha256)).one_or_none()
-    if packet is None:
+    if session.connection().scalar(_PACKET_BY_SHA256, {"sha256": sha256}) is None:
         return None
+    packet = session.scalars(select(Packet).where(Packet.sha256 == sha256)).one()
     _authorise(session, agency, packet.sender_code, source)
     rows = in_address_order(
         packet, session.scalars(select(Delivery).where(Delivery.packet_id == packet.id))
@@ -591,6 +591,8 @@ def _refuse_duplicate_document(session: Session, facts: _Facts) -> None:
 
 
 _INSERT_PACKET = insert(Packet.metadata.tables[Packet.__tablename__])
+_PACKET_BY_SHA256 = select(Packet.id).where(Packet.sha256 == bindparam("sha256"))
+"""Every packet is looked up by its bytes first (the idempotency check): built once."""
 _INSERT_DELIVERY = insert(Delivery.metadata.tables[Delivery.__tablename__])
 _INSERT_OUTBOX = insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename__])
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from edxml.compose import LOCAL_TZ
@@ -198,6 +198,20 @@ class StatusNotice:
 
 _INSERT_RECIPIENT = insert(DocumentRecipient.metadata.tables[DocumentRecipient.__tablename__])
 _INSERT_STATUS_EVENT = insert(StatusEvent.metadata.tables[StatusEvent.__tablename__])
+# Built once, run on the connection: every new document asks both, and building a statement
+# costs more than running it.
+_HELD_CODES = select(DocumentRecipient.recipient_code).where(
+    DocumentRecipient.sender_code == bindparam("sender"),
+    DocumentRecipient.document_id == bindparam("document_id"),
+    DocumentRecipient.recipient_code.in_(bindparam("codes", expanding=True)),
+)
+_ANY_EARLIER_STATUS = select(
+    exists().where(
+        StatusEvent.document_sender_code == bindparam("sender"),
+        StatusEvent.document_id == bindparam("document_id"),
+        StatusEvent.document_known.is_(False),
+    )
+)
 
 
 def record_document(
@@ -225,14 +239,17 @@ def record_document(
         return
     if notice.business_type not in _NEW_DOCUMENT_TYPES:
         return
-    existing = {
-        row.recipient_code: row
-        for row in _rows(session, notice.sender, notice.document_id, notice.recipients)
-    }
+    connection = session.connection()
+    keys = {"sender": notice.sender, "document_id": notice.document_id}
+    existing = (
+        set(connection.execute(_HELD_CODES, {**keys, "codes": list(notice.recipients)}).scalars())
+        if notice.recipients
+        else set()
+    )
     missing = [code for code in dict.fromkeys(notice.recipients) if code not in existing]
     if missing:
         # A hot path: plain INSERTs, no objects to track.
-        session.connection().execute(
+        connection.execute(
             _INSERT_RECIPIENT,
             [
                 {
@@ -246,7 +263,8 @@ def record_document(
                 for code in missing
             ],
         )
-    earlier = _earlier_statuses(session, notice)
+    held_back = connection.scalar(_ANY_EARLIER_STATUS, keys)
+    earlier = _earlier_statuses(session, notice) if held_back else []
     if earlier:
         rows = _rows(session, notice.sender, notice.document_id, notice.recipients)
         _apply_earlier_statuses(earlier, {row.recipient_code: row for row in rows})
