@@ -112,7 +112,9 @@ def test_killing_a_broker_node_an_api_a_worker_and_a_relay_host_loses_nothing(
     assert not refused, (
         f"{len(refused)} posts refused, first: {refused[0].status} {refused[0].error}"
     )
-    assert states == {"delivered": len(expected)}, f"deliveries by state: {states}"
+    assert states == {"delivered": len(expected)}, f"deliveries by state: {states}\n" + "\n".join(
+        f"--- {name}'s log ends:\n{lab.log_tail(name)}" for name in lab.hub
+    )
     assert expected == delivered, f"{len(expected - delivered)} deliveries never arrived"
     assert conflicts == {}, "a document reached a recipient under two delivery ids"
     assert moved != node.host.address, "the workers stayed on the killed node"
