@@ -46,6 +46,8 @@ __all__ = ["Relay", "RelayRound"]
 _log = structlog.get_logger(__name__)
 
 _LONGEST_ERROR_PAUSE = 30.0
+_REOPEN_AFTER = frozenset({PublishResult.UNROUTABLE, PublishResult.REFUSED})
+"""Results after which the relay's next round opens a new connection and channel."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,11 @@ class Relay:
                 done.append(row.outbox_id)
             elif result is not PublishResult.UNCONFIRMED:
                 _log.error("relay.not_accepted", outbox_id=row.outbox_id, result=result.value)
-        if any(result is PublishResult.UNROUTABLE for result in results):
+        if any(result in _REOPEN_AFTER for result in results):
+            # A queue without its binding, or a channel a quorum queue keeps refusing: seen
+            # on RabbitMQ 3.10 when the first publish of a new channel met a leader election
+            # (every later publish on that channel was nacked). A new channel recovers.
+            _log.warning("relay.reopening", reason="nack or return from the broker")
             self._publisher.close()
         if done:
             session.connection().execute(_MARK_PUBLISHED, {"ids": done, "at": utcnow()})

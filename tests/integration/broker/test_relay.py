@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select, update
 
+from adapters.amqp import WindowedPublisher
 from hub.channels import Channel
 from hub.db.models import Delivery, DeliveryState, OutboxMessage
+from hub.transport.messages import OutgoingMessage, PublishResult
+from hub.transport.relay import Relay
 
 from .conftest import Hub
 from .proxy import BrokerProxy
@@ -140,3 +144,53 @@ def test_two_relays_together_publish_every_row_exactly_once(hub: Hub) -> None:
     assert hub.unpublished() == []
     delivered = [message["delivery_id"] for message in work_messages(hub)]
     assert sorted(delivered) == sorted(ids)
+
+
+class _StuckChannel:
+    """The real publisher, whose channel the broker refuses (nacks) until it is reopened:
+    what RabbitMQ 3.10 did to a channel whose first publish met a quorum queue's election."""
+
+    def __init__(self, real: WindowedPublisher) -> None:
+        self.real = real
+        self.stuck = True
+        self.closed = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.real.is_open
+
+    def open(self) -> None:
+        self.real.open()
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> list[PublishResult]:
+        if self.stuck:
+            return [PublishResult.REFUSED] * len(messages)
+        return self.real.publish(messages)
+
+    def close(self) -> None:
+        self.closed += 1
+        self.stuck = False
+        self.real.close()
+
+
+def test_a_relay_whose_publishes_are_refused_reopens_its_channel_and_publishes_them(
+    hub: Hub,
+) -> None:
+    ids = queued(hub, 3)
+    base = hub.relay()
+    channel = _StuckChannel(base._publisher)
+    relay = Relay(hub.database, channel, hub.topology)  # type: ignore[arg-type]
+    try:
+        refused = relay.run_once()
+        assert (refused.published, refused.unconfirmed) == (0, 3)
+        assert hub.unpublished() == ids
+        assert channel.closed == 1
+
+        channel.open()
+        later = relay.run_once()
+    finally:
+        relay.close()
+
+    assert (later.published, later.unconfirmed) == (3, 0)
+    assert hub.unpublished() == []
+    assert {message["delivery_id"] for message in work_messages(hub)} == set(ids)
