@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# Bytecode of the project's own code, ahead: where PYTHONDONTWRITEBYTECODE is set, every
+	@# process would otherwise compile it again at each start (Python re-reads stale files).
+	@$(PY) -m compileall -q -j 0 hub edxml adapters simulators >/dev/null
 	@touch $(STAMP)
 
 # Bring requirements.lock in step with pyproject.toml, keeping every pin that still fits;
