@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.axis.javaorder import java_hashmap_order
 from hub.axis.models import AxisAgency, MessageType, ReceivedItem, SentItem
+from hub.vxp.wire import Operation  # the axis's operations, one vocabulary with the hub's VXP door
 
 __all__ = [
     "AXIS_TZ",
@@ -82,17 +83,6 @@ SDK_USER_AGENT = "JAVASDKAgent/1.0.0 XRoad/VPCP"
 """The ``User-Agent`` of the official SDK."""
 SDK_VERSION = "3.0.201608"
 """The official SDK's ``XroadVnpt-version``."""
-
-
-class Operation(StrEnum):
-    """The operations of the axis, named as on the wire."""
-
-    SEND_EDOC = "sendEdoc"
-    GET_RECEIVED_EDOC_LIST = "getReceivedEdocList"
-    GET_EDOC = "getEdoc"
-    UPDATE_STATUS = "updateStatus"
-    GET_SENT_EDOC_LIST = "getSentEdocList"
-    GET_AGENCIES_LIST = "getAgenciesList"
 
 
 class Param(StrEnum):
