@@ -338,13 +338,15 @@ def running_hub(
             "LIENTHONG_LOG_FORMAT": "json",
             "LIENTHONG_LOG_LEVEL": args.log_level,
             "LIENTHONG_AUTO_MIGRATE": "never",
-            # One sender posts from every client: its share of uploads at once (4 by default,
-            # against a token hogging the API) would measure the cap, not the hub.
-            "LIENTHONG_MAX_UPLOADS_PER_AGENCY": str(max(args.clients, 4)),
-            "LIENTHONG_MAX_UPLOADS": str(max(args.clients, 16)),
+            # One sender posts from every client, and as many threads post the statuses back
+            # (the paced run uses at least 32 of each): caps below that (4 per agency, 16 in
+            # all by default) would measure refusals and retries, not the hub.
+            "LIENTHONG_MAX_UPLOADS_PER_AGENCY": str(max(args.clients, 32)),
+            "LIENTHONG_MAX_UPLOADS": str(2 * max(args.clients, 32)),
         }
         if args.relay_idle is not None:
             values["LIENTHONG_RELAY_IDLE_SECONDS"] = str(args.relay_idle)
+        values.update(item.split("=", 1) for item in args.env)
         store = args.payload_store if backend != "sqlite" else "files"
         values["LIENTHONG_PAYLOAD_STORE"] = store
         environment = {
@@ -763,7 +765,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="files",
         help="LIENTHONG_PAYLOAD_STORE of the hub on PostgreSQL (SQLite keeps the folder)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every hub process, e.g. LIENTHONG_DATABASE_POOL_SIZE=4 (repeatable)",
+    )
     parser.add_argument("--keep-logs", type=Path, help="copy the hub's logs into this folder")
+    parser.add_argument(
+        "--keep-profiles",
+        type=Path,
+        help="copy py-spy's raw stacks of the flat-out run (one file per process) into this folder",
+    )
     parser.add_argument(
         "--no-profile",
         action="store_true",
@@ -929,6 +943,10 @@ def run_backend(
             result = round_trips(hub, receiver, documents, clients=args.clients)
         rate = report_round_trips(table, f"{label} flat out", result, rates=True)
         report_profiles(table, f"{label} flat out", sampled)
+        if args.keep_profiles:
+            args.keep_profiles.mkdir(parents=True, exist_ok=True)
+            for raw in (folder / "profiles").glob("*.txt"):
+                shutil.copy(raw, args.keep_profiles / f"{backend}-{raw.name}")
     if raw_rate:
         table.add(
             f"{label}: hub / raw broker", f"{rate / raw_rate:.3f}", f"{rate:.0f} / {raw_rate:.0f}"
