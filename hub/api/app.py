@@ -67,10 +67,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Blocking handlers run in worker threads; as many as the process keeps database
-        # connections, so requests queue here rather than open connections beyond the pool.
+        # Blocking handlers run in a few worker threads (LIENTHONG_API_THREADS): more only
+        # contend for the interpreter and switch more; requests beyond queue here.
         limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = settings.database.pool_size
+        limiter.total_tokens = settings.api.threads
         if console is not None:
             # The mounted console's own lifespan never runs: its statistics start computing
             # here, in the background, so the first visitor does not wait for them; a few
