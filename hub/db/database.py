@@ -49,6 +49,28 @@ class Database:
             detail = getattr(exc, "orig", None) or exc
             raise StorageError(f"database {redacted_url(self.engine.url)}: {detail}") from exc
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads that need no snapshot in common, nothing written.
+
+        On PostgreSQL each statement runs on its own (autocommit), which spares the two round
+        trips of ``BEGIN`` and ``COMMIT``; elsewhere it is an ordinary transaction.
+
+        Raises:
+            StorageError: the database failed (the driver's error is chained).
+        """
+        if self.engine.dialect.name != "postgresql":
+            with self.transaction() as session:
+                yield session
+            return
+        try:
+            with self.sessions() as session:
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                yield session
+        except SQLAlchemyError as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise StorageError(f"database {redacted_url(self.engine.url)}: {detail}") from exc
+
 
 @contextmanager
 def open_database(settings: Settings, *, check_schema: bool = True) -> Iterator[Database]:

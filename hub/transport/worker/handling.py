@@ -30,7 +30,7 @@ from hub.transport.worker.attempts import Attempts
 from hub.transport.worker.deferral import defer
 from hub.transport.worker.outcome import PEER_BUSY, Result, Settlement, Skip
 from hub.transport.worker.poison import poisoned
-from hub.transport.worker.records import load_job, record_attempt
+from hub.transport.worker.records import WriteNeeded, load_job, read_job, record_attempt
 from hub.transport.worker.settlement import HEADER_ERROR_CHARS, settle
 
 if TYPE_CHECKING:
@@ -81,7 +81,13 @@ class Handling:
         except MalformedMessageError as exc:
             self._park_message(message, exc.message, "malformed", exc.code)
             return
-        prepared = self._with_database(lambda session: load_job(session, order, round_))
+        # One read outside a transaction for most; a transaction for one to retarget first.
+        read = self._with_database(lambda session: read_job(session, order, round_), read=True)
+        prepared = (
+            self._with_database(lambda session: load_job(session, order, round_))
+            if isinstance(read, WriteNeeded)
+            else read
+        )
         if isinstance(prepared, Skip):
             if prepared.park:
                 self._park_message(message, prepared.reason, "unknown", "delivery.unknown")
@@ -135,8 +141,9 @@ class Handling:
             deferrals=deferral.in_a_row,
         )
 
-    def _with_database(self, step: Callable[[Session], _T]) -> _T:
-        """Run ``step`` in a transaction, holding the message while the database is down.
+    def _with_database(self, step: Callable[[Session], _T], *, read: bool = False) -> _T:
+        """Run ``step`` in a transaction (``read``: a session that only reads, see
+        :meth:`Database.reading`), holding the message while the database is down.
 
         Raises:
             StorageError: the database stayed down for :data:`_DATABASE_PATIENCE` seconds.
@@ -145,7 +152,8 @@ class Handling:
         pause = 0.2
         while True:
             try:
-                with self._database.transaction() as session:
+                unit = self._database.reading() if read else self._database.transaction()
+                with unit as session:
                     return step(session)
             except StorageError as exc:
                 if self._stopping() or time.monotonic() > deadline:

@@ -9,6 +9,7 @@ parked), so no attempt reaches an agency that no longer exists (:mod:`hub.direct
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,7 +23,7 @@ from hub.evidence.facts import Copy, record_settlement
 from hub.transport.messages import DeliveryMessage, Round
 from hub.transport.worker.outcome import Plan, Result, Settlement, Skip
 
-__all__ = ["ACTIVE", "load_job", "record_attempt"]
+__all__ = ["ACTIVE", "WriteNeeded", "load_job", "read_job", "record_attempt"]
 
 ACTIVE = (DeliveryState.QUEUED, DeliveryState.RETRYING)
 """The states in which a delivery waits for an attempt."""
@@ -66,10 +67,29 @@ _SETTLE = (
 _SETTLE_DELIVERED = _SETTLE.values(delivered_at=bindparam("delivered_at"))
 
 
-def load_job(
-    session: Session, order: DeliveryMessage, round_: Round, *, retargeted: bool = False
-) -> Plan | Skip:
-    """The job of the delivery ``order`` names, or why its message is not attempted."""
+@dataclass(frozen=True)
+class WriteNeeded:
+    """:func:`read_job` met a delivery whose recipient a directory change ended: it must be
+    retargeted first, which :func:`load_job` does in a transaction."""
+
+
+def read_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | Skip | WriteNeeded:
+    """The job of the delivery ``order`` names, or why its message is not attempted; one
+    read, nothing written (the session may be outside a transaction)."""
+    return _job(session, order, round_, may_write=False)
+
+
+def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | Skip:
+    """As :func:`read_job`, a delivery to an ended recipient retargeted first (see
+    :mod:`hub.directory.retarget`); the session must be a transaction."""
+    job = _job(session, order, round_, may_write=True)
+    assert not isinstance(job, WriteNeeded)  # only asked for when may_write is off
+    return job
+
+
+def _job(
+    session: Session, order: DeliveryMessage, round_: Round, *, may_write: bool
+) -> Plan | Skip | WriteNeeded:
     found = session.connection().execute(_LOAD_JOB, {"delivery_id": order.delivery_id}).first()
     if found is None:
         return Skip(f"delivery {order.delivery_id} is unknown to this database", park=True)
@@ -77,9 +97,12 @@ def load_job(
     if state not in ACTIVE:
         return Skip(f"delivery is {state.value}")
     now = utcnow()
-    if ended is not None and ended <= now and not retargeted:
+    if ended is not None and ended <= now:
+        if not may_write:
+            return WriteNeeded()
         retarget_deliveries(session, now, delivery_ids=(order.delivery_id,))
-        return load_job(session, order, round_, retargeted=True)
+        # Read again: the delivery now names its successor (or was parked).
+        return _job(session, order, round_, may_write=False)
     if attempts != round_.attempt - 1:
         return Skip(f"message is for attempt {round_.attempt}, {attempts} made")
     return Plan(
