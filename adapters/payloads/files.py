@@ -11,8 +11,9 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +30,8 @@ class FileBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[Path] = set()
+        """Folders this store made or found, so a blob's write makes no ``mkdir`` for them."""
 
     def path(self, key: str) -> Path:
         """Where the blob of ``key`` lives (whether or not it exists)."""
@@ -64,14 +67,32 @@ class FileBlobStore:
         return key, size
 
     def _write(self, target: Path, write: object) -> None:
+        # The temporary name is this thread's own (process and thread ids): no random name to
+        # draw and no retry; one a crashed process left behind is overwritten.
+        folder = target.parent
+        temporary = folder / f".in-{target.name[:16]}-{os.getpid()}-{threading.get_ident()}"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, prefix=".in-") as tmp:
-                write(tmp)  # type: ignore[operator]
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, target)
+            for known in (folder in self._folders, False):
+                if not known:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    self._folders.add(folder)
+                try:
+                    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    break
+                except FileNotFoundError:
+                    if not known:
+                        raise
+                    self._folders.discard(folder)  # removed since: made again
+            try:
+                with open(descriptor, "wb", closefd=False) as out:
+                    write(out)  # type: ignore[operator]
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            os.replace(temporary, target)
         except OSError as exc:
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
             raise BlobStoreError(f"cannot store blob {target.name}: {exc}") from exc
 
     @contextmanager
