@@ -10,6 +10,7 @@ supervisor such as systemd restarts the whole set).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import signal
@@ -25,12 +26,29 @@ import structlog
 from hub.errors import ConfigurationError
 from hub.settings import Settings
 
-__all__ = ["run_all", "run_relay", "run_worker", "stop_on_signals"]
+__all__ = ["quiet_collector", "run_all", "run_relay", "run_worker", "stop_on_signals"]
 
 _log = structlog.get_logger(__name__)
 
 _POLL_SECONDS = 0.5
 _SHUTDOWN_MARGIN = 15.0
+_YOUNG_COLLECTION = 10_000
+"""Allocations between collections of the youngest generation (Python's default is 700)."""
+
+
+def quiet_collector() -> None:
+    """Set the garbage collector for a long-running process, once it is built.
+
+    What start-up made (modules, settings, the app) lives as long as the process: it is
+    frozen out of every later collection. The youngest generation is collected every
+    :data:`_YOUNG_COLLECTION` allocations rather than 700: a packet's handling allocates
+    thousands of short-lived objects, freed by reference counting anyway, and each collection
+    walked them for nothing (about 6 % of ingest's CPU).
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(_YOUNG_COLLECTION, middle, old)
 
 
 def stop_on_signals(
@@ -67,6 +85,7 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     with open_database(settings) as database, open_worker(settings, database) as worker:
         checks = {"database": database_answers(database), "broker": worker.check_consuming}
         with reporting_health(settings, checks):
+            quiet_collector()
             worker.run(stop)
     return 0
 
@@ -87,6 +106,7 @@ def run_relay(settings: Settings) -> int:
         _log.info("relay.started", batch=settings.relay.batch_size, window=settings.relay.window)
         checks = {"database": database_answers(database), "broker": relay.check_connected}
         with reporting_health(settings, checks):
+            quiet_collector()
             relay.run(stop)
     _log.info("relay.stopped")
     return 0

@@ -101,6 +101,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "http": api_listening(settings),
         }
         with reporting_health(settings, checks):
+            processes.quiet_collector()
             uvicorn.run(
                 app,
                 host=settings.api.host,
