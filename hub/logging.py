@@ -1,14 +1,17 @@
 """Structured logging for the whole process, configured once by the composition root.
 
 Events are key-value pairs with ids bound in context (``structlog.contextvars``); they render
-as one JSON object per line in production and as readable lines on a terminal. Standard
-library loggers (Alembic, SQLAlchemy, pika) are routed through the same renderer.
+as one JSON object per line in production and as readable lines on a terminal. The hub's own
+events are rendered by structlog and written straight to the stream (a line per packet and per
+attempt: the standard library's records, handlers and formatter cost more than the rendering);
+standard library loggers (Alembic, SQLAlchemy, pika) are routed through the same renderer.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Literal, TextIO
 
 import structlog
@@ -33,6 +36,26 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)
+
+
+class _LineWriter:
+    """A structlog logger writing each rendered event as one line to a stream: the given one,
+    or the ``sys.stderr`` of the moment (tests replace it)."""
+
+    _lock = threading.Lock()
+    """One for every writer: lines from threads never interleave."""
+
+    def __init__(self, name: str, stream: TextIO | None) -> None:
+        self.name = name
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        out = self._stream if self._stream is not None else sys.stderr
+        with self._lock:
+            out.write(message + "\n")
+            out.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
 def configure_logging(
@@ -60,13 +83,13 @@ def configure_logging(
         shared.append(structlog.processors.dict_tracebacks)
         renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
 
+    def line_writer(name: str = "", *_: object) -> _LineWriter:
+        return _LineWriter(name, stream)
+
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=line_writer,
         cache_logger_on_first_use=True,
     )
 
