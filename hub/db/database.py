@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,12 +46,26 @@ class Database:
                 else:
                     session.rollback()
         except SQLAlchemyError as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise StorageError(f"database {redacted_url(self.engine.url)}: {detail}") from exc
+            raise self._storage_error(exc) from exc
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A session for reads that need no snapshot in common, nothing written.
+    def begin(self) -> Iterator[Connection]:
+        """A plain connection in a transaction, committed on success and rolled back on any
+        error: for hot paths that run prepared statements and need no ORM session (whose
+        bookkeeping costs more than such statements).
+
+        Raises:
+            StorageError: the database failed (the driver's error is chained).
+        """
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise self._storage_error(exc) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A plain connection for reads that need no snapshot in common, nothing written.
 
         On PostgreSQL each statement runs on its own (autocommit), which spares the two round
         trips of ``BEGIN`` and ``COMMIT``; elsewhere it is an ordinary transaction.
@@ -60,16 +74,18 @@ class Database:
             StorageError: the database failed (the driver's error is chained).
         """
         if self.engine.dialect.name != "postgresql":
-            with self.transaction() as session:
-                yield session
+            with self.begin() as connection:
+                yield connection
             return
         try:
-            with self.sessions() as session:
-                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                yield session
+            with self.engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
         except SQLAlchemyError as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise StorageError(f"database {redacted_url(self.engine.url)}: {detail}") from exc
+            raise self._storage_error(exc) from exc
+
+    def _storage_error(self, exc: SQLAlchemyError) -> StorageError:
+        detail = getattr(exc, "orig", None) or exc
+        return StorageError(f"database {redacted_url(self.engine.url)}: {detail}")
 
 
 @contextmanager

@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from sqlalchemy.orm import Session
 
 from hub.channels.base import DeliveryJob, HandlerRegistry
 from hub.db.base import utcnow
@@ -41,6 +41,7 @@ __all__ = ["Handling"]
 _log = structlog.get_logger("hub.transport.worker")
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 _PUMP_SECONDS = 0.5
 _DATABASE_PATIENCE = 60.0
 """How long one database step is retried (the message held) before the message is released."""
@@ -82,9 +83,13 @@ class Handling:
             self._park_message(message, exc.message, "malformed", exc.code)
             return
         # One read outside a transaction for most; a transaction for one to retarget first.
-        read = self._with_database(lambda session: read_job(session, order, round_), read=True)
+        read = self._with_database(
+            self._database.reading, lambda connection: read_job(connection, order, round_)
+        )
         prepared = (
-            self._with_database(lambda session: load_job(session, order, round_))
+            self._with_database(
+                self._database.transaction, lambda session: load_job(session, order, round_)
+            )
             if isinstance(read, WriteNeeded)
             else read
         )
@@ -119,7 +124,8 @@ class Handling:
         if settlement.message is not None:
             self._broker.publish(settlement.message)
         committed = self._with_database(
-            lambda session: record_attempt(session, job, result, settlement, self._label)
+            self._database.begin,
+            lambda connection: record_attempt(connection, job, result, settlement, self._label),
         )
         self._broker.ack(message)
         _log_attempt(job, result, settlement, committed)
@@ -141,9 +147,11 @@ class Handling:
             deferrals=deferral.in_a_row,
         )
 
-    def _with_database(self, step: Callable[[Session], _T], *, read: bool = False) -> _T:
-        """Run ``step`` in a transaction (``read``: a session that only reads, see
-        :meth:`Database.reading`), holding the message while the database is down.
+    def _with_database(
+        self, unit: Callable[[], AbstractContextManager[_U]], step: Callable[[_U], _T]
+    ) -> _T:
+        """Run ``step`` in a unit of work of the database (a session, a connection), holding
+        the message while the database is down.
 
         Raises:
             StorageError: the database stayed down for :data:`_DATABASE_PATIENCE` seconds.
@@ -152,9 +160,8 @@ class Handling:
         pause = 0.2
         while True:
             try:
-                unit = self._database.reading() if read else self._database.transaction()
-                with unit as session:
-                    return step(session)
+                with unit() as opened:
+                    return step(opened)
             except StorageError as exc:
                 if self._stopping() or time.monotonic() > deadline:
                     raise

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.channels.base import DeliveryJob
@@ -73,24 +73,27 @@ class WriteNeeded:
     retargeted first, which :func:`load_job` does in a transaction."""
 
 
-def read_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | Skip | WriteNeeded:
+def read_job(
+    connection: Connection, order: DeliveryMessage, round_: Round
+) -> Plan | Skip | WriteNeeded:
     """The job of the delivery ``order`` names, or why its message is not attempted; one
-    read, nothing written (the session may be outside a transaction)."""
-    return _job(session, order, round_, may_write=False)
+    read, nothing written (the connection may be outside a transaction)."""
+    return _job(connection, None, order, round_)
 
 
 def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | Skip:
     """As :func:`read_job`, a delivery to an ended recipient retargeted first (see
     :mod:`hub.directory.retarget`); the session must be a transaction."""
-    job = _job(session, order, round_, may_write=True)
+    job = _job(session.connection(), session, order, round_)
     assert not isinstance(job, WriteNeeded)  # only asked for when may_write is off
     return job
 
 
 def _job(
-    session: Session, order: DeliveryMessage, round_: Round, *, may_write: bool
+    connection: Connection, session: Session | None, order: DeliveryMessage, round_: Round
 ) -> Plan | Skip | WriteNeeded:
-    found = session.connection().execute(_LOAD_JOB, {"delivery_id": order.delivery_id}).first()
+    """The job, with ``session`` (a transaction) to retarget the delivery if needed."""
+    found = connection.execute(_LOAD_JOB, {"delivery_id": order.delivery_id}).first()
     if found is None:
         return Skip(f"delivery {order.delivery_id} is unknown to this database", park=True)
     packet_id, recipient, channel, state, attempts, sha256, kind, channel_settings, ended = found
@@ -98,11 +101,11 @@ def _job(
         return Skip(f"delivery is {state.value}")
     now = utcnow()
     if ended is not None and ended <= now:
-        if not may_write:
+        if session is None:
             return WriteNeeded()
         retarget_deliveries(session, now, delivery_ids=(order.delivery_id,))
         # Read again: the delivery now names its successor (or was parked).
-        return _job(session, order, round_, may_write=False)
+        return _job(connection, None, order, round_)
     if attempts != round_.attempt - 1:
         return Skip(f"message is for attempt {round_.attempt}, {attempts} made")
     return Plan(
@@ -120,7 +123,7 @@ def _job(
 
 
 def record_attempt(
-    session: Session, job: DeliveryJob, result: Result, settlement: Settlement, worker: str
+    connection: Connection, job: DeliveryJob, result: Result, settlement: Settlement, worker: str
 ) -> bool:
     """Move the delivery to its settlement and add the attempt row; False when another
     attempt got there first (the delivery is no longer where :func:`load_job` found it)."""
@@ -138,7 +141,6 @@ def record_attempt(
     if settlement.delivered_at is not None:
         values["delivered_at"] = settlement.delivered_at
         statement = _SETTLE_DELIVERED
-    connection = session.connection()
     changed = connection.execute(statement, values)
     if changed.rowcount != 1:
         return False

@@ -110,7 +110,7 @@ def settle(
             last_error=error,
             delivered_at=now if state is DeliveryState.DELIVERED else None,
         )
-        assert record_attempt(session, job, result, settlement, "test-worker")
+        assert record_attempt(session.connection(), job, result, settlement, "test-worker")
 
 
 def delivered_everywhere(hub: Hub) -> IngestResult:
