@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select, update
 
 from hub.db.base import utcnow
 from hub.db.models import Delivery, DeliveryState, OutboxMessage, Packet
@@ -130,15 +129,15 @@ class Relay:
             StorageError: the database failed (nothing is marked).
         """
         if self._locks_rows:
-            with self._database.transaction() as session:
-                rows = self._take(session)
+            with self._database.begin() as connection:
+                rows = self._take(connection)
                 results = self._publish(rows)
-                return self._mark(session, rows, results)
-        with self._database.transaction() as session:
-            rows = self._take(session)
+                return self._mark(connection, rows, results)
+        with self._database.begin() as connection:
+            rows = self._take(connection)
         results = self._publish(rows)
-        with self._database.transaction() as session:
-            return self._mark(session, rows, results)
+        with self._database.begin() as connection:
+            return self._mark(connection, rows, results)
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; database failures are retried with growing pauses.
@@ -201,9 +200,9 @@ class Relay:
         self._wakeup.close()
         self._publisher.close()
 
-    def _take(self, session: Session) -> list[_Row]:
+    def _take(self, connection: Connection) -> list[_Row]:
         rows = []
-        for found in session.connection().execute(self._next_rows):
+        for found in connection.execute(self._next_rows):
             message = None
             if found.state is DeliveryState.QUEUED:
                 message = self._message(found)
@@ -234,7 +233,10 @@ class Relay:
         return [None if row.message is None else next(results) for row in rows]
 
     def _mark(
-        self, session: Session, rows: Sequence[_Row], results: Sequence[PublishResult | None]
+        self,
+        connection: Connection,
+        rows: Sequence[_Row],
+        results: Sequence[PublishResult | None],
     ) -> RelayRound:
         done: list[int] = []
         published = skipped = 0
@@ -254,7 +256,7 @@ class Relay:
             _log.warning("relay.reopening", reason="nack or return from the broker")
             self._publisher.close()
         if done:
-            session.connection().execute(_MARK_PUBLISHED, {"ids": done, "at": utcnow()})
+            connection.execute(_MARK_PUBLISHED, {"ids": done, "at": utcnow()})
         unconfirmed = len(rows) - len(done)
         if unconfirmed:
             _log.warning("relay.unconfirmed", rows=unconfirmed, published=published)
