@@ -22,12 +22,12 @@ Everything here runs inside the ingest transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import Connection, RowMapping, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from edxml.compose import LOCAL_TZ
@@ -214,6 +214,72 @@ _ANY_EARLIER_STATUS = select(
 )
 
 
+_COPY_COLUMNS = (
+    DocumentRecipient.id,
+    DocumentRecipient.recipient_code,
+    DocumentRecipient.status,
+    DocumentRecipient.status_at,
+    DocumentRecipient.change_request,
+    DocumentRecipient.change_state,
+    DocumentRecipient.change_packet_id,
+    DocumentRecipient.change_reason,
+    DocumentRecipient.change_requested_at,
+    DocumentRecipient.change_answered_at,
+    DocumentRecipient.first_ack_at,
+    DocumentRecipient.first_accept_at,
+)
+_COPY_FOR_UPDATE = (
+    select(*_COPY_COLUMNS)
+    .where(
+        DocumentRecipient.sender_code == bindparam("sender"),
+        DocumentRecipient.document_id == bindparam("document_id"),
+        DocumentRecipient.recipient_code == bindparam("recipient"),
+    )
+    .with_for_update()
+)
+_RECIPIENTS = DocumentRecipient.metadata.tables[DocumentRecipient.__tablename__]
+_STATE_FIELDS = tuple(column.key for column in _COPY_COLUMNS[2:])
+_SAVE_COPY = (
+    update(_RECIPIENTS)
+    .where(_RECIPIENTS.c.id == bindparam("copy_id"))
+    .values({name: bindparam(name) for name in (*_STATE_FIELDS, "updated_at")})
+)
+
+
+@dataclass
+class _Copy:
+    """A copy's business state as read by plain columns, saved back with one ``UPDATE`` of
+    what changed (the ORM object's bookkeeping cost more than the statements)."""
+
+    id: int
+    recipient_code: str
+    status: str | None
+    status_at: datetime | None
+    change_request: ChangeRequest | None
+    change_state: ChangeState | None
+    change_packet_id: str | None
+    change_reason: str | None
+    change_requested_at: datetime | None
+    change_answered_at: datetime | None
+    first_ack_at: datetime | None
+    first_accept_at: datetime | None
+    read: dict[str, object] = field(default_factory=dict)
+    """The state fields as read, to know what changed."""
+
+    @classmethod
+    def of(cls, found: RowMapping) -> _Copy:
+        copy = cls(**found)
+        copy.read = {name: getattr(copy, name) for name in _STATE_FIELDS}
+        return copy
+
+    def save(self, connection: Connection, now: datetime) -> None:
+        """Write the state back if any of it changed (as the ORM's flush would)."""
+        state = {name: getattr(self, name) for name in _STATE_FIELDS}
+        if state != self.read:
+            connection.execute(_SAVE_COPY, {**state, "copy_id": self.id, "updated_at": now})
+            self.read = state
+
+
 def record_document(
     session: Session, packet_id: str, notice: DocumentNotice, now: datetime
 ) -> None:
@@ -276,18 +342,21 @@ def record_document(
 
 def record_status(session: Session, packet_id: str, notice: StatusNotice, now: datetime) -> Effect:
     """Keep the status as an event and apply it to its business state, if the hub knows it."""
-    row = session.scalars(
-        select(DocumentRecipient)
-        .where(
-            DocumentRecipient.sender_code == notice.document_sender,
-            DocumentRecipient.document_id == notice.document_id,
-            DocumentRecipient.recipient_code == notice.recipient,
-        )
-        .with_for_update()
-    ).one_or_none()
-    rows = (
-        [row]
-        if row is not None
+    connection = session.connection()
+    # The common case, the copy the status names, is read and written with plain statements;
+    # copies joined by succession go through the ORM (rare, and the same rules).
+    found = connection.execute(
+        _COPY_FOR_UPDATE,
+        {
+            "sender": notice.document_sender,
+            "document_id": notice.document_id,
+            "recipient": notice.recipient,
+        },
+    ).first()
+    direct = _Copy.of(found._mapping) if found is not None else None
+    rows: list[_Copy] | list[DocumentRecipient] = (
+        [direct]
+        if direct is not None
         else _successor_rows(session, notice.document_sender, notice.document_id, notice.recipient)
     )
     row = rows[0] if rows else None
@@ -302,7 +371,10 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
             held.change_requested_at = now
         if held is row:
             effect = transition.effect
-    session.flush()
+    if direct is not None:
+        direct.save(connection, now)
+    else:
+        session.flush()
     session.connection().execute(
         _INSERT_STATUS_EVENT,
         {
@@ -418,13 +490,13 @@ def _successor_rows(
     return []
 
 
-def _state(row: DocumentRecipient) -> BusinessState:
+def _state(row: DocumentRecipient | _Copy) -> BusinessState:
     return BusinessState(
         status=row.status, change_request=row.change_request, change_state=row.change_state
     )
 
 
-def _store(row: DocumentRecipient, transition: Transition, now: datetime) -> None:
+def _store(row: DocumentRecipient | _Copy, transition: Transition, now: datetime) -> None:
     state = transition.state
     if state.status != row.status:
         row.status = state.status
@@ -441,7 +513,7 @@ _ANSWERING = frozenset({"01", REFUSED, "03", "04", "05", "06"})
 _ACCEPTING = frozenset({"03", "04", "05", "06"})
 
 
-def _note_answer(row: DocumentRecipient, code: str, received_at: datetime) -> None:
+def _note_answer(row: DocumentRecipient | _Copy, code: str, received_at: datetime) -> None:
     """Keep the first answer times (whatever the status did to the state: a repeat, a late
     lower code or a code after a refusal still shows the document was there)."""
     if code in _ANSWERING and (row.first_ack_at is None or received_at < row.first_ack_at):
