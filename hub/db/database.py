@@ -64,11 +64,11 @@ class Database:
             raise self._storage_error(exc) from exc
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A plain connection for reads that need no snapshot in common, nothing written.
-
-        On PostgreSQL each statement runs on its own (autocommit), which spares the two round
-        trips of ``BEGIN`` and ``COMMIT``; elsewhere it is an ordinary transaction.
+    def autocommit(self) -> Iterator[Connection]:
+        """A plain connection on which, on PostgreSQL, every statement is its own transaction:
+        for reads that need no snapshot in common, and writes made in one statement. That
+        spares the two round trips of ``BEGIN`` and ``COMMIT``. Elsewhere the block is one
+        transaction.
 
         Raises:
             StorageError: the database failed (the driver's error is chained).

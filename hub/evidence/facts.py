@@ -40,6 +40,7 @@ from hub.db.models import DeliveryState, EvidenceRecord
 from hub.records.chain import canonical_json, sha256
 
 __all__ = [
+    "SETTLEMENT_COLUMNS",
     "STATEMENT_VERSION",
     "Copy",
     "EvidenceKind",
@@ -49,6 +50,7 @@ __all__ = [
     "record_requeue",
     "record_settlement",
     "record_submission",
+    "settlement_row",
     "statement_time",
 ]
 
@@ -59,6 +61,8 @@ _ERROR_CHARS = 1000
 _NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 """Characters a statement may not carry: receipts are XML, which cannot hold them."""
 _INSERT = insert(EvidenceRecord.metadata.tables[EvidenceRecord.__tablename__])
+SETTLEMENT_COLUMNS = ("kind", "packet_id", "delivery_id", "at", "statement", "record_hash")
+"""The columns of a record as written (the chain's columns are set when it is chained)."""
 
 
 class EvidenceKind(StrEnum):
@@ -164,9 +168,28 @@ def record_settlement(
 ) -> None:
     """Vouch for what a delivery attempt came to, when it proves something (see
     :func:`kind_of_settlement`); a retry proves nothing and writes nothing."""
+    row = settlement_row(
+        copy, state, at=at, attempt=attempt, http_status=http_status, peer_ref=peer_ref, error=error
+    )
+    if row is not None:
+        connection.execute(_INSERT, row)
+
+
+def settlement_row(
+    copy: Copy,
+    state: DeliveryState,
+    *,
+    at: datetime,
+    attempt: int,
+    http_status: int | None = None,
+    peer_ref: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any] | None:
+    """The evidence record :func:`record_settlement` writes (the columns of
+    :data:`SETTLEMENT_COLUMNS`), or None when the settlement proves nothing."""
     kind = kind_of_settlement(state, copy.channel)
     if kind is None:
-        return
+        return None
     fields: dict[str, Any] = {"attempt": attempt}
     if http_status is not None:
         fields["http_status"] = http_status
@@ -174,7 +197,7 @@ def record_settlement(
         fields["peer_ref"] = peer_ref
     if error is not None and kind in (EvidenceKind.PARKED, EvidenceKind.EXPIRED):
         fields["error"] = _text(error)
-    connection.execute(_INSERT, _copy_row(kind, copy, at, fields))
+    return _copy_row(kind, copy, at, fields)
 
 
 def record_acknowledgement(

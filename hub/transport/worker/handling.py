@@ -84,7 +84,7 @@ class Handling:
             return
         # One read outside a transaction for most; a transaction for one to retarget first.
         read = self._with_database(
-            self._database.reading, lambda connection: read_job(connection, order, round_)
+            self._database.autocommit, lambda connection: read_job(connection, order, round_)
         )
         prepared = (
             self._with_database(
@@ -124,7 +124,7 @@ class Handling:
         if settlement.message is not None:
             self._broker.publish(settlement.message)
         committed = self._with_database(
-            self._database.begin,
+            self._database.autocommit,  # one statement on PostgreSQL, a transaction elsewhere
             lambda connection: record_attempt(connection, job, result, settlement, self._label),
         )
         self._broker.ack(message)
