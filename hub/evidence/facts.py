@@ -48,7 +48,6 @@ __all__ = [
     "record_acknowledgement",
     "record_purge",
     "record_requeue",
-    "record_settlement",
     "record_submission",
     "settlement_row",
     "statement_time",
@@ -155,26 +154,6 @@ def record_submission(
     )
 
 
-def record_settlement(
-    connection: Connection,
-    copy: Copy,
-    state: DeliveryState,
-    *,
-    at: datetime,
-    attempt: int,
-    http_status: int | None = None,
-    peer_ref: str | None = None,
-    error: str | None = None,
-) -> None:
-    """Vouch for what a delivery attempt came to, when it proves something (see
-    :func:`kind_of_settlement`); a retry proves nothing and writes nothing."""
-    row = settlement_row(
-        copy, state, at=at, attempt=attempt, http_status=http_status, peer_ref=peer_ref, error=error
-    )
-    if row is not None:
-        connection.execute(_INSERT, row)
-
-
 def settlement_row(
     copy: Copy,
     state: DeliveryState,
@@ -185,8 +164,9 @@ def settlement_row(
     peer_ref: str | None = None,
     error: str | None = None,
 ) -> dict[str, Any] | None:
-    """The evidence record :func:`record_settlement` writes (the columns of
-    :data:`SETTLEMENT_COLUMNS`), or None when the settlement proves nothing."""
+    """The evidence record of what a delivery attempt came to (the columns of
+    :data:`SETTLEMENT_COLUMNS`), when it proves something (see :func:`kind_of_settlement`);
+    None for a retry, which proves nothing."""
     kind = kind_of_settlement(state, copy.channel)
     if kind is None:
         return None

@@ -9,14 +9,15 @@ parked), so no attempt reaches an agency that no longer exists (:mod:`hub.direct
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, Update, bindparam, func, insert, select, update
+from sqlalchemy import CTE, Connection, Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.channels.base import DeliveryJob
-from hub.db.base import utcnow
+from hub.db.base import Base, utcnow
 from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, EvidenceRecord, Packet
 from hub.directory.retarget import retarget_deliveries
 from hub.evidence.facts import SETTLEMENT_COLUMNS, Copy, settlement_row
@@ -171,8 +172,8 @@ def record_attempt(
         statement = _SETTLE_AT_ONCE[delivered, evidence is not None]
         parameters = {
             **values,
-            **{f"attempt_{key}": value for key, value in attempt.items()},
-            **{f"evidence_{key}": value for key, value in (evidence or {}).items()},
+            **{f"delivery_attempts_{key}": value for key, value in attempt.items()},
+            **{f"evidence_records_{key}": value for key, value in (evidence or {}).items()},
         }
         settled: int = connection.execute(statement, parameters).scalar_one()
         return settled == 1
@@ -187,42 +188,23 @@ def record_attempt(
 
 def _settle_at_once(settle: Update, *, evidence: bool) -> Select[Any]:
     """The guarded update, the attempt row and (``evidence``) the evidence record in one
-    statement: the inserts take their rows from the update's, so they happen only if it
+    statement: the inserts select their one row from the update's, so they happen only if it
     matched, and the statement answers 1 or 0 rows settled."""
     settled = settle.returning(_DELIVERIES.c.id).cte("settled")
-    attempts = DeliveryAttempt.metadata.tables[DeliveryAttempt.__tablename__]
-    attempted = (
-        insert(attempts)
-        .from_select(
-            list(_ATTEMPT_COLUMNS),
-            select(
-                settled.c.id,
-                *(
-                    bindparam(f"attempt_{name}", type_=attempts.c[name].type)
-                    for name in _ATTEMPT_COLUMNS[1:]
-                ),
-            ),
-        )
-        .cte("attempted")
-    )
-    statement = select(func.count()).select_from(settled).add_cte(attempted)
+    statement = select(func.count()).select_from(settled)
+    statement = statement.add_cte(_insert_from(settled, DeliveryAttempt, _ATTEMPT_COLUMNS))
     if evidence:
-        records = EvidenceRecord.metadata.tables[EvidenceRecord.__tablename__]
-        vouched = (
-            insert(records)
-            .from_select(
-                list(SETTLEMENT_COLUMNS),
-                select(
-                    *(
-                        bindparam(f"evidence_{name}", type_=records.c[name].type)
-                        for name in SETTLEMENT_COLUMNS
-                    )
-                ).select_from(settled),
-            )
-            .cte("vouched")
-        )
-        statement = statement.add_cte(vouched)
+        statement = statement.add_cte(_insert_from(settled, EvidenceRecord, SETTLEMENT_COLUMNS))
     return statement
+
+
+def _insert_from(settled: CTE, model: type[Base], columns: Sequence[str]) -> CTE:
+    """An insert of one row of ``model`` (parameters ``<table>_<column>``) for each row of
+    ``settled``, as a CTE of its own."""
+    table = model.metadata.tables[model.__tablename__]
+    values = (bindparam(f"{table.name}_{name}", type_=table.c[name].type) for name in columns)
+    insert_ = insert(table).from_select(list(columns), select(*values).select_from(settled))
+    return insert_.cte(f"{table.name}_written")
 
 
 _ATTEMPT_COLUMNS = (
