@@ -23,6 +23,7 @@ __all__ = ["FileBlobStore"]
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 class FileBlobStore:
@@ -72,17 +73,15 @@ class FileBlobStore:
         folder = target.parent
         temporary = folder / f".in-{target.name[:16]}-{os.getpid()}-{threading.get_ident()}"
         try:
-            for known in (folder in self._folders, False):
-                if not known:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    self._folders.add(folder)
-                try:
-                    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                    break
-                except FileNotFoundError:
-                    if not known:
-                        raise
-                    self._folders.discard(folder)  # removed since: made again
+            if folder not in self._folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+            try:
+                descriptor = os.open(temporary, _CREATE, 0o644)
+            except FileNotFoundError:
+                # The folder was removed since this store made it (a clean-up): make it again.
+                folder.mkdir(parents=True, exist_ok=True)
+                descriptor = os.open(temporary, _CREATE, 0o644)
             try:
                 with open(descriptor, "wb", closefd=False) as out:
                     write(out)  # type: ignore[operator]

@@ -51,6 +51,7 @@ __all__ = [
     "record_submission",
     "settlement_row",
     "statement_time",
+    "write_record",
 ]
 
 STATEMENT_VERSION = 1
@@ -152,6 +153,11 @@ def record_submission(
         _INSERT,
         _row(EvidenceKind.SUBMITTED, packet_id, None, sha256, at, fields),
     )
+
+
+def write_record(connection: Connection, row: Mapping[str, Any]) -> None:
+    """Insert one record as this module's ``*_row`` functions build it."""
+    connection.execute(_INSERT, row)
 
 
 def settlement_row(

@@ -248,8 +248,8 @@ _SAVE_COPY = (
 
 @dataclass
 class _Copy:
-    """A copy's business state as read by plain columns, saved back with one ``UPDATE`` of
-    what changed (the ORM object's bookkeeping cost more than the statements)."""
+    """A copy's business state as read by plain columns, saved back with one ``UPDATE`` when
+    it changed (the ORM object's bookkeeping cost more than the statements)."""
 
     id: int
     recipient_code: str
@@ -375,7 +375,7 @@ def record_status(session: Session, packet_id: str, notice: StatusNotice, now: d
         direct.save(connection, now)
     else:
         session.flush()
-    session.connection().execute(
+    connection.execute(
         _INSERT_STATUS_EVENT,
         {
             "packet_id": packet_id,

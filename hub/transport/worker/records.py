@@ -20,7 +20,7 @@ from hub.channels.base import DeliveryJob
 from hub.db.base import Base, utcnow
 from hub.db.models import Agency, Delivery, DeliveryAttempt, DeliveryState, EvidenceRecord, Packet
 from hub.directory.retarget import retarget_deliveries
-from hub.evidence.facts import SETTLEMENT_COLUMNS, Copy, settlement_row
+from hub.evidence.facts import SETTLEMENT_COLUMNS, Copy, settlement_row, write_record
 from hub.transport.messages import DeliveryMessage, Round
 from hub.transport.worker.outcome import Plan, Result, Settlement, Skip
 
@@ -86,7 +86,7 @@ def load_job(session: Session, order: DeliveryMessage, round_: Round) -> Plan | 
     """As :func:`read_job`, a delivery to an ended recipient retargeted first (see
     :mod:`hub.directory.retarget`); the session must be a transaction."""
     job = _job(session.connection(), session, order, round_)
-    assert not isinstance(job, WriteNeeded)  # only asked for when may_write is off
+    assert not isinstance(job, WriteNeeded)  # with a session it retargets instead
     return job
 
 
@@ -182,7 +182,7 @@ def record_attempt(
         return False
     connection.execute(_INSERT_ATTEMPT, attempt)
     if evidence is not None:
-        connection.execute(_INSERT_EVIDENCE, evidence)
+        write_record(connection, evidence)
     return True
 
 
@@ -218,7 +218,6 @@ _ATTEMPT_COLUMNS = (
     "peer_code",
     "worker",
 )
-_INSERT_EVIDENCE = insert(EvidenceRecord.metadata.tables[EvidenceRecord.__tablename__])
 _SETTLE_AT_ONCE = {
     (delivered, evidence): _settle_at_once(
         _SETTLE_DELIVERED if delivered else _SETTLE, evidence=evidence
